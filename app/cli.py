@@ -1,0 +1,87 @@
+"""Operator commands: `python -m app …` or the `payments` console script."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from app.auth import Role, mint_token
+from app.config import AuthSettings, Settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Marketplace payments service")
+
+
+def _load(settings_class: type[AuthSettings]) -> AuthSettings:
+    try:
+        return settings_class(**{})
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  {'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}" for e in exc.errors()
+        )
+        typer.echo(f"Invalid configuration:\n{problems}", err=True)
+        raise typer.Exit(code=2) from exc
+
+
+def load_settings() -> Settings:
+    settings = _load(Settings)
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@cli.command()
+def token(
+    user: Annotated[str, typer.Option(help="The user id (the token's subject)")],
+    role: Annotated[list[Role], typer.Option(help="A role; repeat for several")],
+    private_key_file: Annotated[Path | None, typer.Option(help="PEM private key, for RS256")] = None,
+) -> None:
+    """Print a token signed with the configured key, alone on the last line."""
+    settings = _load(AuthSettings)
+    private_key = private_key_file.read_text() if private_key_file else None
+    typer.echo(mint_token(settings, user, role, private_key=private_key))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Run the HTTP service with uvicorn."""
+    import uvicorn
+
+    load_settings()  # fail fast, with a readable message, before uvicorn starts
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+    )
+
+
+@cli.command()
+def openapi(output: Annotated[Path, typer.Option()] = Path("openapi.json")) -> None:
+    """Write the OpenAPI document generated from the application."""
+    from app.openapi import openapi_document
+
+    output.write_text(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")
+    typer.echo(f"wrote {output}")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Insert the local default's demo data (catalog, buyer, seller, admin) once."""
+    from app.demo import seed
+
+    asyncio.run(seed(load_settings()))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,85 @@
+"""Settings, read from the environment once at start-up and validated there."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CURRENCY_PATTERN = re.compile(r"^[a-z]{3}$")
+
+
+class AuthSettings(BaseSettings):
+    """The token settings alone, enough to verify or mint a token without a database."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    @model_validator(mode="after")
+    def _jwt_key_matches_algorithm(self) -> AuthSettings:
+        if self.jwt_algorithm == "HS256":
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if len(secret) < 32:
+                raise ValueError("JWT_SECRET of at least 32 characters is required for HS256")
+        elif not self.jwt_public_key:
+            raise ValueError("JWT_PUBLIC_KEY (PEM) is required for RS256")
+        return self
+
+
+class Settings(AuthSettings):
+    mongodb_uri: str = Field(description="MongoDB connection string (a replica set).")
+    mongodb_database: str = "payments"
+
+    stripe_secret_key: SecretStr
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: SecretStr
+    stripe_connect_webhook_secret: SecretStr
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
+    stripe_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    platform_currency: str = "usd"
+    platform_fee_bps: int = Field(default=1000, ge=0, le=10_000)
+    platform_fee_fixed: int = Field(default=0, ge=0)
+    escrow_auto_release_days: int = Field(default=14, ge=1, le=365)
+    idempotency_key_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("platform_currency")
+    @classmethod
+    def _currency_is_iso_lowercase(cls, value: str) -> str:
+        if not CURRENCY_PATTERN.match(value):
+            raise ValueError("must be a lowercase three-letter ISO currency code, e.g. 'usd'")
+        return value
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _stripe_key_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            raise ValueError("must be a Stripe secret or restricted key (sk_test_…, sk_live_…)")
+        return value
+
+    @field_validator("stripe_webhook_secret", "stripe_connect_webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("must be a Stripe webhook signing secret (whsec_…)")
+        return value
+
+    @property
+    def stripe_livemode(self) -> bool:
+        return self.stripe_secret_key.get_secret_value().startswith(("sk_live_", "rk_live_"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    # Required fields come from the environment, which the static signature cannot see.
+    return Settings(**{})

@@ -1,0 +1,110 @@
+"""The one MongoDB client of a process, collection names, indexes and transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from app.errors import ConfigurationError
+
+log = structlog.get_logger(__name__)
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+
+class Collections:
+    """Every collection the service owns, named in one place."""
+
+    LEDGER_ACCOUNTS = "ledger_accounts"
+    JOURNAL_ENTRIES = "journal_entries"
+    LEDGER_POSTINGS = "ledger_postings"
+    IDEMPOTENCY_KEYS = "idempotency_keys"
+    PRODUCTS = "products"
+    USERS = "users"
+    STRIPE_ACCOUNTS = "stripe_accounts"
+    PAYMENT_OPERATIONS = "payment_operations"
+    WEBHOOK_EVENTS = "webhook_events"
+    LEGACY_WALLETS = "legacy_wallets"
+    LEASES = "leases"
+
+
+INDEXES: dict[str, list[IndexModel]] = {
+    Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],
+    Collections.JOURNAL_ENTRIES: [
+        IndexModel([("kind", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("created_at", DESCENDING)]),
+    ],
+    Collections.LEDGER_POSTINGS: [
+        IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("seq", DESCENDING)]),
+        IndexModel([("entry_id", ASCENDING)]),
+    ],
+    Collections.IDEMPOTENCY_KEYS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
+    Collections.PRODUCTS: [IndexModel([("seller_id", ASCENDING)])],
+    Collections.STRIPE_ACCOUNTS: [
+        IndexModel([("seller_id", ASCENDING)], unique=True, sparse=True),
+    ],
+    Collections.PAYMENT_OPERATIONS: [
+        IndexModel([("idempotency_key", ASCENDING)], unique=True),
+        IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)]),
+    ],
+    Collections.WEBHOOK_EVENTS: [
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("type", ASCENDING), ("received_at", DESCENDING)]),
+    ],
+    Collections.LEGACY_WALLETS: [IndexModel([("user_id", ASCENDING)], unique=True)],
+}
+
+# Majority reads and writes so a committed transaction is never rolled back by a failover.
+TRANSACTION_OPTIONS: dict[str, Any] = {
+    "read_concern": ReadConcern("snapshot"),
+    "write_concern": WriteConcern("majority"),
+}
+
+
+@dataclass(frozen=True)
+class Database:
+    client: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+
+    def __getitem__(self, name: str) -> AsyncCollection[Document]:
+        return self.db[name]
+
+    async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Run `work` in a transaction, retried whole on transient errors (write conflicts)."""
+        async with self.client.start_session() as session:
+            return await session.with_transaction(work, **TRANSACTION_OPTIONS)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def connect(uri: str, database: str) -> Database:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(uri, tz_aware=True, uuidRepresentation="standard")
+    return Database(client=client, db=client[database])
+
+
+async def require_transaction_support(database: Database) -> None:
+    """Refuse to run on a deployment without multi-document transactions (a standalone mongod)."""
+    hello = await database.client.admin.command("hello")
+    if not hello.get("setName") and hello.get("msg") != "isdbgrid":
+        raise ConfigurationError(
+            "MongoDB at MONGODB_URI is a standalone server; the payments service needs "
+            "multi-document transactions. Run a replica set (e.g. `mongod --replSet rs0` "
+            "then `rs.initiate()`), use MongoDB Atlas, or unset MONGODB_URI for the local default."
+        )
+
+
+async def ensure_indexes(database: Database) -> None:
+    for name, indexes in INDEXES.items():
+        await database[name].create_indexes(indexes)
+    log.info("indexes_ensured", collections=len(INDEXES))

@@ -1,0 +1,152 @@
+"""Double-entry rules: journal entries of moves that conserve money, account naming.
+
+Pure: no I/O. `app.services.ledger` applies entries to MongoDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from app.domain.money import validate_currency
+from app.errors import ServiceError
+
+WORLD_PREFIX = "world:"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+class EntryKind(StrEnum):
+    TOPUP = "topup"
+    CHECKOUT = "checkout"
+    ESCROW_RELEASE = "escrow_release"
+    TRANSFER = "transfer"
+    REFUND = "refund"
+    DISPUTE_LOSS = "dispute_loss"
+    PAYOUT = "payout"
+    MIGRATION = "migration"
+    RESERVE_ADJUSTMENT = "reserve_adjustment"
+    ADJUSTMENT = "adjustment"
+
+
+class Accounts:
+    """Ledger account names (DESIGN.md 4); each exists once per currency."""
+
+    CARD = "world:card"
+    BANK = "world:bank"
+    STRIPE_FEES = "world:stripe_fees"
+    LEGACY_RESERVE = "world:legacy_reserve"
+    PLATFORM_FEES = "platform:fees"
+
+    @staticmethod
+    def buyer_wallet(user_id: str) -> str:
+        return f"buyer:{user_id}:wallet"
+
+    @staticmethod
+    def buyer_legacy(user_id: str) -> str:
+        return f"buyer:{user_id}:legacy"
+
+    @staticmethod
+    def escrow(order_id: str, seller_id: str) -> str:
+        return f"escrow:{order_id}:{seller_id}"
+
+    @staticmethod
+    def seller_pending_transfer(seller_id: str) -> str:
+        return f"seller:{seller_id}:pending_transfer"
+
+    @staticmethod
+    def seller_connected(seller_id: str) -> str:
+        return f"seller:{seller_id}:connected"
+
+
+def may_go_negative(account: str) -> bool:
+    """Only money outside the platform (cards, banks, Stripe fees) has no floor."""
+    return account.startswith(WORLD_PREFIX)
+
+
+class LedgerError(ServiceError):
+    code = "ledger_error"
+
+
+class UnbalancedEntry(LedgerError):
+    code = "unbalanced_entry"
+    status = 422
+    title = "The journal entry is not valid"
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+    status = 409
+    title = "Insufficient funds"
+
+
+class EntryKeyConflict(LedgerError):
+    code = "entry_key_conflict"
+    status = 409
+    title = "A different journal entry already has this key"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    source: str
+    destination: str
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.amount) is not int or self.amount <= 0:
+            raise UnbalancedEntry("every move carries a positive integer amount")
+        validate_currency(self.currency)
+        if self.source == self.destination:
+            raise UnbalancedEntry(f"a move from {self.source} to itself moves nothing")
+        if not self.source or not self.destination:
+            raise UnbalancedEntry("a move names both accounts")
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "from": self.source,
+            "to": self.destination,
+            "amount": self.amount,
+            "currency": self.currency,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A set of moves applied atomically. `key` is its idempotency key and `_id`."""
+
+    key: str
+    kind: EntryKind
+    moves: tuple[Move, ...]
+    refs: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.key or len(self.key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise UnbalancedEntry("an entry key is 1 to 255 characters")
+        if not self.moves:
+            raise UnbalancedEntry("an entry has at least one move")
+
+    def balance_deltas(self) -> dict[tuple[str, str], int]:
+        """The net change of each (account, currency); sums to zero per currency by construction."""
+        deltas: dict[tuple[str, str], int] = defaultdict(int)
+        for move in self.moves:
+            deltas[(move.source, move.currency)] -= move.amount
+            deltas[(move.destination, move.currency)] += move.amount
+        return {k: v for k, v in sorted(deltas.items()) if v != 0}
+
+    def fingerprint(self) -> str:
+        """What makes two postings under one key the same entry."""
+        body = {
+            "kind": str(self.kind),
+            "moves": [m.as_document() for m in self.moves],
+            "refs": dict(sorted(self.refs.items())),
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def entry(key: str, kind: EntryKind, moves: Iterable[Move], **refs: str) -> JournalEntry:
+    return JournalEntry(key=key, kind=kind, moves=tuple(moves), refs=refs)

@@ -1,0 +1,37 @@
+"""Liveness, readiness and metrics: the only routes without authentication besides webhooks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import PyMongoError
+
+from app.errors import ServiceError
+from app.routers.dependencies import DatabaseDep
+
+router = APIRouter(tags=["operations"])
+
+
+class NotReady(ServiceError):
+    code = "not_ready"
+    status = 503
+    title = "Not ready"
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="MongoDB is reachable")
+async def readyz(database: DatabaseDep) -> dict[str, str]:
+    try:
+        await database.client.admin.command("ping")
+    except PyMongoError as exc:
+        raise NotReady("MongoDB is not reachable") from exc
+    return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
