@@ -1,16 +1,32 @@
+"""Shared fixtures: a SecantusDB server and a Stripe emulator per test session, a fresh
+database per test, the application with its lifespan, and tokens."""
+
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.auth import Role, mint_token
 from app.config import Settings
 from app.db import Database, connect, ensure_indexes
+from app.main import create_app
 from app.services.ledger import Ledger
 from tests.mongo_server import secantus_server
 
+if TYPE_CHECKING:
+    from stripe_emulator.testing import EmulatorServer
+
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+PLATFORM_WEBHOOK_SECRET = "whsec_platform_emulator"
+CONNECT_WEBHOOK_SECRET = "whsec_connect_emulator"
+STRIPE_TEST_KEY = "sk_test_emulator"
+
+TokenFactory = Callable[..., str]
 
 
 @pytest.fixture(scope="session")
@@ -19,16 +35,53 @@ def mongodb_uri() -> Iterator[str]:
         yield uri
 
 
+@pytest.fixture(scope="session")
+def stripe_emulator() -> Iterator[EmulatorServer]:
+    from stripe_emulator.settings import EmulatorSettings
+    from stripe_emulator.testing import EmulatorServer
+
+    emulator_settings = EmulatorSettings(
+        api_key=STRIPE_TEST_KEY,
+        webhook_secret=PLATFORM_WEBHOOK_SECRET,
+        connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
+        delivery_backoff_seconds=0.05,
+    )
+    with EmulatorServer(emulator_settings) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(stripe_emulator: EmulatorServer) -> EmulatorServer:
+    """The session's emulator, emptied for this test."""
+    stripe_emulator.reset()
+    return stripe_emulator
+
+
+def make_settings(mongodb_uri: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "mongodb_uri": mongodb_uri,
+        "mongodb_database": f"test_{uuid.uuid4().hex[:12]}",
+        "stripe_secret_key": STRIPE_TEST_KEY,
+        # Unreachable unless a test asks for the emulator: no test may talk to real Stripe.
+        "stripe_api_base": "http://127.0.0.1:9",
+        "stripe_webhook_secret": PLATFORM_WEBHOOK_SECRET,
+        "stripe_connect_webhook_secret": CONNECT_WEBHOOK_SECRET,
+        "jwt_secret": TEST_JWT_SECRET,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def settings(mongodb_uri: str) -> Settings:
-    return Settings(
-        mongodb_uri=mongodb_uri,
-        mongodb_database=f"test_{uuid.uuid4().hex[:12]}",
-        stripe_secret_key="sk_test_emulator",
-        stripe_webhook_secret="whsec_platform_emulator",
-        stripe_connect_webhook_secret="whsec_connect_emulator",
-        jwt_secret=TEST_JWT_SECRET,
-    )
+    return make_settings(mongodb_uri)
+
+
+@pytest.fixture
+def emulator_settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
+    """Settings whose Stripe is the emulator; use instead of `settings` where Stripe is called."""
+    return make_settings(mongodb_uri, stripe_api_base=emulator.base_url)
 
 
 @pytest.fixture
@@ -45,3 +98,39 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 @pytest.fixture
 def ledger(database: Database) -> Ledger:
     return Ledger(database)
+
+
+async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+    database = connect(settings.mongodb_uri, settings.mongodb_database)
+    await database.client.drop_database(settings.mongodb_database)
+    await database.close()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    async for running in running_app(settings):
+        yield running
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def token(settings: Settings) -> TokenFactory:
+    """`token("u1", Role.BUYER)` → a valid Bearer token for that user and roles."""
+
+    def make(user_id: str, *roles: Role) -> str:
+        return mint_token(settings, user_id, list(roles))
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
