@@ -75,6 +75,41 @@ def openapi(output: Annotated[Path, typer.Option()] = Path("openapi.json")) -> N
     typer.echo(f"wrote {output}")
 
 
+@cli.command("process-webhooks")
+def process_webhooks(
+    once: Annotated[bool, typer.Option("--once", help="Process the due events, then exit")] = False,
+) -> None:
+    """Process stored Stripe events; any number of these may run at once."""
+    from collections import Counter
+
+    from app.services.webhooks.worker import run_standalone
+
+    outcomes = asyncio.run(run_standalone(load_settings(), once=once))
+    if once:
+        counts = Counter(outcome.outcome.value for outcome in outcomes)
+        summary = ", ".join(f"{name}={count}" for name, count in sorted(counts.items()))
+        typer.echo(f"{len(outcomes)} webhook events handled" + (f": {summary}" if summary else ""))
+
+
+@cli.command("reconcile-operations")
+def reconcile_operations(
+    older_than_minutes: Annotated[int, typer.Option(min=0, help="Re-drive operations pending this long")] = 5,
+) -> None:
+    """Learn the outcome of Stripe calls left pending; one runner at a time (job lease)."""
+    from datetime import timedelta
+
+    from app.services.payment_operations import reconcile_operations_standalone
+
+    outcomes = asyncio.run(
+        reconcile_operations_standalone(load_settings(), timedelta(minutes=older_than_minutes))
+    )
+    if outcomes is None:
+        typer.echo("another runner holds the reconcile-operations lease; nothing done")
+        return
+    summary = ", ".join(f"{status}={count}" for status, count in sorted(outcomes.items()))
+    typer.echo(f"{outcomes.total()} payment operations re-driven" + (f": {summary}" if summary else ""))
+
+
 @cli.command("seed-demo")
 def seed_demo() -> None:
     """Insert the local default's demo data (catalog, buyer, seller, admin) once."""

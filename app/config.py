@@ -51,6 +51,15 @@ class Settings(AuthSettings):
     escrow_auto_release_days: int = Field(default=14, ge=1, le=365)
     idempotency_key_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
 
+    webhook_worker_enabled: bool = Field(
+        default=True, description="Process stored webhook events inside the HTTP service."
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    webhook_retry_base_seconds: float = Field(default=10.0, ge=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 24 * 3600)
+    webhook_claim_seconds: float = Field(default=300.0, gt=0, le=3600)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("platform_currency")

@@ -46,6 +46,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.LEDGER_POSTINGS: [
         IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("seq", DESCENDING)]),
+        IndexModel([("currency", ASCENDING)]),
         IndexModel([("entry_id", ASCENDING)]),
     ],
     Collections.IDEMPOTENCY_KEYS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
@@ -59,7 +60,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.WEBHOOK_EVENTS: [
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
-        IndexModel([("type", ASCENDING), ("received_at", DESCENDING)]),
+        # The admin list: newest first, alone or filtered by status, type or account.
+        IndexModel([("received_at", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("status", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("type", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("account", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)]),
     ],
     Collections.LEGACY_WALLETS: [IndexModel([("user_id", ASCENDING)], unique=True)],
 }

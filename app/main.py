@@ -9,13 +9,18 @@ from datetime import timedelta
 import structlog
 from fastapi import FastAPI
 
+from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings, get_settings
 from app.db import connect, ensure_indexes, require_transaction_support
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
-from app.routers import health
+from app.routers import admin_webhooks, health, webhooks
 from app.services.idempotency import IdempotencyStore
 from app.services.ledger import Ledger
+from app.services.payment_operations import PaymentOperations
+from app.services.webhooks.intake import WebhookInbox
+from app.services.webhooks.wiring import build_processor
+from app.services.webhooks.worker import background_worker
 
 log = structlog.get_logger(__name__)
 
@@ -33,17 +38,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = connect(settings.mongodb_uri, settings.mongodb_database)
+        payments = StripeAdapter(settings)
         try:
             await require_transaction_support(database)
             await ensure_indexes(database)
             app.state.database = database
             app.state.ledger = Ledger(database)
+            app.state.payments = payments
+            app.state.payment_operations = PaymentOperations(database, payments)
             app.state.idempotency = IdempotencyStore(
                 database, timedelta(hours=settings.idempotency_key_ttl_hours)
             )
+            app.state.webhook_inbox = WebhookInbox(database, settings)
+            app.state.webhook_processor = build_processor(database, settings)
             log.info("service_started", database=settings.mongodb_database)
-            yield
+            async with background_worker(app.state.webhook_processor, settings):
+                yield
         finally:
+            await payments.close()
             await database.close()
 
     configure_logging(settings.log_level)
@@ -52,4 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(webhooks.router)
+    app.include_router(admin_webhooks.router)
     return app

@@ -21,7 +21,7 @@ def free_port() -> int:
         return port
 
 
-def _wait_until_ready(uri: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_until_ready(uri: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -42,14 +42,23 @@ def secantus_server() -> Iterator[str]:
     port = free_port()
     executable = Path(sys.executable).with_name("secantusd-py")
     process = subprocess.Popen(
-        [str(executable), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
-         "--log-level", "WARNING"],
+        [
+            str(executable),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     uri = f"mongodb://127.0.0.1:{port}/?replicaSet=secantus&directConnection=true"
     try:
-        _wait_until_ready(uri, process)
+        wait_until_ready(uri, process)
         yield uri
     finally:
         process.terminate()

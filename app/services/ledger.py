@@ -34,8 +34,8 @@ class Posting:
     kind: str
     amount: int
     currency: str
-    balance_after: int
-    seq: int
+    balance_after: int | None  # None for outside (world) accounts, which keep no balance document
+    seq: int | None
     refs: dict[str, str]
     created_at: datetime
 
@@ -85,25 +85,28 @@ class Ledger:
         delta: int,
         now: datetime,
     ) -> Document:
-        update: dict[str, Any] = {
-            "$inc": {"balance": delta, "version": 1},
-            "$set": {"updated_at": now},
+        posting = {
+            "_id": f"{entry.key}|{account}|{currency}",
+            "entry_id": entry.key,
+            "kind": str(entry.kind),
+            "account": account,
+            "currency": currency,
+            "amount": delta,
+            "refs": dict(entry.refs),
+            "created_at": now,
         }
-        if delta < 0 and not may_go_negative(account):
-            # The floor is part of the match, so a concurrent spend cannot slip past it.
-            account_doc = await self._accounts.find_one_and_update(
-                {"_id": account_id(account, currency), "balance": {"$gte": -delta}},
-                update,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            if account_doc is None:
-                raise InsufficientFunds(
-                    f"{account} has less than {-delta} {currency}",
-                    account=account,
-                    currency=currency,
-                )
-        else:
+        if may_go_negative(account):
+            # Outside accounts (cards, banks) take part in nearly every entry; a balance document
+            # for them would make every transaction conflict. Their balance is their postings' sum.
+            return {**posting, "balance_after": None, "seq": None}
+        account_doc = await self._change_balance(session, account, currency, delta, now)
+        return {**posting, "balance_after": account_doc["balance"], "seq": account_doc["version"]}
+
+    async def _change_balance(
+        self, session: AsyncClientSession, account: str, currency: str, delta: int, now: datetime
+    ) -> Document:
+        update: dict[str, Any] = {"$inc": {"balance": delta, "version": 1}, "$set": {"updated_at": now}}
+        if delta >= 0:
             update["$setOnInsert"] = {"account": account, "currency": currency, "created_at": now}
             account_doc = await self._accounts.find_one_and_update(
                 {"_id": account_id(account, currency)},
@@ -112,19 +115,20 @@ class Ledger:
                 return_document=ReturnDocument.AFTER,
                 session=session,
             )
-        assert account_doc is not None  # an upsert always returns the document
-        return {
-            "_id": f"{entry.key}|{account}|{currency}",
-            "entry_id": entry.key,
-            "kind": str(entry.kind),
-            "account": account,
-            "currency": currency,
-            "amount": delta,
-            "balance_after": account_doc["balance"],
-            "seq": account_doc["version"],
-            "refs": dict(entry.refs),
-            "created_at": now,
-        }
+            assert account_doc is not None  # an upsert always returns the document
+            return account_doc
+        # The floor is part of the match, so a concurrent spend cannot slip past it.
+        account_doc = await self._accounts.find_one_and_update(
+            {"_id": account_id(account, currency), "balance": {"$gte": -delta}},
+            update,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if account_doc is None:
+            raise InsufficientFunds(
+                f"{account} has less than {-delta} {currency}", account=account, currency=currency
+            )
+        return account_doc
 
     @staticmethod
     def _same_entry_or_conflict(existing: Document, entry: JournalEntry) -> Document:
@@ -133,6 +137,8 @@ class Ledger:
         return existing
 
     async def balance(self, account: str, currency: str, *, session: AsyncClientSession | None = None) -> int:
+        if may_go_negative(account):
+            return await self._sum_postings({"account": account, "currency": currency}, session)
         doc = await self._accounts.find_one(
             {"_id": account_id(account, currency)}, {"balance": 1}, session=session
         )
@@ -147,6 +153,20 @@ class Ledger:
             query["seq"] = {"$lt": before_seq}
         cursor = self._postings.find(query).sort("seq", DESCENDING).limit(limit)
         return [_posting(doc) async for doc in cursor]
+
+    async def totals_by_currency(self) -> dict[str, int]:
+        """The sum of every account's postings per currency: zero for a conserving ledger."""
+        totals: dict[str, int] = {}
+        pipeline = [{"$group": {"_id": "$currency", "total": {"$sum": "$amount"}}}]
+        async for row in await self._postings.aggregate(pipeline):
+            totals[row["_id"]] = row["total"]
+        return totals
+
+    async def _sum_postings(self, query: Document, session: AsyncClientSession | None) -> int:
+        pipeline = [{"$match": query}, {"$group": {"_id": None, "total": {"$sum": "$amount"}}}]
+        async for row in await self._postings.aggregate(pipeline, session=session):
+            return int(row["total"])
+        return 0
 
     async def entry(self, key: str) -> Document | None:
         return await self._entries.find_one({"_id": key})

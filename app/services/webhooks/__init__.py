@@ -1,0 +1,1 @@
+"""Stripe webhooks: verified intake, durable storage, and exactly-once processing by handlers."""

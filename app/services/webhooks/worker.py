@@ -1,0 +1,88 @@
+"""Running the processor continuously: inside the HTTP service, or alone from the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+import structlog
+
+from app.config import Settings
+from app.db import connect, ensure_indexes, require_transaction_support
+from app.services.webhooks.processor import EventOutcome, WebhookProcessor
+from app.services.webhooks.wiring import build_processor
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 20
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class WebhookWorker:
+    def __init__(self, processor: WebhookProcessor, poll_seconds: float) -> None:
+        self._processor = processor
+        self._poll_seconds = poll_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process due events until `stop` is set, resting `poll_seconds` whenever none are due."""
+        log.info("webhook_worker_started", worker=self._processor.worker_id)
+        while not stop.is_set():
+            try:
+                busy = bool(await self._processor.process_due(limit=BATCH_SIZE))
+            except Exception:
+                # The worker outlives a database outage; the events wait in MongoDB.
+                log.exception("webhook_worker_error", worker=self._processor.worker_id)
+                busy = False
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._poll_seconds)
+        log.info("webhook_worker_stopped", worker=self._processor.worker_id)
+
+
+@contextlib.asynccontextmanager
+async def background_worker(processor: WebhookProcessor, settings: Settings) -> AsyncIterator[None]:
+    """Run a worker as a task of the current event loop while the block runs, if enabled."""
+    if not settings.webhook_worker_enabled:
+        yield
+        return
+    stop = asyncio.Event()
+    worker = WebhookWorker(processor, settings.webhook_poll_seconds)
+    task = asyncio.create_task(worker.run(stop), name="webhook-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            # Cancelled mid-handler: the claim lapses and another worker redoes the event.
+            log.warning("webhook_worker_cancelled", worker=processor.worker_id)
+
+
+async def drain(processor: WebhookProcessor) -> list[EventOutcome]:
+    """Process events until none is due."""
+    outcomes: list[EventOutcome] = []
+    while batch := await processor.process_due(limit=BATCH_SIZE):
+        outcomes.extend(batch)
+    return outcomes
+
+
+async def run_standalone(settings: Settings, *, once: bool) -> list[EventOutcome]:
+    """The `process-webhooks` command: drain once, or work until SIGINT/SIGTERM."""
+    database = connect(settings.mongodb_uri, settings.mongodb_database)
+    try:
+        await require_transaction_support(database)
+        await ensure_indexes(database)
+        processor = build_processor(database, settings)
+        if once:
+            return await drain(processor)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await WebhookWorker(processor, settings.webhook_poll_seconds).run(stop)
+        return []
+    finally:
+        await database.close()

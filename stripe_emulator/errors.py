@@ -1,0 +1,165 @@
+"""Stripe's error responses: the exception the emulator raises and the bodies it answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+INVALID_REQUEST = "invalid_request_error"
+
+
+class StripeError(Exception):
+    """An error answered to the client with Stripe's status code and error body."""
+
+    def __init__(
+        self,
+        status: int,
+        error_type: str,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        details: dict[str, Any] | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+        self.code = code
+        self.param = param
+        self.details = details or {}
+        self.should_retry = should_retry
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.error_type, "message": self.message}
+        if self.code is not None:
+            error["code"] = self.code
+            error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
+        if self.param is not None:
+            error["param"] = self.param
+        error.update(self.details)
+        error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+        return {"error": error}
+
+    def headers(self) -> dict[str, str]:
+        if self.should_retry is None:
+            return {}
+        return {"Stripe-Should-Retry": "true" if self.should_retry else "false"}
+
+
+def invalid_request(message: str, *, code: str | None = None, param: str | None = None) -> StripeError:
+    return StripeError(400, INVALID_REQUEST, message, code=code, param=param)
+
+
+def unknown_parameter(param: str) -> StripeError:
+    return invalid_request(f"Received unknown parameter: {param}", code="parameter_unknown", param=param)
+
+
+def missing_parameter(param: str) -> StripeError:
+    return invalid_request(f"Missing required param: {param}.", code="parameter_missing", param=param)
+
+
+def invalid_integer(param: str, value: object) -> StripeError:
+    return invalid_request(f"Invalid integer: {value}", code="parameter_invalid_integer", param=param)
+
+
+def no_such(object_type: str, object_id: str, *, param: str = "id") -> StripeError:
+    return StripeError(
+        404,
+        INVALID_REQUEST,
+        f"No such {object_type}: '{object_id}'",
+        code="resource_missing",
+        param=param,
+    )
+
+
+def unrecognized_url(method: str, path: str) -> StripeError:
+    return StripeError(
+        404,
+        INVALID_REQUEST,
+        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
+        "or we can help at https://support.stripe.com/.",
+    )
+
+
+def unsupported(param: str, what: str) -> StripeError:
+    return invalid_request(f"The Stripe emulator does not support {what}.", param=param)
+
+
+def balance_insufficient(message: str) -> StripeError:
+    return invalid_request(message, code="balance_insufficient")
+
+
+def unexpected_state(message: str) -> StripeError:
+    return invalid_request(message, code="payment_intent_unexpected_state")
+
+
+def missing_api_key() -> StripeError:
+    return StripeError(
+        401,
+        INVALID_REQUEST,
+        "You did not provide an API key. You need to provide your API key in the Authorization "
+        "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+        "https://stripe.com/docs/api#authentication for details, or we can help at "
+        "https://support.stripe.com/.",
+    )
+
+
+def invalid_api_key(key: str) -> StripeError:
+    redacted = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:]
+    return StripeError(401, INVALID_REQUEST, f"Invalid API Key provided: {redacted}")
+
+
+def account_invalid(account: str) -> StripeError:
+    return StripeError(
+        403,
+        INVALID_REQUEST,
+        f"The provided key does not have access to account '{account}' (or that account "
+        "does not exist). Application access may have been revoked.",
+        code="account_invalid",
+    )
+
+
+def idempotency_mismatch(key: str) -> StripeError:
+    return StripeError(
+        400,
+        "idempotency_error",
+        "Keys for idempotent requests can only be used with the same parameters they were "
+        f"first used with. Try using a key other than '{key}' if you meant to execute a "
+        "different request.",
+    )
+
+
+def rate_limited() -> StripeError:
+    return StripeError(
+        429,
+        INVALID_REQUEST,
+        "Request rate limit exceeded. Learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits.",
+        code="rate_limit",
+    )
+
+
+def lock_timeout() -> StripeError:
+    return StripeError(
+        429,
+        INVALID_REQUEST,
+        "This object cannot be accessed right now because another API request or Stripe "
+        "process is currently accessing it. If you see this error intermittently, retry the "
+        "request. If you see this error frequently and are making multiple concurrent requests "
+        "to a single object, make your requests serially or at a lower rate.",
+        code="lock_timeout",
+        should_retry=True,
+    )
+
+
+def api_error(status: int = 500) -> StripeError:
+    return StripeError(
+        status,
+        "api_error",
+        "An unknown error occurred while processing your request. Please try again.",
+    )
+
+
+def card_error(code: str, message: str, details: dict[str, Any]) -> StripeError:
+    return StripeError(402, "card_error", message, code=code, details=details)

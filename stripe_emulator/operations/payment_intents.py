@@ -1,0 +1,244 @@
+"""Payment intents on the platform: create, confirm with test cards, 3DS, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_emulator import errors
+from stripe_emulator.balances import CARD_FUNDS_DELAY_SECONDS, add_transaction, card_fee
+from stripe_emulator.emulator import Emulator
+from stripe_emulator.events import emit
+from stripe_emulator.ids import new_id, now, random_token
+from stripe_emulator.objects import JsonObject, from_fixture, merged_metadata, snapshot
+from stripe_emulator.operations import charges, disputes
+from stripe_emulator.operations.cards import Decline, SimulatedCard, resolve_payment_method
+
+MINIMUM_USD_AMOUNT = 50
+CONFIRMABLE = ("requires_payment_method", "requires_confirmation")
+CANCELABLE = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "requires_capture",
+    "processing",
+)
+_AUTHENTICATION_FAILED = Decline(
+    "payment_intent_authentication_failure",
+    "authentication_required",
+    "The provided PaymentMethod has failed authentication.",
+)
+_COMPLETION_DECLINE = Decline("card_declined", "generic_decline", "Your card was declined.")
+
+
+def get_intent(emu: Emulator, intent_id: str, *, param: str = "id") -> JsonObject:
+    return emu.store.require("payment_intent", intent_id, param=param)
+
+
+def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
+    _refuse_unsupported(params)
+    _check_amount(params["amount"], params["currency"])
+    intent_id = new_id("pi")
+    types = params.get("payment_method_types")
+    intent = from_fixture(
+        "payment_intent",
+        id=intent_id,
+        amount=params["amount"],
+        amount_capturable=0,
+        amount_received=0,
+        application=None,
+        application_fee_amount=None,
+        automatic_payment_methods=None if types else {"allow_redirects": "always", "enabled": True},
+        canceled_at=None,
+        cancellation_reason=None,
+        client_secret=f"{intent_id}_secret_{random_token(25)}",
+        created=now(),
+        currency=params["currency"],
+        customer=params.get("customer"),
+        description=params.get("description"),
+        last_payment_error=None,
+        latest_charge=None,
+        livemode=False,
+        managed_payments=None,
+        metadata=merged_metadata({}, params.get("metadata")),
+        next_action=None,
+        payment_method=None,
+        payment_method_configuration_details=None,
+        payment_method_types=types or ["card"],
+        processing=None,
+        receipt_email=params.get("receipt_email"),
+        shipping=None,
+        statement_descriptor=params.get("statement_descriptor"),
+        statement_descriptor_suffix=params.get("statement_descriptor_suffix"),
+        status="requires_payment_method",
+        transfer_data=None,
+        transfer_group=params.get("transfer_group"),
+    )
+    emu.store.add(intent)
+    emit(emu, "payment_intent.created", intent)
+    if "payment_method" in params:
+        payment_method, _ = resolve_payment_method(emu, params["payment_method"])
+        intent.update(payment_method=payment_method["id"], status="requires_confirmation")
+    if params.get("confirm"):
+        return confirm(emu, intent_id, {})
+    return intent
+
+
+def confirm(emu: Emulator, intent_id: str, params: dict[str, Any]) -> JsonObject:
+    intent = get_intent(emu, intent_id)
+    if intent["status"] not in CONFIRMABLE:
+        raise errors.unexpected_state(
+            f"This PaymentIntent's status is {intent['status']}, but it must be one of "
+            f"{', '.join(CONFIRMABLE)} to be confirmed."
+        )
+    reference = params.get("payment_method") or intent["payment_method"]
+    if not reference:
+        raise errors.unexpected_state(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. "
+            "Update the PaymentIntent with a payment method and then confirm it again."
+        )
+    payment_method, card = resolve_payment_method(emu, reference)
+    intent["payment_method"] = payment_method["id"]
+    if card.decline is not None:
+        failed = _decline(emu, intent, payment_method, card.decline)
+        raise errors.card_error(
+            card.decline.code,
+            card.decline.message,
+            {
+                "charge": failed["id"],
+                "decline_code": card.decline.decline_code,
+                "payment_intent": snapshot(intent),
+                "payment_method": snapshot(payment_method),
+            },
+        )
+    if card.requires_action:
+        _require_action(emu, intent)
+    else:
+        _succeed(emu, intent, payment_method, card)
+    return intent
+
+
+def cancel(emu: Emulator, intent_id: str, params: dict[str, Any]) -> JsonObject:
+    intent = get_intent(emu, intent_id)
+    if intent["status"] not in CANCELABLE:
+        raise errors.unexpected_state(
+            f"You cannot cancel this PaymentIntent because it has a status of "
+            f"{intent['status']}. Only a PaymentIntent with one of the following statuses may "
+            f"be canceled: {', '.join(CANCELABLE)}."
+        )
+    intent.update(
+        status="canceled",
+        canceled_at=now(),
+        cancellation_reason=params.get("cancellation_reason"),
+        next_action=None,
+    )
+    emit(emu, "payment_intent.canceled", intent)
+    return intent
+
+
+def complete(emu: Emulator, intent_id: str) -> JsonObject:
+    """Test control: the customer completes the payment (3DS passed, or paid by card)."""
+    intent = get_intent(emu, intent_id)
+    if intent["status"] not in (*CONFIRMABLE, "requires_action"):
+        raise errors.unexpected_state(f"This PaymentIntent's status is {intent['status']}.")
+    payment_method, card = resolve_payment_method(emu, intent["payment_method"] or "pm_card_visa")
+    intent["payment_method"] = payment_method["id"]
+    _succeed(emu, intent, payment_method, card)
+    return intent
+
+
+def fail(emu: Emulator, intent_id: str) -> JsonObject:
+    """Test control: the customer's payment attempt fails (3DS failed, or card declined)."""
+    intent = get_intent(emu, intent_id)
+    if intent["status"] not in (*CONFIRMABLE, "requires_action"):
+        raise errors.unexpected_state(f"This PaymentIntent's status is {intent['status']}.")
+    reference = intent["payment_method"] or "pm_card_chargeDeclined"
+    payment_method, _ = resolve_payment_method(emu, reference)
+    requires_action = intent["status"] == "requires_action"
+    _decline(
+        emu,
+        intent,
+        payment_method,
+        _AUTHENTICATION_FAILED if requires_action else _COMPLETION_DECLINE,
+    )
+    return intent
+
+
+def _succeed(
+    emu: Emulator, intent: JsonObject, payment_method: JsonObject, card: SimulatedCard
+) -> None:
+    charge = charges.card_charge(intent, payment_method)
+    txn = add_transaction(
+        emu.store,
+        account=None,
+        amount=charge["amount"],
+        currency=charge["currency"],
+        txn_type="charge",
+        source=charge["id"],
+        reporting_category="charge",
+        description=charge["description"],
+        fee=card_fee(charge["amount"]),
+        available_on=now() + CARD_FUNDS_DELAY_SECONDS,
+    )
+    charge["balance_transaction"] = txn["id"]
+    emu.store.add(charge)
+    intent.update(
+        status="succeeded",
+        amount_received=intent["amount"],
+        latest_charge=charge["id"],
+        last_payment_error=None,
+        next_action=None,
+    )
+    emit(emu, "charge.succeeded", charge)
+    emit(emu, "payment_intent.succeeded", intent)
+    if card.opens_dispute:
+        disputes.open_dispute(emu, charge["id"], reason="fraudulent")
+
+
+def _decline(
+    emu: Emulator, intent: JsonObject, payment_method: JsonObject, decline: Decline
+) -> JsonObject:
+    charge = emu.store.add(charges.declined_charge(intent, payment_method, decline))
+    intent.update(
+        status="requires_payment_method",
+        latest_charge=charge["id"],
+        payment_method=None,
+        next_action=None,
+        last_payment_error={
+            "charge": charge["id"],
+            "code": decline.code,
+            "decline_code": decline.decline_code,
+            "doc_url": f"https://stripe.com/docs/error-codes/{decline.code.replace('_', '-')}",
+            "message": decline.message,
+            "payment_method": snapshot(payment_method),
+            "type": "card_error",
+        },
+    )
+    emit(emu, "charge.failed", charge)
+    emit(emu, "payment_intent.payment_failed", intent)
+    return charge
+
+
+def _require_action(emu: Emulator, intent: JsonObject) -> None:
+    intent.update(
+        status="requires_action",
+        next_action={
+            "type": "use_stripe_sdk",
+            "use_stripe_sdk": {"type": "three_d_secure_redirect", "source": intent["payment_method"]},
+        },
+    )
+    emit(emu, "payment_intent.requires_action", intent)
+
+
+def _refuse_unsupported(params: dict[str, Any]) -> None:
+    if params.get("capture_method", "automatic") not in ("automatic", "automatic_async"):
+        raise errors.unsupported("capture_method", "manual capture")
+    for name in ("transfer_data", "application_fee_amount", "on_behalf_of"):
+        if name in params:
+            raise errors.unsupported(name, "destination charges")
+
+
+def _check_amount(amount: int, currency: str) -> None:
+    if amount < 1 or (currency == "usd" and amount < MINIMUM_USD_AMOUNT):
+        raise errors.invalid_request(
+            "Amount must be at least $0.50 usd", code="amount_too_small", param="amount"
+        )
