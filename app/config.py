@@ -60,6 +60,13 @@ class Settings(AuthSettings):
     webhook_claim_seconds: float = Field(default=300.0, gt=0, le=3600)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    legacy_wallet_database: str | None = Field(
+        default=None, description="Database of the legacy wallets; unset means MONGODB_DATABASE."
+    )
+    legacy_wallet_collection: str = "wallets"
+    topup_min_amount: int = Field(default=500, ge=1)
+    topup_max_amount: int = Field(default=100_000, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("platform_currency")

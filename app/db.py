@@ -59,12 +59,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)]),
     ],
     Collections.WEBHOOK_EVENTS: [
-        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        # Due events: only claimable events carry next_attempt_at (app.domain.webhook_events).
+        IndexModel([("next_attempt_at", ASCENDING)], sparse=True),
         # The admin list: newest first, alone or filtered by status, type or account.
-        IndexModel([("received_at", DESCENDING), ("_id", DESCENDING)]),
-        IndexModel([("status", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)]),
-        IndexModel([("type", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)]),
-        IndexModel([("account", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("list_key", DESCENDING)]),
+        IndexModel([("status", ASCENDING), ("list_key", DESCENDING)]),
+        IndexModel([("type", ASCENDING), ("list_key", DESCENDING)]),
+        IndexModel([("account", ASCENDING), ("list_key", DESCENDING)]),
     ],
     Collections.LEGACY_WALLETS: [IndexModel([("user_id", ASCENDING)], unique=True)],
 }

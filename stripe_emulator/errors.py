@@ -134,8 +134,7 @@ def rate_limited() -> StripeError:
     return StripeError(
         429,
         INVALID_REQUEST,
-        "Request rate limit exceeded. Learn more about rate limits here "
-        "https://stripe.com/docs/rate-limits.",
+        "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
         code="rate_limit",
     )
 

@@ -17,7 +17,8 @@ class RequestOrigin(NamedTuple):
     idempotency_key: str | None = None
 
 
-request_origin: ContextVar[RequestOrigin] = ContextVar("request_origin", default=RequestOrigin())
+NO_REQUEST = RequestOrigin()
+request_origin: ContextVar[RequestOrigin] = ContextVar("request_origin", default=NO_REQUEST)
 
 
 def emit(

@@ -84,6 +84,4 @@ def _position(items: list[JsonObject], object_id: str, param: str) -> int:
     for index, item in enumerate(items):
         if item["id"] == object_id:
             return index
-    raise errors.invalid_request(
-        f"No such object: '{object_id}'", code="resource_missing", param=param
-    )
+    raise errors.invalid_request(f"No such object: '{object_id}'", code="resource_missing", param=param)

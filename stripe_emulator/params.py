@@ -14,16 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NotRequired, Required, TypeAlias, Union, get_args, get_origin
 from typing import get_type_hints as typing_get_type_hints
 
+from stripe import StripeObject
 from stripe._request_options import RequestOptions
-from typing_extensions import NotRequired as ExtNotRequired
-from typing_extensions import Required as ExtRequired
 from typing_extensions import is_typeddict
 
 from stripe_emulator import errors
 from stripe_emulator.formencoding import FormDict, FormValue
 
 _REQUEST_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
-_WRAPPERS = (NotRequired, Required, ExtNotRequired, ExtRequired)
+_WRAPPERS = (NotRequired, Required)
 _SCALAR_NAMES = {str: "string", int: "integer", bool: "boolean", float: "number", Decimal: "decimal"}
 _INTEGER = re.compile(r"-?\d+")
 
@@ -108,11 +107,11 @@ class _SchemaBuilder:
             return Choice(tuple(_form_text(arg) for arg in args))
         if origin is list:
             return ListOf(self.shape_of(args[0]))
-        if isinstance(origin, type) and issubclass(origin, dict):
+        if isinstance(origin, type) and issubclass(origin, dict | StripeObject):
             return MapOf(self.shape_of(args[-1]))
         if is_typeddict(hint):
             return self.fields_of(hint)
-        if isinstance(hint, type) and issubclass(hint, dict):
+        if isinstance(hint, type) and issubclass(hint, dict | StripeObject):
             return MapOf(Anything())
         if hint in _SCALAR_NAMES:
             return Scalar(hint)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 @dataclass
 class EmulatorSettings:
+    # Test-mode placeholders, not secrets.
     api_key: str = "sk_test_emulator"
-    webhook_secret: str = "whsec_platform_emulator"
-    connect_webhook_secret: str = "whsec_connect_emulator"
+    webhook_secret: str = "whsec_platform_emulator"  # noqa: S105
+    connect_webhook_secret: str = "whsec_connect_emulator"  # noqa: S105
     webhook_url: str | None = None
     delivery_max_attempts: int = 5
     delivery_backoff_seconds: float = 0.5

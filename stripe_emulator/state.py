@@ -58,13 +58,9 @@ class Store:
         """Objects of a type on every account, newest first."""
         return self._newest_first(object_type, lambda entry: True)
 
-    def _newest_first(
-        self, object_type: str, belongs: Callable[[_Entry], bool]
-    ) -> list[JsonObject]:
+    def _newest_first(self, object_type: str, belongs: Callable[[_Entry], bool]) -> list[JsonObject]:
         entries = [
-            entry
-            for entry in self._entries.values()
-            if entry.obj["object"] == object_type and belongs(entry)
+            entry for entry in self._entries.values() if entry.obj["object"] == object_type and belongs(entry)
         ]
         entries.sort(key=lambda entry: entry.sequence, reverse=True)
         return [entry.obj for entry in entries]

@@ -23,9 +23,7 @@ _TIMEOUT_SECONDS = 10.0
 
 
 def signature_header(payload: str, secret: str, timestamp: int) -> str:
-    header: str = stripe.WebhookSignature.generate_signature_header(
-        payload, secret, timestamp=timestamp
-    )
+    header: str = stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)
     return header
 
 
@@ -161,11 +159,7 @@ class WebhookDispatcher:
 
     async def _post(self, url: str, event: JsonObject) -> int:
         payload = json.dumps(event, indent=2)
-        secret = (
-            self._config.connect_webhook_secret
-            if event.get("account")
-            else self._config.webhook_secret
-        )
+        secret = self._config.connect_webhook_secret if event.get("account") else self._config.webhook_secret
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": _USER_AGENT,

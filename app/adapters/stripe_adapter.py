@@ -94,10 +94,14 @@ def _search_literal(value: str) -> str:
 class StripeAdapter:
     """`PaymentProvider` on Stripe Connect; the platform account is charged, never a seller's."""
 
-    def __init__(self, settings: Settings, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, settings: Settings, retry: RetryPolicy | None = None, page_size: int = PAGE_SIZE
+    ) -> None:
         self._client, self._http_client = build_stripe_client(settings)
         self._stripe = self._client.v1
         self._retry = retry or RetryPolicy()
+        self._page_size = page_size
+        log.info("stripe_client_ready", api_version=stripe.api_version, api_base=settings.stripe_api_base)
 
     async def close(self) -> None:
         await self._http_client.close_async()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
@@ -350,7 +354,7 @@ class StripeAdapter:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.BalanceTransactionListParams = {
             "created": {"gte": start, "lt": end},
-            "limit": PAGE_SIZE,
+            "limit": self._page_size,
         }
         return self._iterate(
             "balance_transactions.list",
@@ -364,7 +368,7 @@ class StripeAdapter:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.PaymentIntentListParams = {
             "created": {"gte": start, "lt": end},
-            "limit": PAGE_SIZE,
+            "limit": self._page_size,
         }
         return self._iterate(
             "payment_intents.list", lambda: self._stripe.payment_intents.list_async(params), to_payment_intent
@@ -374,21 +378,30 @@ class StripeAdapter:
         self, created_from: datetime, created_to: datetime
     ) -> AsyncGenerator[ProviderTransfer, None]:
         start, end = _timestamps(created_from, created_to)
-        params: stripe.params.TransferListParams = {"created": {"gte": start, "lt": end}, "limit": PAGE_SIZE}
+        params: stripe.params.TransferListParams = {
+            "created": {"gte": start, "lt": end},
+            "limit": self._page_size,
+        }
         return self._iterate("transfers.list", lambda: self._stripe.transfers.list_async(params), to_transfer)
 
     def iter_refunds(
         self, created_from: datetime, created_to: datetime
     ) -> AsyncGenerator[ProviderRefund, None]:
         start, end = _timestamps(created_from, created_to)
-        params: stripe.params.RefundListParams = {"created": {"gte": start, "lt": end}, "limit": PAGE_SIZE}
+        params: stripe.params.RefundListParams = {
+            "created": {"gte": start, "lt": end},
+            "limit": self._page_size,
+        }
         return self._iterate("refunds.list", lambda: self._stripe.refunds.list_async(params), to_refund)
 
     def iter_payouts(
         self, created_from: datetime, created_to: datetime, account: str | None = None
     ) -> AsyncGenerator[ProviderPayout, None]:
         start, end = _timestamps(created_from, created_to)
-        params: stripe.params.PayoutListParams = {"created": {"gte": start, "lt": end}, "limit": PAGE_SIZE}
+        params: stripe.params.PayoutListParams = {
+            "created": {"gte": start, "lt": end},
+            "limit": self._page_size,
+        }
         return self._iterate(
             "payouts.list",
             lambda: self._stripe.payouts.list_async(params, {"stripe_account": account}),
@@ -399,18 +412,24 @@ class StripeAdapter:
         self, created_from: datetime, created_to: datetime
     ) -> AsyncGenerator[ProviderDispute, None]:
         start, end = _timestamps(created_from, created_to)
-        params: stripe.params.DisputeListParams = {"created": {"gte": start, "lt": end}, "limit": PAGE_SIZE}
+        params: stripe.params.DisputeListParams = {
+            "created": {"gte": start, "lt": end},
+            "limit": self._page_size,
+        }
         return self._iterate("disputes.list", lambda: self._stripe.disputes.list_async(params), to_dispute)
 
     def _iter_accounts(
         self, created_from: datetime, created_to: datetime
     ) -> AsyncGenerator[ProviderAccount, None]:
         start, end = _timestamps(created_from, created_to)
-        params: stripe.params.AccountListParams = {"created": {"gte": start, "lt": end}, "limit": PAGE_SIZE}
+        params: stripe.params.AccountListParams = {
+            "created": {"gte": start, "lt": end},
+            "limit": self._page_size,
+        }
         return self._iterate("accounts.list", lambda: self._stripe.accounts.list_async(params), to_account)
 
     def _iter_reversals(self, transfer_id: str) -> AsyncGenerator[ProviderTransferReversal, None]:
-        params: stripe.params.TransferReversalListParams = {"limit": PAGE_SIZE}
+        params: stripe.params.TransferReversalListParams = {"limit": self._page_size}
         return self._iterate(
             "transfers.reversals.list",
             lambda: self._stripe.transfers.reversals.list_async(transfer_id, params),

@@ -40,6 +40,9 @@ class Accounts:
     BANK = "world:bank"
     STRIPE_FEES = "world:stripe_fees"
     LEGACY_RESERVE = "world:legacy_reserve"
+    # Legacy money that now backs platform obligations paid from the Stripe balance: what the
+    # legacy reserve owes the platform's Stripe balance (the platform reserve adjustment).
+    RESERVE_FUNDING = "world:legacy_reserve_funding"
     PLATFORM_FEES = "platform:fees"
 
     @staticmethod

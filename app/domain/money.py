@@ -20,6 +20,34 @@ class CurrencyMismatch(InvalidRequest):
     code = "currency_mismatch"
 
 
+# Stripe's zero-decimal currencies: their amounts are already in the smallest unit.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """How many decimal places a major unit of `currency` has."""
+    return 0 if validate_currency(currency) in ZERO_DECIMAL_CURRENCIES else 2
+
+
 def validate_currency(currency: str) -> str:
     if not _CURRENCY.match(currency):
         raise InvalidMoney(f"currency {currency!r} is not a lowercase three-letter ISO code")

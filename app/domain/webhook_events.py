@@ -21,9 +21,9 @@ class EventStatus(StrEnum):
     IGNORED = "ignored"
 
 
-# A worker may claim an event in these states once its `next_attempt_at` has passed; for
-# `processing` that moment is the end of the current claim (a crashed worker's claim lapses).
-CLAIMABLE_STATUSES = (EventStatus.PENDING, EventStatus.FAILED, EventStatus.PROCESSING)
+# An event document carries `next_attempt_at` exactly while it may still be claimed: pending,
+# failed, or processing (then it is the end of the current claim, so a crashed worker's event
+# is claimed again). Finished events drop it, so "due" is one range on one sparse index.
 
 
 class MalformedEvent(ValueError):

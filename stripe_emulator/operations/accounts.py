@@ -184,7 +184,7 @@ def _requirements(
     past_due: list[str] | None = None,
     disabled_reason: str | None = None,
 ) -> JsonObject:
-    requirements = fixture("account")["requirements"]
+    requirements: JsonObject = fixture("account")["requirements"]
     requirements.update(
         currently_due=list(due or []),
         eventually_due=list(due or []),

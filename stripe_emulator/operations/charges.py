@@ -61,9 +61,7 @@ def declined_charge(intent: JsonObject, payment_method: JsonObject, decline: Dec
     return charge
 
 
-def transfer_payment(
-    payment_id: str, transfer: JsonObject, balance_transaction: str
-) -> JsonObject:
+def transfer_payment(payment_id: str, transfer: JsonObject, balance_transaction: str) -> JsonObject:
     """The `py_` payment a transfer creates on the connected account."""
     charge = _charge(payment_id, transfer["amount"], transfer["currency"])
     charge.update(

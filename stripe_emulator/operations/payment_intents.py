@@ -163,9 +163,7 @@ def fail(emu: Emulator, intent_id: str) -> JsonObject:
     return intent
 
 
-def _succeed(
-    emu: Emulator, intent: JsonObject, payment_method: JsonObject, card: SimulatedCard
-) -> None:
+def _succeed(emu: Emulator, intent: JsonObject, payment_method: JsonObject, card: SimulatedCard) -> None:
     charge = charges.card_charge(intent, payment_method)
     txn = add_transaction(
         emu.store,
@@ -194,9 +192,7 @@ def _succeed(
         disputes.open_dispute(emu, charge["id"], reason="fraudulent")
 
 
-def _decline(
-    emu: Emulator, intent: JsonObject, payment_method: JsonObject, decline: Decline
-) -> JsonObject:
+def _decline(emu: Emulator, intent: JsonObject, payment_method: JsonObject, decline: Decline) -> JsonObject:
     charge = emu.store.add(charges.declined_charge(intent, payment_method, decline))
     intent.update(
         status="requires_payment_method",

@@ -28,8 +28,7 @@ FAILURE_MESSAGES = {
     "bank_account_restricted": "The bank account has restrictions on the payouts allowed.",
     "could_not_process": "The bank could not process this payout.",
     "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
-    "invalid_account_number": "The routing number seems correct, but the account number is "
-    "invalid.",
+    "invalid_account_number": "The routing number seems correct, but the account number is invalid.",
     "no_account": "The bank account details on file are probably incorrect. No bank account "
     "could be located with those details.",
 }

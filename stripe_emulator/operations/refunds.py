@@ -69,8 +69,7 @@ def _charge_to_refund(emu: Emulator, params: dict[str, Any]) -> JsonObject:
         return emu.store.require("charge", params["charge"], param="charge")
     if "payment_intent" not in params:
         raise errors.invalid_request(
-            "One of the following params should be provided for this request: "
-            "payment_intent or charge.",
+            "One of the following params should be provided for this request: payment_intent or charge.",
             code="parameter_missing",
         )
     intent = emu.store.require("payment_intent", params["payment_intent"], param="payment_intent")

@@ -199,14 +199,10 @@ def _untransferred(emu: Emulator, charge: JsonObject) -> int:
 
 def _received_transaction(emu: Emulator, transfer: JsonObject) -> JsonObject:
     payment = emu.store.require("charge", transfer["destination_payment"], transfer["destination"])
-    return emu.store.require(
-        "balance_transaction", payment["balance_transaction"], transfer["destination"]
-    )
+    return emu.store.require("balance_transaction", payment["balance_transaction"], transfer["destination"])
 
 
-def _check_connected_funds(
-    emu: Emulator, account: str, received: JsonObject, amount: int
-) -> None:
+def _check_connected_funds(emu: Emulator, account: str, received: JsonObject, amount: int) -> None:
     """The reversal is taken from the balance (pending or available) the transfer went to."""
     balance = funds(emu.store, account, received["currency"])
     covered = balance.pending if received["status"] == "pending" else balance.available

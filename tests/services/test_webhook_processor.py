@@ -1,5 +1,6 @@
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ def inbox(database: Database, settings: Settings) -> WebhookInbox:
     return WebhookInbox(database, settings)
 
 
-async def stored(database: Database, event_id: str) -> dict[str, object]:
+async def stored(database: Database, event_id: str) -> dict[str, Any]:
     document = await database[Collections.WEBHOOK_EVENTS].find_one({"_id": event_id})
     assert document is not None
     return document
@@ -66,7 +67,7 @@ async def test_failures_back_off_exponentially_until_dead_letter(
         document = await stored(database, receipt.event_id)
         assert document["status"] == EventStatus.FAILED
         assert "handler failure" in str(document["last_error"])
-        delays.append(document["next_attempt_at"] - clock.now)  # type: ignore[operator]
+        delays.append(document["next_attempt_at"] - clock.now)
         clock.advance(delays[-1].total_seconds() - 1)
         assert await worker.process_due() == []  # not due yet
         clock.advance(1)
@@ -109,7 +110,8 @@ async def test_two_workers_never_process_the_same_event(
 
     assert sorted(handled) == sorted(r.event_id for r in receipts)
     assert {o.event_id for o in first}.isdisjoint(o.event_id for o in second)
-    assert first and second  # both took part
+    assert first, "both workers took part"
+    assert second, "both workers took part"
     statuses = await database[Collections.WEBHOOK_EVENTS].distinct("status")
     assert statuses == [EventStatus.PROCESSED]
 
@@ -117,12 +119,13 @@ async def test_two_workers_never_process_the_same_event(
 async def test_an_expired_claim_is_taken_over_and_the_old_worker_cannot_record(
     database: Database, settings: Settings, inbox: WebhookInbox
 ) -> None:
-    release = asyncio.Event()
+    stuck, release = asyncio.Event(), asyncio.Event()
     calls: list[str] = []
 
     async def stuck_then_fine(context: WebhookContext, event: WebhookEvent) -> None:
         calls.append(event.id)
         if len(calls) == 1:
+            stuck.set()
             await release.wait()  # the first worker hangs, as if it had crashed
 
     receipt = await deliver(inbox, account_updated(connected_account()))
@@ -130,8 +133,7 @@ async def test_an_expired_claim_is_taken_over_and_the_old_worker_cannot_record(
     crashed = processor(database, settings, {"account.updated": stuck_then_fine}, clock=clock)
     rescuer = processor(database, settings, {"account.updated": stuck_then_fine}, clock=clock)
     hung = asyncio.create_task(crashed.process_due(limit=1))
-    while not calls:
-        await asyncio.sleep(0.001)
+    await stuck.wait()
 
     assert await rescuer.process_due() == []  # the claim is still live
     clock.advance(31)

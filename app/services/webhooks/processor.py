@@ -21,13 +21,7 @@ import structlog
 from pymongo import ASCENDING, ReturnDocument
 
 from app.db import Collections, Database, Document
-from app.domain.webhook_events import (
-    CLAIMABLE_STATUSES,
-    EventStatus,
-    RetryPolicy,
-    WebhookEvent,
-    parse_event,
-)
+from app.domain.webhook_events import EventStatus, RetryPolicy, WebhookEvent, parse_event
 from app.errors import NotFound, ServiceError
 from app.services.leases import runner_id
 from app.services.webhooks import metrics
@@ -87,7 +81,7 @@ class WebhookProcessor:
         """Claim and process up to `limit` due events, oldest due first; what happened to each."""
         outcomes: list[EventOutcome] = []
         while len(outcomes) < limit:
-            claimed = await self._claim({"status": {"$in": list(CLAIMABLE_STATUSES)}})
+            claimed = await self._claim({"next_attempt_at": {"$lte": self._clock()}})
             if claimed is None:
                 break
             outcomes.append(await self._run(claimed))
@@ -99,7 +93,7 @@ class WebhookProcessor:
             {"status": {"$ne": EventStatus.PROCESSING.value}},
             {"claim_expires_at": {"$lte": self._clock()}},
         ]
-        claimed = await self._claim({"_id": event_id, "$or": not_held}, due_only=False)
+        claimed = await self._claim({"_id": event_id, "$or": not_held})
         if claimed is None:
             if await self._events.count_documents({"_id": event_id}, limit=1):
                 raise EventInProgress(f"webhook event {event_id} is being processed; retry shortly")
@@ -107,11 +101,8 @@ class WebhookProcessor:
         log.info("webhook_replayed", event_id=event_id, event_type=claimed["type"])
         return await self._run(claimed)
 
-    async def _claim(self, selector: dict[str, Any], *, due_only: bool = True) -> Document | None:
-        now = self._clock()
-        if due_only:
-            selector = {**selector, "next_attempt_at": {"$lte": now}}
-        expires_at = now + self._policy.claim_ttl
+    async def _claim(self, selector: dict[str, Any]) -> Document | None:
+        expires_at = self._clock() + self._policy.claim_ttl
         return await self._events.find_one_and_update(
             selector,
             {

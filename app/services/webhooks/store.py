@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import DESCENDING
@@ -37,7 +37,12 @@ class EventPage:
     has_more: bool
 
 
-NEWEST_FIRST = [("received_at", DESCENDING), ("_id", DESCENDING)]
+# Receipt time then id as one string: the list's order and its cursor in one indexed field.
+LIST_KEY = "list_key"
+
+
+def list_key(received_at: datetime, event_id: str) -> str:
+    return f"{received_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}|{event_id}"
 
 
 def new_event_document(event: WebhookEvent, raw_payload: str, endpoint: str, now: datetime) -> Document:
@@ -49,6 +54,7 @@ def new_event_document(event: WebhookEvent, raw_payload: str, endpoint: str, now
         "livemode": event.livemode,
         "endpoint": endpoint,
         "received_at": now,
+        LIST_KEY: list_key(now, event.id),
         "status": EventStatus.PENDING.value,
         "attempts": 0,
         "last_error": None,
@@ -81,18 +87,12 @@ class WebhookEventStore:
         query = where.as_query()
         if starting_after is not None:
             query.update(await self._after(starting_after))
-        cursor = self._events.find(query, {"payload": False}).sort(NEWEST_FIRST).limit(limit + 1)
+        cursor = self._events.find(query, {"payload": False}).sort(LIST_KEY, DESCENDING).limit(limit + 1)
         documents = await cursor.to_list()
         return EventPage(data=documents[:limit], has_more=len(documents) > limit)
 
     async def _after(self, event_id: str) -> dict[str, Any]:
-        anchor = await self._events.find_one({"_id": event_id}, {"received_at": True})
+        anchor = await self._events.find_one({"_id": event_id}, {LIST_KEY: True})
         if anchor is None:
             raise InvalidRequest(f"starting_after: no webhook event {event_id}")
-        received_at = anchor["received_at"]
-        return {
-            "$or": [
-                {"received_at": {"$lt": received_at}},
-                {"received_at": received_at, "_id": {"$lt": event_id}},
-            ]
-        }
+        return {LIST_KEY: {"$lt": anchor[LIST_KEY]}}

@@ -1,0 +1,162 @@
+"""Spending from and refunding to a buyer's wallet: legacy money first, then platform money.
+
+Every use of legacy money moves the matching amount from the legacy reserve to what it must fund
+(the platform reserve adjustment), and every refund of legacy money moves it back, in the same
+transaction, so custody is always known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.db import Database, Document
+from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, JournalEntry, Move, entry
+from app.domain.money import Money
+from app.services.ledger import Ledger
+from app.services.migration import LegacyMigration
+
+
+@dataclass(frozen=True, slots=True)
+class FundingSplit:
+    """How much of an amount came from (or goes back to) each wallet source."""
+
+    legacy: int
+    platform: int
+    currency: str
+
+    @property
+    def total(self) -> int:
+        return self.legacy + self.platform
+
+
+def reserve_adjustment_key(entry_key: str) -> str:
+    return f"{entry_key}:reserve"
+
+
+class WalletFunds:
+    def __init__(self, database: Database, ledger: Ledger, migration: LegacyMigration) -> None:
+        self._db = database
+        self._ledger = ledger
+        self._migration = migration
+
+    async def spend(
+        self,
+        user_id: str,
+        amount: Money,
+        destination: str,
+        key: str,
+        kind: EntryKind,
+        refs: Mapping[str, str],
+    ) -> FundingSplit:
+        """Take `amount` from the wallet into `destination`, legacy first; once per `key`."""
+        await self._migration.migrate_user(user_id)
+        try:
+            return await self._db.transaction(
+                lambda session: self.spend_in(session, user_id, amount, destination, key, kind, refs)
+            )
+        except DuplicateKeyError:
+            return await self._split_of_posted(key, user_id, amount)
+
+    async def spend_in(
+        self,
+        session: AsyncClientSession,
+        user_id: str,
+        amount: Money,
+        destination: str,
+        key: str,
+        kind: EntryKind,
+        refs: Mapping[str, str],
+    ) -> FundingSplit:
+        """`spend` inside the caller's transaction (the caller has migrated the user first)."""
+        legacy_balance = await self._ledger.balance(
+            Accounts.buyer_legacy(user_id), amount.currency, session=session
+        )
+        legacy = min(legacy_balance, amount.amount)
+        split = FundingSplit(legacy=legacy, platform=amount.amount - legacy, currency=amount.currency)
+        moves = [
+            Move(Accounts.buyer_legacy(user_id), destination, split.legacy, split.currency)
+            if split.legacy
+            else None,
+            Move(Accounts.buyer_wallet(user_id), destination, split.platform, split.currency)
+            if split.platform
+            else None,
+        ]
+        await self._ledger.post_in(session, entry(key, kind, [m for m in moves if m], user=user_id, **refs))
+        if split.legacy:
+            await self._ledger.post_in(
+                session, _reserve_adjustment(key, user_id, split.legacy, split.currency, use=True)
+            )
+        return split
+
+    async def refund_to_sources(
+        self,
+        user_id: str,
+        split: FundingSplit,
+        source: str,
+        key: str,
+        kind: EntryKind,
+        refs: Mapping[str, str],
+    ) -> FundingSplit:
+        """Give back to each wallet source what came from it; once per `key`."""
+        try:
+            return await self._db.transaction(
+                lambda session: self.refund_to_sources_in(session, user_id, split, source, key, kind, refs)
+            )
+        except DuplicateKeyError:
+            return await self._split_of_posted(key, user_id, Money(split.total, split.currency))
+
+    async def refund_to_sources_in(
+        self,
+        session: AsyncClientSession,
+        user_id: str,
+        split: FundingSplit,
+        source: str,
+        key: str,
+        kind: EntryKind,
+        refs: Mapping[str, str],
+    ) -> FundingSplit:
+        moves = [
+            Move(source, Accounts.buyer_legacy(user_id), split.legacy, split.currency)
+            if split.legacy
+            else None,
+            Move(source, Accounts.buyer_wallet(user_id), split.platform, split.currency)
+            if split.platform
+            else None,
+        ]
+        await self._ledger.post_in(session, entry(key, kind, [m for m in moves if m], user=user_id, **refs))
+        if split.legacy:
+            await self._ledger.post_in(
+                session, _reserve_adjustment(key, user_id, split.legacy, split.currency, use=False)
+            )
+        return split
+
+    async def _split_of_posted(self, key: str, user_id: str, amount: Money) -> FundingSplit:
+        """The split an earlier request under the same key recorded; it must be for the same amount."""
+        posted = await self._ledger.entry(key)
+        if posted is None:
+            raise LookupError(f"journal entry {key} vanished after a duplicate key")
+        split = _split_from_moves(posted, user_id, amount.currency)
+        if split.total != amount.amount:
+            raise EntryKeyConflict(f"journal entry {key} was posted for another amount")
+        return split
+
+
+def _reserve_adjustment(key: str, user_id: str, amount: int, currency: str, *, use: bool) -> JournalEntry:
+    reserve, funding = Accounts.LEGACY_RESERVE, Accounts.RESERVE_FUNDING
+    move = Move(reserve, funding, amount, currency) if use else Move(funding, reserve, amount, currency)
+    return entry(reserve_adjustment_key(key), EntryKind.RESERVE_ADJUSTMENT, [move], user=user_id, entry=key)
+
+
+def _split_from_moves(posted: Document, user_id: str, currency: str) -> FundingSplit:
+    legacy_account, platform_account = Accounts.buyer_legacy(user_id), Accounts.buyer_wallet(user_id)
+    legacy = platform = 0
+    for move in posted["moves"]:
+        if legacy_account in (move["from"], move["to"]):
+            legacy += move["amount"]
+        elif platform_account in (move["from"], move["to"]):
+            platform += move["amount"]
+    return FundingSplit(legacy=legacy, platform=platform, currency=currency)

@@ -1,0 +1,42 @@
+"""The emulator's ASGI app: Stripe's API under `/v1`, test controls under `/_emulator`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stripe_emulator.api import ApiApp
+from stripe_emulator.emulator import Emulator
+from stripe_emulator.routes import API_ROUTES, controls, harness
+from stripe_emulator.settings import EmulatorSettings
+
+
+class EmulatorApp:
+    """Sends `/v1` requests to the Stripe API and everything else to the control app."""
+
+    def __init__(self, emulator: Emulator, api: ASGIApp, control: ASGIApp) -> None:
+        self.emulator = emulator
+        self._api = api
+        self._control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            await self._api(scope, receive, send)
+        else:
+            await self._control(scope, receive, send)
+
+
+def create_app(settings: EmulatorSettings) -> EmulatorApp:
+    emulator = Emulator(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await emulator.webhooks.close()
+
+    control = Starlette(routes=[*harness.ROUTES, *controls.ROUTES], lifespan=lifespan)
+    control.state.emulator = emulator
+    return EmulatorApp(emulator, ApiApp(emulator, API_ROUTES), control)

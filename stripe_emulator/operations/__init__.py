@@ -1,0 +1,1 @@
+"""What the emulated Stripe does: the state changes behind each endpoint and control."""

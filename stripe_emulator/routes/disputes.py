@@ -1,0 +1,40 @@
+"""Routes of disputes."""
+
+from __future__ import annotations
+
+from stripe.params import (
+    DisputeCloseParams,
+    DisputeListParams,
+    DisputeRetrieveParams,
+    DisputeUpdateParams,
+)
+
+from stripe_emulator.api import ApiCall, ApiRoute
+from stripe_emulator.objects import JsonObject
+from stripe_emulator.operations import disputes
+from stripe_emulator.routes.common import listing, retrieve
+
+
+def _update(call: ApiCall) -> JsonObject:
+    return disputes.update(call.emu, call.path["dispute"], call.params)
+
+
+def _close(call: ApiCall) -> JsonObject:
+    return disputes.close(call.emu, call.path["dispute"])
+
+
+ROUTES = [
+    ApiRoute(
+        "GET",
+        "/v1/disputes",
+        DisputeListParams,
+        listing(
+            "dispute",
+            "/v1/disputes",
+            equal={"charge": "charge", "payment_intent": "payment_intent"},
+        ),
+    ),
+    ApiRoute("GET", "/v1/disputes/{dispute}", DisputeRetrieveParams, retrieve("dispute", "dispute")),
+    ApiRoute("POST", "/v1/disputes/{dispute}", DisputeUpdateParams, _update),
+    ApiRoute("POST", "/v1/disputes/{dispute}/close", DisputeCloseParams, _close),
+]

@@ -1,0 +1,30 @@
+"""Routes of refunds."""
+
+from __future__ import annotations
+
+from stripe.params import RefundCreateParams, RefundListParams, RefundRetrieveParams
+
+from stripe_emulator.api import ApiCall, ApiRoute
+from stripe_emulator.objects import JsonObject
+from stripe_emulator.operations import refunds
+from stripe_emulator.routes.common import listing, retrieve
+
+
+def _create(call: ApiCall) -> JsonObject:
+    return refunds.create(call.emu, call.params)
+
+
+ROUTES = [
+    ApiRoute("POST", "/v1/refunds", RefundCreateParams, _create),
+    ApiRoute(
+        "GET",
+        "/v1/refunds",
+        RefundListParams,
+        listing(
+            "refund",
+            "/v1/refunds",
+            equal={"charge": "charge", "payment_intent": "payment_intent"},
+        ),
+    ),
+    ApiRoute("GET", "/v1/refunds/{refund}", RefundRetrieveParams, retrieve("refund", "refund")),
+]
