@@ -35,6 +35,7 @@ class Collections:
     PAYMENT_OPERATIONS = "payment_operations"
     WEBHOOK_EVENTS = "webhook_events"
     LEGACY_WALLETS = "legacy_wallets"
+    TOPUPS = "topups"
     LEASES = "leases"
 
 
@@ -47,6 +48,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEDGER_POSTINGS: [
         IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("seq", DESCENDING)]),
         IndexModel([("currency", ASCENDING)]),
+        IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("entry_id", ASCENDING)]),
     ],
     Collections.IDEMPOTENCY_KEYS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
@@ -68,6 +70,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account", ASCENDING), ("list_key", DESCENDING)]),
     ],
     Collections.LEGACY_WALLETS: [IndexModel([("user_id", ASCENDING)], unique=True)],
+    Collections.TOPUPS: [
+        IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("currency", ASCENDING)]),
+        IndexModel([("payment_intent_id", ASCENDING)], sparse=True),
+        IndexModel([("needs_review", ASCENDING)], sparse=True),
+    ],
 }
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

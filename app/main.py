@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -14,10 +13,8 @@ from app.config import Settings, get_settings
 from app.db import connect, ensure_indexes, require_transaction_support
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
-from app.routers import admin_webhooks, health, webhooks
-from app.services.idempotency import IdempotencyStore
-from app.services.ledger import Ledger
-from app.services.payment_operations import PaymentOperations
+from app.routers import admin_webhooks, health, wallet, webhooks
+from app.services.container import Services
 from app.services.webhooks.intake import WebhookInbox
 from app.services.webhooks.wiring import build_processor
 from app.services.webhooks.worker import background_worker
@@ -42,15 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await require_transaction_support(database)
             await ensure_indexes(database)
-            app.state.database = database
-            app.state.ledger = Ledger(database)
-            app.state.payments = payments
-            app.state.payment_operations = PaymentOperations(database, payments)
-            app.state.idempotency = IdempotencyStore(
-                database, timedelta(hours=settings.idempotency_key_ttl_hours)
-            )
+            app.state.services = Services.build(database, settings, payments)
             app.state.webhook_inbox = WebhookInbox(database, settings)
-            app.state.webhook_processor = build_processor(database, settings)
+            app.state.webhook_processor = build_processor(app.state.services)
             log.info("service_started", database=settings.mongodb_database)
             async with background_worker(app.state.webhook_processor, settings):
                 yield
@@ -66,4 +57,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(admin_webhooks.router)
+    app.include_router(wallet.router)
     return app

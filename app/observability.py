@@ -62,7 +62,8 @@ def configure_logging(level: str = "INFO") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(),
-        cache_logger_on_first_use=True,
+        # Not cached: the configuration must stay swappable (tests capture logs after start-up).
+        cache_logger_on_first_use=False,
     )
 
 

@@ -115,6 +115,9 @@ class ApiApp:
         request_id = new_request_id()
         fault = self._emu.faults.take(request.method, request.url.path)
         try:
+            # Received in full before any injected latency: a client that then times out
+            # leaves a request that still completes, as a slow Stripe does.
+            await request.body()
             if fault is not None:
                 await fault.delay()
                 if (error := fault.error()) is not None:

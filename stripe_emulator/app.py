@@ -17,8 +17,7 @@ from stripe_emulator.settings import EmulatorSettings
 class EmulatorApp:
     """Sends `/v1` requests to the Stripe API and everything else to the control app."""
 
-    def __init__(self, emulator: Emulator, api: ASGIApp, control: ASGIApp) -> None:
-        self.emulator = emulator
+    def __init__(self, api: ASGIApp, control: ASGIApp) -> None:
         self._api = api
         self._control = control
 
@@ -39,4 +38,4 @@ def create_app(settings: EmulatorSettings) -> EmulatorApp:
 
     control = Starlette(routes=[*harness.ROUTES, *controls.ROUTES], lifespan=lifespan)
     control.state.emulator = emulator
-    return EmulatorApp(emulator, ApiApp(emulator, API_ROUTES), control)
+    return EmulatorApp(ApiApp(emulator, API_ROUTES), control)

@@ -127,6 +127,17 @@ def idempotency_mismatch(key: str) -> StripeError:
         "Keys for idempotent requests can only be used with the same parameters they were "
         f"first used with. Try using a key other than '{key}' if you meant to execute a "
         "different request.",
+        should_retry=False,
+    )
+
+
+def idempotency_key_in_use() -> StripeError:
+    return StripeError(
+        409,
+        INVALID_REQUEST,
+        "There is currently another in-progress request using this Idempotent Key (probably "
+        "because of a timeout). Please try again later.",
+        code="idempotency_key_in_use",
     )
 
 

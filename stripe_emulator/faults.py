@@ -44,6 +44,8 @@ class Fault:
 def _error_for(status: int, code: str | None) -> errors.StripeError:
     if status == 429:
         return errors.lock_timeout() if code == "lock_timeout" else errors.rate_limited()
+    if status == 409:
+        return errors.idempotency_key_in_use()
     if status >= 500:
         return errors.api_error(status)
     message = "Injected fault."

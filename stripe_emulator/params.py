@@ -137,6 +137,11 @@ def _field_hints(typed_dict: type) -> dict[str, Any]:
 
 
 def _one_of(options: list[Shape]) -> Shape:
+    """A union; the SDK types Stripe's enums `Literal[...] | str`, which Stripe holds to the list."""
+    choices = tuple(value for option in options if isinstance(option, Choice) for value in option.values)
+    if any(choices):
+        others = [o for o in options if not isinstance(o, Choice) and o != Scalar(str)]
+        options = [Choice(choices), *others]
     return options[0] if len(options) == 1 else OneOf(tuple(options))
 
 

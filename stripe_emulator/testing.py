@@ -52,7 +52,8 @@ class BackgroundServer:
         return f"http://{self._host}:{self.port}"
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only disables Nagle (TCP_NODELAY) on such sockets.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind((self._host, 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
@@ -112,11 +113,16 @@ class EmulatorServer:
         self._server.stop()
         self._http.close()
 
-    def stripe_client(self, **options: Any) -> stripe.StripeClient:
+    def stripe_client(
+        self,
+        http_client: stripe.HTTPClient | None = None,
+        api_key: str | None = None,
+        **options: Any,
+    ) -> stripe.StripeClient:
         """A real SDK client talking to this emulator; `options` go to StripeClient."""
         return stripe.StripeClient(
-            self.settings.api_key,
-            http_client=stripe.HTTPXClient(),
+            api_key or self.settings.api_key,
+            http_client=http_client or stripe.HTTPXClient(),
             base_addresses={"api": self.base_url},
             **options,
         )
@@ -192,5 +198,6 @@ class EmulatorServer:
 
 def _answer(response: httpx.Response) -> Any:
     if response.is_error:
-        raise EmulatorControlError(response.status_code, response.json())
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        raise EmulatorControlError(response.status_code, response.json() if is_json else response.text)
     return response.json()

@@ -138,7 +138,7 @@ class WebhookDispatcher:
         else:
             try:
                 status_code = await self._post(url, event)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 error = f"{type(exc).__name__}: {exc}"
         delivered = status_code is not None and 200 <= status_code < 300
         if delivered:

@@ -8,8 +8,8 @@ import stripe
 
 from app.errors import ServiceError
 
-# Stripe answers 409 `idempotency_key_in_use` while another request with the same key runs.
-_IN_FLIGHT_CODES = frozenset({"idempotency_key_in_use", "lock_timeout"})
+# Stripe answers 409 while another request with the same idempotency key is still running.
+_CONFLICT_IN_FLIGHT = 409
 
 
 class PaymentProviderError(ServiceError):
@@ -83,7 +83,7 @@ def should_retry(error: BaseException) -> bool:
     if isinstance(error, stripe.APIConnectionError):
         return bool(error.should_retry)
     status = _stripe_status(error)
-    return status in (409, 429) or status >= 500
+    return status in (_CONFLICT_IN_FLIGHT, 429) or status >= 500
 
 
 def map_stripe_error(error: stripe.StripeError, *, changes_state: bool) -> PaymentProviderError:
@@ -99,10 +99,7 @@ def map_stripe_error(error: stripe.StripeError, *, changes_state: bool) -> Payme
         return PaymentProviderMisconfigured("Stripe refused the configured API key.", **context)
     if isinstance(error, stripe.RateLimitError):
         return PaymentProviderRateLimited("Stripe is rate limiting requests; retry later.", **context)
-    unanswered = (
-        isinstance(error, stripe.APIConnectionError) or status >= 500 or error.code in _IN_FLIGHT_CODES
-    )
-    if unanswered:
+    if isinstance(error, stripe.APIConnectionError) or status >= 500 or status == _CONFLICT_IN_FLIGHT:
         if changes_state:
             return PaymentOutcomeUnknown("Stripe did not answer; the operation will be re-driven.", **context)
         return PaymentProviderUnavailable("Stripe is temporarily unavailable; retry later.", **context)

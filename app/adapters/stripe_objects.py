@@ -40,7 +40,7 @@ def to_account(account: stripe.Account) -> ProviderAccount:
         charges_enabled=bool(account.charges_enabled),
         payouts_enabled=bool(account.payouts_enabled),
         details_submitted=bool(account.details_submitted),
-        transfers_capability=account.capabilities.transfers if account.capabilities else None,
+        transfers_capability=getattr(account.capabilities, "transfers", None),
         requirements_due=tuple(requirements.currently_due or ()) if requirements else (),
         disabled_reason=requirements.disabled_reason if requirements else None,
         metadata=metadata_of(account.metadata),
@@ -100,7 +100,8 @@ def to_refund(refund: stripe.Refund) -> ProviderRefund:
         currency=refund.currency,
         status=refund.status,
         reason=refund.reason,
-        failure_reason=refund.failure_reason,
+        # Stripe sends `failure_reason` only once a refund has failed.
+        failure_reason=getattr(refund, "failure_reason", None),
         created=refund.created,
         metadata=metadata_of(refund.metadata),
     )

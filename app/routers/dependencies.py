@@ -13,12 +13,18 @@ from app.auth import Principal
 from app.config import Settings
 from app.db import Database
 from app.problems import PROBLEM_JSON
-from app.services.idempotency import IdempotencyStore, request_fingerprint
+from app.services.container import Services
+from app.services.idempotency import request_fingerprint
 
 
 def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+    services: Services = request.app.state.services
+    return services.database
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
 def get_settings(request: Request) -> Settings:
@@ -28,6 +34,7 @@ def get_settings(request: Request) -> Settings:
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 IdempotencyKey = Annotated[
     str,
@@ -49,7 +56,8 @@ async def respond_idempotently(
     operation: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
     """Run a money-moving operation at most once per (user, Idempotency-Key)."""
-    store: IdempotencyStore = request.app.state.idempotency
+    services: Services = request.app.state.services
+    store = services.idempotency
     fingerprint = request_fingerprint(
         request.method, request.url.path, body.model_dump(mode="json") if body else None
     )

@@ -19,6 +19,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from app.adapters.payment_provider import PaymentProvider
+from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_errors import PaymentProviderError
 from app.config import Settings
 from app.db import Collections, Database, Document, connect, ensure_indexes, require_transaction_support
@@ -63,7 +64,11 @@ class PaymentOperations:
         self._provider = provider
 
     async def run(self, request: PaymentRequest[R], refs: Mapping[str, str] | None = None) -> R:
-        """Perform `request` once: an operation that already succeeded returns its recorded result."""
+        """Perform `request` once: an operation that already succeeded returns its recorded result.
+
+        A pending or failed one is sent again with the same idempotency key, which is safe: the
+        provider replays what it did, or does it now if it never did.
+        """
         operation = await self._record_pending(request, refs or {})
         status = operation["status"]
         if status == OperationStatus.SUCCEEDED:
@@ -74,9 +79,6 @@ class PaymentOperations:
                 operation_id=operation["_id"],
             )
         return await self._drive(request, operation)
-
-    async def get(self, request: PaymentRequest[Any]) -> Document | None:
-        return await self._operations.find_one({"_id": request.idempotency_key})
 
     async def reconcile_pending_operations(
         self,
@@ -159,7 +161,7 @@ class PaymentOperations:
         return result
 
     async def _resolve_by_metadata(self, request: PaymentRequest[R], operation: Document) -> R:
-        created_from = _aware(operation["created_at"]) - SEARCH_SLACK
+        created_from = operation["created_at"] - SEARCH_SLACK
         found = await request.find(self._provider, created_from)
         if found is None:
             await self._complete(
@@ -196,12 +198,8 @@ class PaymentOperations:
         log.info("payment_operation_completed", operation_id=operation_id, status=status.value)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _key_expired(operation: Document) -> bool:
-    return datetime.now(UTC) - _aware(operation["created_at"]) >= KEY_RETENTION
+    return bool(datetime.now(UTC) - operation["created_at"] >= KEY_RETENTION)
 
 
 async def run_operations_janitor(
@@ -223,8 +221,6 @@ async def run_operations_janitor(
 
 async def reconcile_operations_standalone(settings: Settings, older_than: timedelta) -> Counter[str] | None:
     """The `reconcile-operations` command: one janitor pass with its own clients."""
-    from app.adapters.stripe_adapter import StripeAdapter
-
     database = connect(settings.mongodb_uri, settings.mongodb_database)
     provider = StripeAdapter(settings)
     try:

@@ -76,8 +76,8 @@ class StripeAccounts:
             if "seller_id" not in ((exc.details or {}).get("keyPattern") or {}):
                 raise
             raise SellerAccountConflict(
-                f"seller {snapshot.get('seller_id')} is already linked to another Stripe account "
-                f"than {account_id}"
+                f"Stripe account {account_id} names seller {snapshot.get('seller_id')} in its "
+                "metadata, but that seller is already linked to another Stripe account"
             ) from exc
         log.info("stripe_account_snapshot", stripe_account=account_id, applied=applied)
         return applied
@@ -96,6 +96,8 @@ class StripeAccounts:
 
 
 async def on_account_updated(context: WebhookContext, event: WebhookEvent) -> None:
+    if event.account is None:  # the platform's own account, not a connected one
+        return
     await StripeAccounts(context.database).record_snapshot(event.data_object, event.version)
 
 

@@ -30,13 +30,16 @@ _AUTHENTICATION_FAILED = Decline(
 _COMPLETION_DECLINE = Decline("card_declined", "generic_decline", "Your card was declined.")
 
 
-def get_intent(emu: Emulator, intent_id: str, *, param: str = "id") -> JsonObject:
-    return emu.store.require("payment_intent", intent_id, param=param)
+def get_intent(emu: Emulator, intent_id: str) -> JsonObject:
+    return emu.store.require("payment_intent", intent_id)
 
 
 def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
     _refuse_unsupported(params)
     _check_amount(params["amount"], params["currency"])
+    payment_method = None
+    if "payment_method" in params:
+        payment_method, _ = resolve_payment_method(emu, params["payment_method"])
     intent_id = new_id("pi")
     types = params.get("payment_method_types")
     intent = from_fixture(
@@ -61,7 +64,7 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
         managed_payments=None,
         metadata=merged_metadata({}, params.get("metadata")),
         next_action=None,
-        payment_method=None,
+        payment_method=payment_method["id"] if payment_method else None,
         payment_method_configuration_details=None,
         payment_method_types=types or ["card"],
         processing=None,
@@ -69,15 +72,12 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
         shipping=None,
         statement_descriptor=params.get("statement_descriptor"),
         statement_descriptor_suffix=params.get("statement_descriptor_suffix"),
-        status="requires_payment_method",
+        status="requires_confirmation" if payment_method else "requires_payment_method",
         transfer_data=None,
         transfer_group=params.get("transfer_group"),
     )
     emu.store.add(intent)
     emit(emu, "payment_intent.created", intent)
-    if "payment_method" in params:
-        payment_method, _ = resolve_payment_method(emu, params["payment_method"])
-        intent.update(payment_method=payment_method["id"], status="requires_confirmation")
     if params.get("confirm"):
         return confirm(emu, intent_id, {})
     return intent

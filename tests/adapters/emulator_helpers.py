@@ -60,9 +60,11 @@ async def drop_responses(emulator: EmulatorServer, path_prefix: str, count: int)
     )
 
 
-async def fail_requests(emulator: EmulatorServer, path_prefix: str, count: int, status: int) -> None:
+async def fail_requests(
+    emulator: EmulatorServer, path_prefix: str, count: int, status: int, method: str | None = None
+) -> None:
     """The emulator answers the next `count` matching calls with `status`, doing nothing."""
-    await emulator.control_async("faults", path_prefix=path_prefix, count=count, status=status)
+    await emulator.control_async("faults", path_prefix=path_prefix, method=method, count=count, status=status)
 
 
 async def transfer_ids(provider: StripeAdapter) -> list[str]:

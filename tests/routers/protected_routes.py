@@ -47,7 +47,7 @@ def mount(app: FastAPI) -> list[int]:
         async def operation() -> tuple[int, dict[str, object]]:
             await asyncio.sleep(body.delay_seconds)
             calls.append(body.amount)
-            ledger: Ledger = request.app.state.ledger
+            ledger: Ledger = request.app.state.services.ledger
             wallet = Accounts.buyer_wallet(principal.user_id)
             await ledger.post(
                 entry(

@@ -16,7 +16,7 @@ from tests.conftest import TokenFactory, bearer
 async def calls(app: FastAPI) -> list[int]:
     from tests.routers.protected_routes import mount
 
-    ledger: Ledger = app.state.ledger
+    ledger: Ledger = app.state.services.ledger
     await ledger.post(
         entry("fund", EntryKind.TOPUP, [Move(Accounts.CARD, Accounts.buyer_wallet("alice"), 1000, "usd")])
     )
@@ -40,7 +40,7 @@ async def test_same_key_same_body_replays_the_stored_response(
     assert second.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert calls == [300]
-    assert await app.state.ledger.balance(Accounts.buyer_wallet("alice"), "usd") == 700
+    assert await app.state.services.ledger.balance(Accounts.buyer_wallet("alice"), "usd") == 700
 
 
 async def test_same_key_different_body_is_409_and_changes_nothing(
@@ -77,7 +77,7 @@ async def test_concurrent_duplicates_run_once_and_the_other_is_told_to_retry(
 async def test_keys_belong_to_one_user(
     client: httpx.AsyncClient, token: TokenFactory, calls: list[int], app: FastAPI
 ) -> None:
-    ledger: Ledger = app.state.ledger
+    ledger: Ledger = app.state.services.ledger
     await ledger.post(
         entry("fund-bob", EntryKind.TOPUP, [Move(Accounts.CARD, Accounts.buyer_wallet("bob"), 500, "usd")])
     )

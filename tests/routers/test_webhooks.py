@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from app.config import Settings
 from app.db import Collections, Database
@@ -184,3 +185,39 @@ async def test_ten_concurrent_deliveries_of_one_event_are_stored_once_and_handle
     outcomes = await asyncio.gather(*(worker.process_due() for worker in workers))
     assert [o.outcome for batch in outcomes for o in batch] == [Outcome.PROCESSED]
     assert handler.seen == [event["id"]]
+
+
+async def test_deliveries_and_processing_are_counted_in_metrics(
+    client: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = {
+        "stored": sample("stripe_webhook_events_received_total", type="account.updated", result="stored"),
+        "rejected": sample("stripe_webhook_deliveries_rejected_total", reason="invalid_signature"),
+        "processed": sample(
+            "stripe_webhook_events_processed_total", type="account.updated", outcome="processed"
+        ),
+        "lag": sample("stripe_webhook_processing_lag_seconds_count"),
+    }
+    body, headers = signed_delivery(connect_event(), CONNECT_WEBHOOK_SECRET)
+    await client.post("/webhooks/stripe", content=body, headers=headers)
+    await client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": "t=1,v1=00"})
+    await processor(database, settings, {"account.updated": RecordingHandler()}).process_due()
+
+    exposed = (await client.get("/metrics")).text
+    assert "stripe_webhook_processing_lag_seconds_bucket" in exposed
+    assert (
+        sample("stripe_webhook_events_received_total", type="account.updated", result="stored")
+        == before["stored"] + 1
+    )
+    assert (
+        sample("stripe_webhook_deliveries_rejected_total", reason="invalid_signature")
+        == before["rejected"] + 1
+    )
+    assert (
+        sample("stripe_webhook_events_processed_total", type="account.updated", outcome="processed")
+        == before["processed"] + 1
+    )
+    assert sample("stripe_webhook_processing_lag_seconds_count") == before["lag"] + 1

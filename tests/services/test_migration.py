@@ -7,8 +7,8 @@ import pytest
 from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
 from app.config import Settings
 from app.db import Collections, Database
-from app.domain.legacy_amounts import InvalidLegacyBalance
 from app.domain.ledger import Accounts
+from app.domain.legacy_amounts import InvalidLegacyBalance
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, LegacyWalletStatus
 from tests.legacy_wallets import insert_legacy_wallet

@@ -11,7 +11,8 @@ from app.services.stripe_accounts import SellerAccountConflict, StripeAccounts
 from app.services.webhooks.intake import WebhookInbox
 from app.services.webhooks.processor import Outcome, WebhookProcessor
 from app.services.webhooks.wiring import build_processor
-from tests.services.webhook_support import deliver
+from tests.conftest import PLATFORM_WEBHOOK_SECRET
+from tests.services.webhook_support import deliver, services_for
 from tests.stripe_events import (
     JsonObject,
     account_updated,
@@ -31,7 +32,7 @@ def inbox(database: Database, settings: Settings) -> WebhookInbox:
 
 @pytest.fixture
 def worker(database: Database, settings: Settings) -> WebhookProcessor:
-    return build_processor(database, settings)
+    return build_processor(services_for(database, settings))
 
 
 def verified(account_id: str, **changes: object) -> JsonObject:
@@ -146,3 +147,15 @@ async def test_a_second_account_claiming_the_same_seller_is_a_conflict(database:
 
     with pytest.raises(SellerAccountConflict):
         await accounts.record_snapshot(second["data"]["object"], parse_event(second).version)
+
+
+async def test_the_platforms_own_account_updated_is_not_a_connected_account(
+    database: Database, inbox: WebhookInbox, worker: WebhookProcessor
+) -> None:
+    platform_account = connected_account()
+    await deliver(inbox, stripe_event("account.updated", platform_account), PLATFORM_WEBHOOK_SECRET)
+
+    [outcome] = await worker.process_due()
+
+    assert outcome.outcome is Outcome.PROCESSED
+    assert await StripeAccounts(database).get(platform_account["id"]) is None

@@ -6,9 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings
 from app.db import Database
 from app.domain.webhook_events import RetryPolicy, WebhookEvent
+from app.services.container import Services
 from app.services.webhooks.intake import Receipt, WebhookInbox
 from app.services.webhooks.processor import WebhookProcessor
 from app.services.webhooks.registry import HandlerRegistry, WebhookContext
@@ -44,6 +46,10 @@ class RecordingHandler:
         self.seen.append(event.id)
 
 
+def services_for(database: Database, settings: Settings) -> Services:
+    return Services.build(database, settings, StripeAdapter(settings))
+
+
 def policy(*, max_attempts: int = 8, base_seconds: float = 0, claim_seconds: float = 30) -> RetryPolicy:
     return RetryPolicy(
         max_attempts=max_attempts,
@@ -65,7 +71,7 @@ def processor(
     registry = HandlerRegistry()
     for event_type, handler in handlers.items():
         registry.register(event_type, handler)
-    context = WebhookContext(database=database, settings=settings)
+    context = WebhookContext(services=services_for(database, settings))
     return WebhookProcessor(
         database,
         registry,

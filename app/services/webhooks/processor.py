@@ -1,8 +1,8 @@
 """Processing stored events: claim one under a lease, run its handlers, record the outcome.
 
-A claim is a compare-and-set on the event document (claimable status, due) → `processing`
-with a claim id and an expiry, so two workers never hold the same event; a claim whose worker
-died lapses at its expiry and the event becomes claimable again. Only the holder of the
+A claim is one conditional update of the event document (due: `next_attempt_at` passed) to
+`processing` with a claim id and an expiry, so two workers never hold the same event; a claim
+whose worker died lapses at its expiry and the event is due again. Only the holder of the
 current claim may record the outcome.
 """
 

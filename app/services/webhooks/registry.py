@@ -1,7 +1,7 @@
 """Which handlers run for which Stripe event type, and what they are given to work with.
 
 A domain module exposes `register_webhook_handlers(registry)` and calls
-`registry.register("<event type>", handler)` in it; `app.services.webhooks.handlers` lists
+`registry.register("<event type>", handler)` in it; `app.services.webhooks.wiring` lists
 those modules. A handler is `async def handler(context: WebhookContext, event: WebhookEvent)`,
 must be idempotent (it may run again after a crash, a retry or an admin replay) and must not
 assume events arrive in order (see `app.services.webhooks.ordering`).
@@ -11,18 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.config import Settings
-from app.db import Database
 from app.domain.webhook_events import WebhookEvent
+
+if TYPE_CHECKING:  # the container imports the domain services, some of which register handlers
+    from app.config import Settings
+    from app.db import Database
+    from app.services.container import Services
 
 
 @dataclass(frozen=True)
 class WebhookContext:
-    """What handlers reach the rest of the service through; services join as fields here."""
+    """What handlers reach the rest of the service through: every service of the process."""
 
-    database: Database
-    settings: Settings
+    services: Services
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
 
 WebhookHandler = Callable[[WebhookContext, WebhookEvent], Awaitable[None]]
@@ -41,7 +52,3 @@ class HandlerRegistry:
 
     def handlers_for(self, event_type: str) -> tuple[WebhookHandler, ...]:
         return tuple(self._handlers.get(event_type, ()))
-
-    @property
-    def event_types(self) -> frozenset[str]:
-        return frozenset(self._handlers)

@@ -6,14 +6,18 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from app.config import Settings
-from app.db import Database
 from app.domain.webhook_events import RetryPolicy
 from app.services import stripe_accounts
+from app.services.container import Services
+from app.services.wallet import webhook_handlers as wallet_webhook_handlers
 from app.services.webhooks.processor import WebhookProcessor
 from app.services.webhooks.registry import HandlerRegistry, WebhookContext
 
 # Each domain module that handles Stripe events adds its `register_webhook_handlers` here.
-HANDLER_MODULES: tuple[Callable[[HandlerRegistry], None], ...] = (stripe_accounts.register_webhook_handlers,)
+HANDLER_MODULES: tuple[Callable[[HandlerRegistry], None], ...] = (
+    stripe_accounts.register_webhook_handlers,
+    wallet_webhook_handlers.register_webhook_handlers,
+)
 
 
 def default_registry() -> HandlerRegistry:
@@ -32,6 +36,6 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
-def build_processor(database: Database, settings: Settings) -> WebhookProcessor:
-    context = WebhookContext(database=database, settings=settings)
-    return WebhookProcessor(database, default_registry(), context, retry_policy(settings))
+def build_processor(services: Services) -> WebhookProcessor:
+    context = WebhookContext(services=services)
+    return WebhookProcessor(services.database, default_registry(), context, retry_policy(services.settings))
