@@ -3,12 +3,14 @@ database per test, the application with its lifespan, and tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from app.auth import Role, mint_token
@@ -16,7 +18,7 @@ from app.config import Settings
 from app.db import Database, connect, ensure_indexes
 from app.main import create_app
 from app.services.ledger import Ledger
-from tests.mongo_server import secantus_server
+from tests.mongo_server import free_port, secantus_server
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -130,6 +132,44 @@ def token(settings: Settings) -> TokenFactory:
         return mint_token(settings, user_id, list(roles))
 
     return make
+
+
+@pytest.fixture
+def live_settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
+    """Settings for `live_service`: Stripe is the emulator, the worker polls often."""
+    return make_settings(mongodb_uri, stripe_api_base=emulator.base_url, webhook_poll_seconds=0.05)
+
+
+@pytest.fixture
+async def live_service(settings: Settings, emulator: EmulatorServer) -> AsyncIterator[str]:
+    """The service under uvicorn in this event loop, webhook worker included, as the emulator's
+    webhook target; yields its base URL. Modules using it set `settings` to `live_settings`."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "the service did not start"
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    await emulator.control_async("config", webhook_url=f"{url}/webhooks/stripe")
+    try:
+        yield url
+    finally:
+        await emulator.control_async("config", webhook_url=None)
+        server.should_exit = True
+        await serving
+
+
+async def eventually_found(database: Database, collection: str, query: dict[str, Any]) -> dict[str, Any]:
+    """Background work (webhook processing) lands in MongoDB eventually: poll for up to ten seconds."""
+    for _ in range(200):
+        document = await database[collection].find_one(query)
+        if document is not None:
+            return document
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing in {collection} matched {query}")
 
 
 def bearer(token: str) -> dict[str, str]:

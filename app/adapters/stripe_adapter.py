@@ -101,9 +101,7 @@ class StripeAdapter:
         self._stripe = self._client.v1
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
-        log.info(
-            "stripe_client_ready", api_version=stripe.api_version, api_base=settings.stripe_api_base
-        )
+        log.info("stripe_client_ready", api_version=stripe.api_version, api_base=settings.stripe_api_base)
 
     async def close(self) -> None:
         await self._http_client.close_async()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated

@@ -2,62 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import stripe
-import uvicorn
 
 from app.config import Settings
 from app.db import Collections, Database
-from app.main import create_app
-from tests.conftest import STRIPE_TEST_KEY, make_settings
-from tests.mongo_server import free_port
+from tests.conftest import STRIPE_TEST_KEY, eventually_found
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
 
 
 @pytest.fixture
-def settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
-    return make_settings(mongodb_uri, stripe_api_base=emulator.base_url, webhook_poll_seconds=0.05)
-
-
-@pytest.fixture
-async def service_url(settings: Settings, emulator: EmulatorServer) -> AsyncIterator[str]:
-    """The service under uvicorn in this event loop, worker included, as the emulator's webhook target."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the service did not start"
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
-    await emulator.control_async("config", webhook_url=f"{url}/webhooks/stripe")
-    try:
-        yield url
-    finally:
-        await emulator.control_async("config", webhook_url=None)
-        server.should_exit = True
-        await serving
-
-
-async def until_found(database: Database, collection: str, query: dict[str, Any]) -> dict[str, Any]:
-    """The service processes in the background: poll MongoDB for up to ten seconds."""
-    for _ in range(200):
-        document = await database[collection].find_one(query)
-        if document is not None:
-            return document
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing in {collection} matched {query}")
+def settings(live_settings: Settings) -> Settings:
+    return live_settings
 
 
 async def test_an_account_verified_in_the_emulator_reaches_stripe_accounts(
-    service_url: str, emulator: EmulatorServer, database: Database
+    live_service: str, emulator: EmulatorServer, database: Database
 ) -> None:
     http_client = stripe.HTTPXClient()
     stripe_client = stripe.StripeClient(
@@ -70,7 +34,7 @@ async def test_an_account_verified_in_the_emulator_reaches_stripe_accounts(
 
     await emulator.control_async(f"accounts/{account.id}/verify")
 
-    event = await until_found(
+    event = await eventually_found(
         database, Collections.WEBHOOK_EVENTS, {"account": account.id, "status": "processed"}
     )
     assert event["type"] == "account.updated"
