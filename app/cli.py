@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -98,11 +99,16 @@ def reconcile_operations(
     """Learn the outcome of Stripe calls left pending; one runner at a time (job lease)."""
     from datetime import timedelta
 
-    from app.services.payment_operations import reconcile_operations_standalone
+    from app.services.container import running_services
+    from app.services.payment_operations import run_operations_janitor
 
-    outcomes = asyncio.run(
-        reconcile_operations_standalone(load_settings(), timedelta(minutes=older_than_minutes))
-    )
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        async with running_services(settings) as services:
+            return await run_operations_janitor(
+                services.database, services.payment_operations, timedelta(minutes=older_than_minutes)
+            )
+
+    outcomes = asyncio.run(one_pass(load_settings()))
     if outcomes is None:
         typer.echo("another runner holds the reconcile-operations lease; nothing done")
         return

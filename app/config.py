@@ -44,6 +44,8 @@ class Settings(AuthSettings):
     stripe_connect_webhook_secret: SecretStr
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     stripe_timeout_seconds: float = Field(default=30.0, gt=0)
+    stripe_retry_attempts: int = Field(default=3, ge=1, le=10, description="Our retries of transient errors")
+    stripe_retry_max_wait_seconds: float = Field(default=8.0, ge=0, le=120)
 
     platform_currency: str = "usd"
     platform_fee_bps: int = Field(default=1000, ge=0, le=10_000)
@@ -66,6 +68,10 @@ class Settings(AuthSettings):
     legacy_wallet_collection: str = "wallets"
     topup_min_amount: int = Field(default=500, ge=1)
     topup_max_amount: int = Field(default=100_000, ge=1)
+
+    jobs_enabled: bool = Field(default=True, description="Run periodic jobs inside the HTTP service.")
+    payment_operations_janitor_interval_seconds: float = Field(default=60.0, gt=0)
+    payment_operations_stale_after_seconds: float = Field(default=300.0, ge=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
 
-from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings, get_settings
-from app.db import connect, ensure_indexes, require_transaction_support
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
 from app.routers import admin_webhooks, health, wallet, webhooks
-from app.services.container import Services
+from app.services.container import Services, running_services
+from app.services.jobs import PeriodicJob, periodic_jobs
+from app.services.payment_operations import run_operations_janitor
 from app.services.webhooks.intake import WebhookInbox
 from app.services.webhooks.wiring import build_processor
 from app.services.webhooks.worker import background_worker
@@ -29,25 +30,33 @@ Every money-moving POST requires an `Idempotency-Key` header.
 """
 
 
+def in_service_jobs(services: Services) -> list[PeriodicJob]:
+    settings = services.settings
+    stale_after = timedelta(seconds=settings.payment_operations_stale_after_seconds)
+    return [
+        PeriodicJob(
+            "payment_operations_janitor",
+            settings.payment_operations_janitor_interval_seconds,
+            lambda: run_operations_janitor(services.database, services.payment_operations, stale_after),
+        ),
+    ]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = connect(settings.mongodb_uri, settings.mongodb_database)
-        payments = StripeAdapter(settings)
-        try:
-            await require_transaction_support(database)
-            await ensure_indexes(database)
-            app.state.services = Services.build(database, settings, payments)
-            app.state.webhook_inbox = WebhookInbox(database, settings)
-            app.state.webhook_processor = build_processor(app.state.services)
+        async with running_services(settings) as services:
+            app.state.services = services
+            app.state.webhook_inbox = WebhookInbox(services.database, settings)
+            app.state.webhook_processor = build_processor(services)
             log.info("service_started", database=settings.mongodb_database)
-            async with background_worker(app.state.webhook_processor, settings):
+            async with (
+                background_worker(app.state.webhook_processor, settings),
+                periodic_jobs(in_service_jobs(services) if settings.jobs_enabled else []),
+            ):
                 yield
-        finally:
-            await payments.close()
-            await database.close()
 
     configure_logging(settings.log_level)
     app = FastAPI(title="Marketplace payments", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -19,9 +19,10 @@ from pathlib import Path
 import httpx
 from pymongo import MongoClient
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
-ENV_FILE = ROOT / ".env"
+# Where the local state lives: the repository unless told otherwise (tests use a temporary home).
+HOME = Path(os.environ.get("LOCAL_STACK_HOME") or Path(__file__).resolve().parent.parent)
+VAR = HOME / "var"
+ENV_FILE = HOME / ".env"
 SERVICE_HOST, SERVICE_PORT = "127.0.0.1", int(os.environ.get("PORT", "8000"))
 DB_PORT = int(os.environ.get("LOCAL_DB_PORT", "27217"))
 EMULATOR_PORT = int(os.environ.get("LOCAL_STRIPE_EMULATOR_PORT", "12111"))
@@ -115,33 +116,37 @@ def start_emulator(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    VAR.mkdir(exist_ok=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    VAR.mkdir(parents=True, exist_ok=True)
     ensure_env_file()
     env = load_env_file()
-    children: list[subprocess.Popen[bytes]] = []
-    if "MONGODB_URI" not in os.environ:
-        children.append(start_database(env))
     uses_emulator = env.get("STRIPE_SECRET_KEY") == "sk_test_emulator"
-    if uses_emulator:
-        children.append(start_emulator(env))
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        subprocess.run([sys.executable, "-m", "app", "seed-demo"], env=env, check=True)
+        if "MONGODB_URI" not in os.environ:
+            children.append(start_database(env))
+        if uses_emulator:
+            children.append(start_emulator(env))
+        subprocess.run([sys.executable, "-m", "app", "seed-demo"], env=env, check=True, cwd=HOME)
         print_welcome(env, uses_emulator)
-        service = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--host", SERVICE_HOST, "--port", str(SERVICE_PORT)],
-            env=env,
-        )
-        children.append(service)
-        service.wait()
+        serve = [sys.executable, "-m", "app", "serve", "--host", SERVICE_HOST, "--port", str(SERVICE_PORT)]
+        children.append(subprocess.Popen(serve, env=env, cwd=HOME))
+        children[-1].wait()
     except KeyboardInterrupt:
         pass
     finally:
         for child in reversed(children):
             child.send_signal(signal.SIGINT)
         for child in children:
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
                 child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def print_welcome(env: dict[str, str], uses_emulator: bool) -> None:

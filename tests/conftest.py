@@ -70,6 +70,8 @@ def make_settings(mongodb_uri: str, **overrides: object) -> Settings:
         "stripe_connect_webhook_secret": CONNECT_WEBHOOK_SECRET,
         "jwt_secret": TEST_JWT_SECRET,
         "log_level": "WARNING",
+        # Periodic jobs run only where a test asks for them, so they cannot interfere elsewhere.
+        "jobs_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

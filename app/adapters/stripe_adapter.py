@@ -99,12 +99,16 @@ class StripeAdapter:
     ) -> None:
         self._client, self._http_client = build_stripe_client(settings)
         self._stripe = self._client.v1
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or RetryPolicy(
+            attempts=settings.stripe_retry_attempts, max_wait_seconds=settings.stripe_retry_max_wait_seconds
+        )
         self._page_size = page_size
         log.info("stripe_client_ready", api_version=stripe.api_version, api_base=settings.stripe_api_base)
 
     async def close(self) -> None:
-        await self._http_client.close_async()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
+        # The SDK leaves close_async unannotated; name its type here rather than silence mypy.
+        close: Callable[[], Awaitable[None]] = self._http_client.close_async
+        await close()
 
     # Accounts
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
 from app.adapters.payment_provider import PaymentProvider
+from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings
-from app.db import Database
+from app.db import Database, connect, ensure_indexes, require_transaction_support
 from app.services.idempotency import IdempotencyStore
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
@@ -52,3 +55,20 @@ class Services:
             topups=topups,
             wallet_view=WalletView(database, ledger, migration, bridge, topups),
         )
+
+
+@asynccontextmanager
+async def running_services(settings: Settings) -> AsyncIterator[Services]:
+    """A process's services with their clients: checked, indexed, and closed on the way out.
+
+    The HTTP service and every CLI job start this way, so they cannot drift apart.
+    """
+    database = connect(settings.mongodb_uri, settings.mongodb_database)
+    provider = StripeAdapter(settings)
+    try:
+        await require_transaction_support(database)
+        await ensure_indexes(database)
+        yield Services.build(database, settings, provider)
+    finally:
+        await provider.close()
+        await database.close()

@@ -19,10 +19,8 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from app.adapters.payment_provider import PaymentProvider
-from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_errors import PaymentProviderError
-from app.config import Settings
-from app.db import Collections, Database, Document, connect, ensure_indexes, require_transaction_support
+from app.db import Collections, Database, Document
 from app.errors import ServiceError
 from app.services.leases import Lease, runner_id
 from app.services.payment_requests import PaymentRequest, request_from_record, result_record
@@ -217,16 +215,3 @@ async def run_operations_janitor(
         return await operations.reconcile_pending_operations(older_than, keep_going=lease.acquire)
     finally:
         await lease.release()
-
-
-async def reconcile_operations_standalone(settings: Settings, older_than: timedelta) -> Counter[str] | None:
-    """The `reconcile-operations` command: one janitor pass with its own clients."""
-    database = connect(settings.mongodb_uri, settings.mongodb_database)
-    provider = StripeAdapter(settings)
-    try:
-        await require_transaction_support(database)
-        await ensure_indexes(database)
-        return await run_operations_janitor(database, PaymentOperations(database, provider), older_than)
-    finally:
-        await provider.close()
-        await database.close()

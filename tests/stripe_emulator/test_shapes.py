@@ -146,7 +146,6 @@ def test_served_ids_have_stripes_prefixes(served: Served) -> None:
     assert {obj["id"][:3] for obj in served["charge"]} == {"ch_", "py_"}
 
 
-@pytest.mark.skipif(not SHARED_FIXTURES.exists(), reason="the shared fixtures are not present")
 def test_the_vendored_fixtures_are_stripes() -> None:
     shared = json.loads(SHARED_FIXTURES.read_text())["resources"]
     vendored = json.loads(VENDORED_FIXTURES.read_text())["resources"]

@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings
-from app.db import connect, ensure_indexes, require_transaction_support
-from app.services.container import Services
+from app.services.container import running_services
 from app.services.webhooks.processor import EventOutcome, WebhookProcessor
 from app.services.webhooks.wiring import build_processor
 
@@ -73,12 +71,8 @@ async def drain(processor: WebhookProcessor) -> list[EventOutcome]:
 
 async def run_standalone(settings: Settings, *, once: bool) -> list[EventOutcome]:
     """The `process-webhooks` command: drain once, or work until SIGINT/SIGTERM."""
-    database = connect(settings.mongodb_uri, settings.mongodb_database)
-    payments = StripeAdapter(settings)
-    try:
-        await require_transaction_support(database)
-        await ensure_indexes(database)
-        processor = build_processor(Services.build(database, settings, payments))
+    async with running_services(settings) as services:
+        processor = build_processor(services)
         if once:
             return await drain(processor)
         stop = asyncio.Event()
@@ -87,6 +81,3 @@ async def run_standalone(settings: Settings, *, once: bool) -> list[EventOutcome
             loop.add_signal_handler(signum, stop.set)
         await WebhookWorker(processor, settings.webhook_poll_seconds).run(stop)
         return []
-    finally:
-        await payments.close()
-        await database.close()
