@@ -8,7 +8,7 @@ transaction, so custody is always known.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -37,39 +37,33 @@ def reserve_adjustment_key(entry_key: str) -> str:
     return f"{entry_key}:reserve"
 
 
+@dataclass(frozen=True, slots=True)
+class WalletEntry:
+    """How a wallet movement is recorded: its entry key (which makes it happen once), kind, refs."""
+
+    key: str
+    kind: EntryKind
+    refs: Mapping[str, str] = field(default_factory=dict)
+
+
 class WalletFunds:
     def __init__(self, database: Database, ledger: Ledger, migration: LegacyMigration) -> None:
         self._db = database
         self._ledger = ledger
         self._migration = migration
 
-    async def spend(
-        self,
-        user_id: str,
-        amount: Money,
-        destination: str,
-        key: str,
-        kind: EntryKind,
-        refs: Mapping[str, str],
-    ) -> FundingSplit:
-        """Take `amount` from the wallet into `destination`, legacy first; once per `key`."""
+    async def spend(self, user_id: str, amount: Money, destination: str, record: WalletEntry) -> FundingSplit:
+        """Take `amount` from the wallet into `destination`, legacy first; once per entry key."""
         await self._migration.migrate_user(user_id)
         try:
             return await self._db.transaction(
-                lambda session: self.spend_in(session, user_id, amount, destination, key, kind, refs)
+                lambda session: self.spend_in(session, user_id, amount, destination, record)
             )
         except DuplicateKeyError:
-            return await self._split_of_posted(key, user_id, amount)
+            return await self._split_of_posted(record.key, user_id, amount)
 
     async def spend_in(
-        self,
-        session: AsyncClientSession,
-        user_id: str,
-        amount: Money,
-        destination: str,
-        key: str,
-        kind: EntryKind,
-        refs: Mapping[str, str],
+        self, session: AsyncClientSession, user_id: str, amount: Money, destination: str, record: WalletEntry
     ) -> FundingSplit:
         """`spend` inside the caller's transaction (the caller has migrated the user first)."""
         legacy_balance = await self._ledger.balance(
@@ -77,62 +71,55 @@ class WalletFunds:
         )
         legacy = min(legacy_balance, amount.amount)
         split = FundingSplit(legacy=legacy, platform=amount.amount - legacy, currency=amount.currency)
-        moves = [
-            Move(Accounts.buyer_legacy(user_id), destination, split.legacy, split.currency)
-            if split.legacy
-            else None,
-            Move(Accounts.buyer_wallet(user_id), destination, split.platform, split.currency)
-            if split.platform
-            else None,
-        ]
-        await self._ledger.post_in(session, entry(key, kind, [m for m in moves if m], user=user_id, **refs))
-        if split.legacy:
-            await self._ledger.post_in(
-                session, _reserve_adjustment(key, user_id, split.legacy, split.currency, use=True)
-            )
+        await self._post_split(session, user_id, split, destination, record, spending=True)
         return split
 
     async def refund_to_sources(
-        self,
-        user_id: str,
-        split: FundingSplit,
-        source: str,
-        key: str,
-        kind: EntryKind,
-        refs: Mapping[str, str],
+        self, user_id: str, split: FundingSplit, source: str, record: WalletEntry
     ) -> FundingSplit:
-        """Give back to each wallet source what came from it; once per `key`."""
+        """Give back to each wallet source what came from it; once per entry key."""
         try:
             return await self._db.transaction(
-                lambda session: self.refund_to_sources_in(session, user_id, split, source, key, kind, refs)
+                lambda session: self.refund_to_sources_in(session, user_id, split, source, record)
             )
         except DuplicateKeyError:
-            return await self._split_of_posted(key, user_id, Money(split.total, split.currency))
+            return await self._split_of_posted(record.key, user_id, Money(split.total, split.currency))
 
     async def refund_to_sources_in(
+        self, session: AsyncClientSession, user_id: str, split: FundingSplit, source: str, record: WalletEntry
+    ) -> FundingSplit:
+        await self._post_split(session, user_id, split, source, record, spending=False)
+        return split
+
+    async def _post_split(
         self,
         session: AsyncClientSession,
         user_id: str,
         split: FundingSplit,
-        source: str,
-        key: str,
-        kind: EntryKind,
-        refs: Mapping[str, str],
-    ) -> FundingSplit:
+        counterparty: str,
+        record: WalletEntry,
+        *,
+        spending: bool,
+    ) -> None:
+        """One entry moving each part between its wallet account and `counterparty`, plus the
+        reserve adjustment for the legacy part."""
+        parts = (
+            (Accounts.buyer_legacy(user_id), split.legacy),
+            (Accounts.buyer_wallet(user_id), split.platform),
+        )
         moves = [
-            Move(source, Accounts.buyer_legacy(user_id), split.legacy, split.currency)
-            if split.legacy
-            else None,
-            Move(source, Accounts.buyer_wallet(user_id), split.platform, split.currency)
-            if split.platform
-            else None,
+            Move(wallet, counterparty, amount, split.currency)
+            if spending
+            else Move(counterparty, wallet, amount, split.currency)
+            for wallet, amount in parts
+            if amount
         ]
-        await self._ledger.post_in(session, entry(key, kind, [m for m in moves if m], user=user_id, **refs))
+        await self._ledger.post_in(
+            session, entry(record.key, record.kind, moves, user=user_id, **record.refs)
+        )
         if split.legacy:
-            await self._ledger.post_in(
-                session, _reserve_adjustment(key, user_id, split.legacy, split.currency, use=False)
-            )
-        return split
+            adjustment = _reserve_adjustment(record.key, user_id, split.legacy, split.currency, use=spending)
+            await self._ledger.post_in(session, adjustment)
 
     async def _split_of_posted(self, key: str, user_id: str, amount: Money) -> FundingSplit:
         """The split an earlier request under the same key recorded; it must be for the same amount."""

@@ -11,7 +11,7 @@ from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, Insufficien
 from app.domain.money import Money
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
-from app.services.wallet.balances import FundingSplit, WalletFunds
+from app.services.wallet.balances import FundingSplit, WalletEntry, WalletFunds
 from tests.legacy_wallets import insert_legacy_wallet
 
 SINK = "escrow:order:seller"
@@ -43,9 +43,8 @@ async def test_twenty_concurrent_spends_take_legacy_first_and_never_overdraw(
 
     async def spend(index: int, amount: int) -> FundingSplit | None:
         try:
-            return await funds.spend(
-                "b1", Money(amount, "usd"), SINK, f"spend:{index}", EntryKind.CHECKOUT, {"order": f"o{index}"}
-            )
+            record = WalletEntry(f"spend:{index}", EntryKind.CHECKOUT, {"order": f"o{index}"})
+            return await funds.spend("b1", Money(amount, "usd"), SINK, record)
         except InsufficientFunds:
             return None
 
@@ -67,19 +66,19 @@ async def test_twenty_concurrent_spends_take_legacy_first_and_never_overdraw(
 
 async def test_a_spend_repeated_with_its_key_is_applied_once(ledger: Ledger, funds: WalletFunds) -> None:
     await fund_platform_wallet(ledger, "b2", 1000)
-    first = await funds.spend("b2", Money(400, "usd"), SINK, "spend:x", EntryKind.CHECKOUT, {})
-    again = await funds.spend("b2", Money(400, "usd"), SINK, "spend:x", EntryKind.CHECKOUT, {})
+    first = await funds.spend("b2", Money(400, "usd"), SINK, WalletEntry("spend:x", EntryKind.CHECKOUT, {}))
+    again = await funds.spend("b2", Money(400, "usd"), SINK, WalletEntry("spend:x", EntryKind.CHECKOUT, {}))
     assert first == again == FundingSplit(legacy=0, platform=400, currency="usd")
     assert await ledger.balance(Accounts.buyer_wallet("b2"), "usd") == 600
     with pytest.raises(EntryKeyConflict):
-        await funds.spend("b2", Money(500, "usd"), SINK, "spend:x", EntryKind.CHECKOUT, {})
+        await funds.spend("b2", Money(500, "usd"), SINK, WalletEntry("spend:x", EntryKind.CHECKOUT, {}))
 
 
 async def test_the_first_spend_migrates_the_legacy_wallet(
     database: Database, ledger: Ledger, funds: WalletFunds
 ) -> None:
     await insert_legacy_wallet(database, "b3", 2.5)
-    split = await funds.spend("b3", Money(100, "usd"), SINK, "spend:m", EntryKind.CHECKOUT, {})
+    split = await funds.spend("b3", Money(100, "usd"), SINK, WalletEntry("spend:m", EntryKind.CHECKOUT, {}))
     assert split == FundingSplit(legacy=100, platform=0, currency="usd")
     assert await database[Collections.LEGACY_WALLETS].count_documents({"user_id": "b3"}) == 1
     assert await ledger.balance(Accounts.buyer_legacy("b3"), "usd") == 150
@@ -89,7 +88,7 @@ async def test_an_overspend_changes_nothing(database: Database, ledger: Ledger, 
     await insert_legacy_wallet(database, "b4", "1.00")
     await fund_platform_wallet(ledger, "b4", 100)
     with pytest.raises(InsufficientFunds):
-        await funds.spend("b4", Money(201, "usd"), SINK, "spend:over", EntryKind.CHECKOUT, {})
+        await funds.spend("b4", Money(201, "usd"), SINK, WalletEntry("spend:over", EntryKind.CHECKOUT, {}))
     assert await ledger.balance(Accounts.buyer_legacy("b4"), "usd") == 100
     assert await ledger.balance(Accounts.buyer_wallet("b4"), "usd") == 100
     assert await ledger.entry("spend:over") is None
@@ -101,11 +100,17 @@ async def test_refunds_go_back_to_each_source_with_the_reserve_adjustment_revers
 ) -> None:
     await insert_legacy_wallet(database, "b5", "3.00")
     await fund_platform_wallet(ledger, "b5", 500)
-    split = await funds.spend("b5", Money(700, "usd"), SINK, "spend:r", EntryKind.CHECKOUT, {"order": "o"})
+    split = await funds.spend(
+        "b5", Money(700, "usd"), SINK, WalletEntry("spend:r", EntryKind.CHECKOUT, {"order": "o"})
+    )
     assert split == FundingSplit(legacy=300, platform=400, currency="usd")
 
-    refunded = await funds.refund_to_sources("b5", split, SINK, "refund:r", EntryKind.REFUND, {"order": "o"})
-    again = await funds.refund_to_sources("b5", split, SINK, "refund:r", EntryKind.REFUND, {"order": "o"})
+    refunded = await funds.refund_to_sources(
+        "b5", split, SINK, WalletEntry("refund:r", EntryKind.REFUND, {"order": "o"})
+    )
+    again = await funds.refund_to_sources(
+        "b5", split, SINK, WalletEntry("refund:r", EntryKind.REFUND, {"order": "o"})
+    )
 
     assert refunded == again == split
     assert await ledger.balance(Accounts.buyer_legacy("b5"), "usd") == 300
@@ -117,9 +122,12 @@ async def test_refunds_go_back_to_each_source_with_the_reserve_adjustment_revers
 
 async def test_a_refund_cannot_exceed_what_the_source_holds(ledger: Ledger, funds: WalletFunds) -> None:
     await fund_platform_wallet(ledger, "b6", 500)
-    await funds.spend("b6", Money(200, "usd"), SINK, "spend:s", EntryKind.CHECKOUT, {})
+    await funds.spend("b6", Money(200, "usd"), SINK, WalletEntry("spend:s", EntryKind.CHECKOUT, {}))
     with pytest.raises(InsufficientFunds):
         await funds.refund_to_sources(
-            "b6", FundingSplit(legacy=0, platform=201, currency="usd"), SINK, "refund:s", EntryKind.REFUND, {}
+            "b6",
+            FundingSplit(legacy=0, platform=201, currency="usd"),
+            SINK,
+            WalletEntry("refund:s", EntryKind.REFUND),
         )
     assert await ledger.balance(Accounts.buyer_wallet("b6"), "usd") == 300
