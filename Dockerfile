@@ -13,4 +13,4 @@ RUN useradd --system --uid 10001 --no-create-home payments
 USER payments
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["uvicorn", "app.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--no-access-log"]
+CMD ["payments", "serve", "--host", "0.0.0.0", "--port", "8000"]

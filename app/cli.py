@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.auth import Role, mint_token
 from app.config import AuthSettings, Settings
+from app.observability import configure_logging
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Marketplace payments service")
 
@@ -31,6 +32,7 @@ def _load(settings_class: type[AuthSettings]) -> AuthSettings:
 def load_settings() -> Settings:
     settings = _load(Settings)
     assert isinstance(settings, Settings)
+    configure_logging(settings.log_level)
     return settings
 
 
@@ -64,6 +66,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_config=None,
+        access_log=False,  # the service logs every request itself, as JSON with its request id
     )
 
 

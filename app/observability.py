@@ -14,6 +14,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = structlog.get_logger(__name__)
+
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Keys whose values never reach a log line, whatever logs them.
@@ -110,7 +112,15 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            route = _route_template(scope)
-            method = scope["method"]
+            route, method, elapsed = _route_template(scope), scope["method"], time.perf_counter() - started
             HTTP_REQUESTS.labels(route, method, str(status)).inc()
-            HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(route, method).observe(elapsed)
+            # The query string is left out: cursors and filters are not worth the risk of leaking.
+            log.info(
+                "http_request",
+                method=method,
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
+            )

@@ -116,12 +116,14 @@ def start_emulator(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
+def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     VAR.mkdir(parents=True, exist_ok=True)
     ensure_env_file()
     env = load_env_file()
@@ -141,7 +143,7 @@ def main() -> None:
         pass
     finally:
         for child in reversed(children):
-            child.send_signal(signal.SIGINT)
+            child.terminate()
         for child in children:
             try:
                 child.wait(timeout=10)

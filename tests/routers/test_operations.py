@@ -1,9 +1,17 @@
 """Health, readiness, metrics, request ids and the problem documents of plain HTTP errors."""
 
-import httpx
-from fastapi import FastAPI
+import logging
+from collections.abc import Iterator
 
+import httpx
+import pytest
+import structlog
+from fastapi import FastAPI
+from structlog.testing import LogCapture
+
+from app.auth import Role
 from app.observability import REQUEST_ID_HEADER
+from tests.conftest import TokenFactory, bearer
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -52,3 +60,37 @@ async def test_an_unexpected_error_is_a_bare_500_problem(app: FastAPI) -> None:
     assert response.json()["code"] == "internal_error"
     assert "secret internal detail" not in response.text
     assert "Traceback" not in response.text
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[LogCapture]:
+    """Log entries with their bound request context, as the JSON renderer would see them."""
+    previous = structlog.get_config()
+    capture = LogCapture()
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, capture],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+    try:
+        yield capture
+    finally:
+        structlog.configure(**previous)
+
+
+async def test_each_request_is_logged_with_its_request_id_and_user_but_not_its_token(
+    app: FastAPI, client: httpx.AsyncClient, token: TokenFactory, captured_logs: LogCapture
+) -> None:
+    from tests.routers.protected_routes import mount
+
+    mount(app)
+    secret_token = token("alice", Role.BUYER)
+    await client.get(
+        "/test/buyers/alice?cursor=secret", headers={**bearer(secret_token), REQUEST_ID_HEADER: "req-42"}
+    )
+
+    [line] = [entry for entry in captured_logs.entries if entry["event"] == "http_request"]
+    assert line["request_id"] == "req-42"
+    assert line["user_id"] == "alice"
+    assert (line["route"], line["status"]) == ("/test/buyers/{buyer_id}", 200)
+    assert secret_token not in repr(captured_logs.entries)
+    assert "cursor=secret" not in repr(captured_logs.entries)
