@@ -26,7 +26,7 @@ lint: install
 	$(VENV)/bin/ruff format --check $(SOURCES)
 
 typecheck: install
-	$(VENV)/bin/mypy --strict app stripe_emulator local_stack
+	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench
 
 # pytest exits 5 when it collects nothing; make treats that as the failure it is.
 pytest: install

@@ -13,6 +13,7 @@ import uuid
 from app.db import connect, ensure_indexes
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.services.ledger import Ledger
+from bench import http
 from tests.mongo_server import secantus_server
 
 
@@ -83,9 +84,14 @@ async def concurrent_posts_hot(ledger: Ledger) -> float:
     return time.perf_counter() - started
 
 
+async def run_all(uri: str) -> None:
+    await run(uri)
+    await http.run(uri, report)
+
+
 def main() -> None:
     with secantus_server() as uri:
-        asyncio.run(run(uri))
+        asyncio.run(run_all(uri))
 
 
 if __name__ == "__main__":

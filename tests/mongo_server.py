@@ -26,6 +26,7 @@ def wait_until_ready(uri: str, process: subprocess.Popen[bytes], timeout: float 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"SecantusDB exited with code {process.returncode}")
+        client: MongoClient[dict[str, object]]
         with contextlib.suppress(Exception), MongoClient(uri, serverSelectionTimeoutMS=500) as client:
             client.admin.command("ping")
             return

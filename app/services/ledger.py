@@ -12,6 +12,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
+from app.services.account_locks import AccountLocks
 from app.domain.ledger import (
     EntryKeyConflict,
     InsufficientFunds,
@@ -46,14 +47,17 @@ class Ledger:
         self._entries = database[Collections.JOURNAL_ENTRIES]
         self._accounts = database[Collections.LEDGER_ACCOUNTS]
         self._postings = database[Collections.LEDGER_POSTINGS]
+        self._locks = AccountLocks()
 
     async def post(self, entry: JournalEntry) -> Document:
         """Post `entry` once. Posting the same key again returns the first entry unchanged."""
         existing = await self._entries.find_one({"_id": entry.key})
         if existing is not None:
             return self._same_entry_or_conflict(existing, entry)
+        balances = [account for account, _ in entry.balance_deltas() if not may_go_negative(account)]
         try:
-            return await self._db.transaction(lambda session: self.post_in(session, entry))
+            async with self._locks.hold(balances):
+                return await self._db.transaction(lambda session: self.post_in(session, entry))
         except DuplicateKeyError:
             existing = await self._entries.find_one({"_id": entry.key})
             if existing is None:

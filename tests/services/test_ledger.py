@@ -3,12 +3,14 @@
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.db import Collections, Database
+from app.config import Settings
+from app.db import Collections, Database, connect
 from app.domain.ledger import (
     Accounts,
     EntryKeyConflict,
@@ -96,13 +98,26 @@ async def test_random_entries_conserve_money_and_never_overdraw(
     assert await lowest_non_world_balance(database) >= 0
 
 
-async def test_fifty_concurrent_spends_of_ten_from_a_hundred(database: Database, ledger: Ledger) -> None:
+@pytest.fixture
+async def ledgers_of_five_processes(settings: Settings, database: Database) -> AsyncIterator[list[Ledger]]:
+    """Five ledgers with their own clients, as five service replicas would have: nothing in one
+    process serializes them, only MongoDB."""
+    databases = [connect(settings.mongodb_uri, settings.mongodb_database) for _ in range(5)]
+    yield [Ledger(replica) for replica in databases]
+    for replica in databases:
+        await replica.close()
+
+
+async def test_fifty_concurrent_spends_of_ten_from_a_hundred(
+    database: Database, ledger: Ledger, ledgers_of_five_processes: list[Ledger]
+) -> None:
     wallet = Accounts.buyer_wallet("spender")
     await ledger.post(entry("fund", EntryKind.TOPUP, [Move(Accounts.CARD, wallet, 100, "usd")]))
 
     async def spend(index: int) -> bool:
+        replica = ledgers_of_five_processes[index % 5]
         try:
-            await ledger.post(
+            await replica.post(
                 entry(f"spend:{index}", EntryKind.ADJUSTMENT, [Move(wallet, Accounts.BANK, 10, "usd")])
             )
         except InsufficientFunds:
@@ -119,12 +134,12 @@ async def test_fifty_concurrent_spends_of_ten_from_a_hundred(database: Database,
 
 
 async def test_the_same_entry_posted_twenty_times_concurrently_is_applied_once(
-    database: Database, ledger: Ledger
+    database: Database, ledger: Ledger, ledgers_of_five_processes: list[Ledger]
 ) -> None:
     wallet = Accounts.buyer_wallet("payee")
     journal = entry("topup:pi_123", EntryKind.TOPUP, [Move(Accounts.CARD, wallet, 2500, "usd")], topup="t1")
 
-    posted = await asyncio.gather(*(ledger.post(journal) for _ in range(20)))
+    posted = await asyncio.gather(*(ledgers_of_five_processes[i % 5].post(journal) for i in range(20)))
 
     assert {doc["_id"] for doc in posted} == {"topup:pi_123"}
     assert await ledger.balance(wallet, "usd") == 2500
