@@ -12,13 +12,13 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
-from app.services.account_locks import AccountLocks
 from app.domain.ledger import (
     EntryKeyConflict,
     InsufficientFunds,
     JournalEntry,
     may_go_negative,
 )
+from app.services.account_locks import AccountLocks
 
 log = structlog.get_logger(__name__)
 
