@@ -131,6 +131,21 @@ def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Pri
     return dependency
 
 
+def require_owner(
+    path_param: str, *roles: Role, staff_roles: tuple[Role, ...] = ()
+) -> Callable[[Request, Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency: the caller has one of `roles` (or a staff role) and the `path_param` id is
+    their own, unless they hold a staff role."""
+    role_check = require_roles(*roles, *staff_roles)
+
+    async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+        await role_check(principal)
+        ensure_owner(principal, request.path_params[path_param], staff_roles=staff_roles)
+        return principal
+
+    return dependency
+
+
 def ensure_owner(principal: Principal, owner_id: str, *, staff_roles: tuple[Role, ...] = ()) -> None:
     """A user reaches only their own data; staff roles named by the route may reach anyone's."""
     if principal.user_id != owner_id and not principal.has_any(*staff_roles):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.auth import CurrentPrincipal, Principal, Role, ensure_owner, require_roles
+from app.auth import CurrentPrincipal, Principal, Role, require_owner, require_roles
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.routers.dependencies import IdempotencyKey, respond_idempotently
 from app.services.ledger import Ledger
@@ -29,9 +29,11 @@ def mount(app: FastAPI) -> list[int]:
 
     @router.get("/buyers/{buyer_id}")
     async def buyer_data(
-        buyer_id: str, principal: Annotated[Principal, Depends(require_roles(Role.BUYER, Role.SUPPORT))]
+        buyer_id: str,
+        principal: Annotated[
+            Principal, Depends(require_owner("buyer_id", Role.BUYER, staff_roles=(Role.SUPPORT,)))
+        ],
     ) -> dict[str, str]:
-        ensure_owner(principal, buyer_id, staff_roles=(Role.SUPPORT,))
         return {"buyer_id": buyer_id}
 
     @router.get("/admin-only")
