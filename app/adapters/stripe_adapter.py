@@ -559,5 +559,5 @@ async def _first_with_metadata(items: AsyncGenerator[M, None], key: str, value: 
     return None
 
 
-def _elapsed_ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)
+def _elapsed_ms(started_seconds: float) -> int:
+    return round((time.perf_counter() - started_seconds) * 1000)
