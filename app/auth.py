@@ -1,19 +1,18 @@
-"""Bearer JWT verification and the authorization dependencies every router uses."""
+"""Bearer JWTs: verifying and minting tokens, principals and their roles.
+
+The FastAPI dependencies built on these are in `app.routers.dependencies`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 import jwt
-import structlog
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.config import AuthSettings, Settings
+from app.config import AuthSettings
 from app.errors import ServiceError
 
 
@@ -102,48 +101,6 @@ def mint_token(
     if not key:
         raise Unauthenticated("no signing key: RS256 tokens need a private key")
     return jwt.encode(claims, key, algorithm=settings.jwt_algorithm)
-
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("a Bearer token is required")
-    settings: Settings = request.app.state.settings
-    principal = decode_token(settings, credentials.credentials)
-    structlog.contextvars.bind_contextvars(user_id=principal.user_id)
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
-def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_any(*roles):
-            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(roles))}")
-        return principal
-
-    return dependency
-
-
-def require_owner(
-    path_param: str, *roles: Role, staff_roles: tuple[Role, ...] = ()
-) -> Callable[[Request, Principal], Coroutine[Any, Any, Principal]]:
-    """A dependency: the caller has one of `roles` (or a staff role) and the `path_param` id is
-    their own, unless they hold a staff role."""
-    role_check = require_roles(*roles, *staff_roles)
-
-    async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
-        await role_check(principal)
-        ensure_owner(principal, request.path_params[path_param], staff_roles=staff_roles)
-        return principal
-
-    return dependency
 
 
 def ensure_owner(principal: Principal, owner_id: str, *, staff_roles: tuple[Role, ...] = ()) -> None:

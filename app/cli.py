@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,10 @@ from pydantic import ValidationError
 
 from app.auth import Role, mint_token
 from app.config import AuthSettings, Settings
+from app.container import running_services
 from app.observability import configure_logging
+from app.services.payment_operations import run_operations_janitor
+from app.services.webhooks import EventOutcome, WebhookWorker, drain
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Marketplace payments service")
 
@@ -84,15 +89,24 @@ def process_webhooks(
     once: Annotated[bool, typer.Option("--once", help="Process the due events, then exit")] = False,
 ) -> None:
     """Process stored Stripe events; any number of these may run at once."""
-    from collections import Counter
-
-    from app.services.webhooks.worker import run_standalone
-
-    outcomes = asyncio.run(run_standalone(load_settings(), once=once))
+    outcomes = asyncio.run(_process_webhooks(load_settings(), once=once))
     if once:
         counts = Counter(outcome.outcome.value for outcome in outcomes)
         summary = ", ".join(f"{name}={count}" for name, count in sorted(counts.items()))
         typer.echo(f"{len(outcomes)} webhook events handled" + (f": {summary}" if summary else ""))
+
+
+async def _process_webhooks(settings: Settings, *, once: bool) -> list[EventOutcome]:
+    """Drain the due events once, or work until SIGINT/SIGTERM."""
+    async with running_services(settings) as services:
+        if once:
+            return await drain(services.webhook_processor)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await WebhookWorker(services.webhook_processor, settings.webhook_poll_seconds).run(stop)
+        return []
 
 
 @cli.command("reconcile-operations")
@@ -100,10 +114,6 @@ def reconcile_operations(
     older_than_minutes: Annotated[int, typer.Option(min=0, help="Re-drive operations pending this long")] = 5,
 ) -> None:
     """Learn the outcome of Stripe calls left pending; one runner at a time (job lease)."""
-    from datetime import timedelta
-
-    from app.services.container import running_services
-    from app.services.payment_operations import run_operations_janitor
 
     async def one_pass(settings: Settings) -> Counter[str] | None:
         async with running_services(settings) as services:

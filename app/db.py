@@ -1,16 +1,20 @@
-"""The one MongoDB client of a process, collection names, indexes and transactions."""
+"""The one MongoDB client of a process, collection names and transactions.
+
+Each collection's indexes live beside the repository that owns it; `app.container` collects them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -23,7 +27,7 @@ T = TypeVar("T")
 
 
 class Collections:
-    """Every collection the service owns, named in one place."""
+    """Every collection the service owns, named in one place; one repository owns each."""
 
     LEDGER_ACCOUNTS = "ledger_accounts"
     JOURNAL_ENTRIES = "journal_entries"
@@ -38,44 +42,6 @@ class Collections:
     TOPUPS = "topups"
     LEASES = "leases"
 
-
-INDEXES: dict[str, list[IndexModel]] = {
-    Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],
-    Collections.JOURNAL_ENTRIES: [
-        IndexModel([("kind", ASCENDING), ("created_at", DESCENDING)]),
-        IndexModel([("created_at", DESCENDING)]),
-    ],
-    Collections.LEDGER_POSTINGS: [
-        IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("seq", DESCENDING)]),
-        IndexModel([("currency", ASCENDING)]),
-        IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("created_at", DESCENDING)]),
-        IndexModel([("entry_id", ASCENDING)]),
-    ],
-    Collections.IDEMPOTENCY_KEYS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
-    Collections.PRODUCTS: [IndexModel([("seller_id", ASCENDING)])],
-    Collections.STRIPE_ACCOUNTS: [
-        IndexModel([("seller_id", ASCENDING)], unique=True, sparse=True),
-    ],
-    Collections.PAYMENT_OPERATIONS: [
-        IndexModel([("idempotency_key", ASCENDING)], unique=True),
-        IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)]),
-    ],
-    Collections.WEBHOOK_EVENTS: [
-        # Due events: only claimable events carry next_attempt_at (app.domain.webhook_events).
-        IndexModel([("next_attempt_at", ASCENDING)], sparse=True),
-        # The admin list: newest first, alone or filtered by status, type or account.
-        IndexModel([("list_key", DESCENDING)]),
-        IndexModel([("status", ASCENDING), ("list_key", DESCENDING)]),
-        IndexModel([("type", ASCENDING), ("list_key", DESCENDING)]),
-        IndexModel([("account", ASCENDING), ("list_key", DESCENDING)]),
-    ],
-    Collections.LEGACY_WALLETS: [IndexModel([("user_id", ASCENDING)], unique=True)],
-    Collections.TOPUPS: [
-        IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("currency", ASCENDING)]),
-        IndexModel([("payment_intent_id", ASCENDING)], sparse=True),
-        IndexModel([("needs_review", ASCENDING)], sparse=True),
-    ],
-}
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.
 TRANSACTION_OPTIONS: dict[str, Any] = {
@@ -97,6 +63,13 @@ class Database:
         async with self.client.start_session() as session:
             return await session.with_transaction(work, **TRANSACTION_OPTIONS)
 
+    async def is_reachable(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+        except PyMongoError:
+            return False
+        return True
+
     async def close(self) -> None:
         await self.client.close()
 
@@ -117,7 +90,7 @@ async def require_transaction_support(database: Database) -> None:
         )
 
 
-async def ensure_indexes(database: Database) -> None:
-    for name, indexes in INDEXES.items():
-        await database[name].create_indexes(indexes)
-    log.info("indexes_ensured", collections=len(INDEXES))
+async def create_indexes(database: Database, indexes: Mapping[str, Sequence[IndexModel]]) -> None:
+    for name, models in indexes.items():
+        await database[name].create_indexes(list(models))
+    log.info("indexes_ensured", collections=len(indexes))

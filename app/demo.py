@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
+from pymongo import ASCENDING, IndexModel
 
 from app.config import Settings
-from app.db import Collections, Database, connect, ensure_indexes
+from app.container import ensure_indexes
+from app.db import Collections, Database, connect, create_indexes
 
 log = structlog.get_logger(__name__)
+
+# The catalog has no service yet; until it does, the demo data owns the products index.
+PRODUCT_INDEXES = {Collections.PRODUCTS: [IndexModel([("seller_id", ASCENDING)])]}
 
 DEMO_USERS = [
     {"_id": "buyer_demo", "roles": ["buyer"], "name": "Demo Buyer"},
@@ -54,6 +59,7 @@ async def seed(settings: Settings) -> None:
     database = connect(settings.mongodb_uri, settings.mongodb_database)
     try:
         await ensure_indexes(database)
+        await create_indexes(database, PRODUCT_INDEXES)
         added = await seed_into(database, settings.platform_currency)
         log.info("demo_data_seeded", added=added)
     finally:

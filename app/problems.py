@@ -18,6 +18,16 @@ log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
+class StoredProblem(Exception):
+    """A problem document answered before, to be sent again exactly (an idempotent replay)."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().__init__(body.get("detail"))
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+
 def problem_response(
     status: int,
     code: str,
@@ -49,6 +59,11 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
+async def _stored_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StoredProblem)
+    return JSONResponse(exc.body, status_code=exc.status, media_type=PROBLEM_JSON, headers=exc.headers)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -72,6 +87,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StoredProblem, _stored_problem)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -10,7 +10,8 @@ import statistics
 import time
 import uuid
 
-from app.db import connect, ensure_indexes
+from app.container import ensure_indexes
+from app.db import connect
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.services.ledger import Ledger
 from bench import http

@@ -16,10 +16,11 @@ import stripe
 
 from app.auth import Role, mint_token
 from app.config import Settings
+from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.main import create_app
-from app.services.container import Services
-from app.services.webhooks.processor import WebhookProcessor
+from app.services.webhooks import WebhookProcessor
+from tests.stripe_events import stripe_object
 
 WEBHOOK_SECRET = "whsec_bench"
 EVENTS = 200
@@ -44,18 +45,20 @@ def bench_settings(uri: str) -> Settings:
 
 
 def topup_intent(user_id: str, amount: int) -> dict[str, Any]:
-    return {
-        "id": f"pi_{uuid.uuid4().hex[:24]}",
-        "object": "payment_intent",
-        "amount": amount,
-        "amount_received": amount,
-        "currency": "usd",
-        "metadata": {
+    """A succeeded top-up PaymentIntent as Stripe sends it, every field included."""
+    return stripe_object(
+        "payment_intent",
+        id=f"pi_{uuid.uuid4().hex[:24]}",
+        amount=amount,
+        amount_received=amount,
+        currency="usd",
+        status="succeeded",
+        metadata={
             "topup_id": f"tu_{uuid.uuid4().hex[:24]}",
             "user_id": user_id,
             "purpose": "wallet_topup",
         },
-    }
+    )
 
 
 def succeeded_event(intent: dict[str, Any]) -> dict[str, Any]:
@@ -139,5 +142,5 @@ async def run(uri: str, report: Report) -> None:
         ) as client:
             await wallet_reads(client, headers, report)
             await webhook_intake(client, services, report)
-        await webhook_processing(app.state.webhook_processor, report)
+        await webhook_processing(services.webhook_processor, report)
         await services.database.client.drop_database(settings.mongodb_database)

@@ -15,7 +15,8 @@ from fastapi import FastAPI
 
 from app.auth import Role, mint_token
 from app.config import Settings
-from app.db import Database, connect, ensure_indexes
+from app.container import ensure_indexes
+from app.db import Database, connect
 from app.main import create_app
 from app.services.ledger import Ledger
 from tests.mongo_server import free_port, secantus_server

@@ -17,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.config import Settings
 from app.db import Database, Document
-from app.domain.legacy_amounts import LegacyAmount, to_minor_units
+from app.domain.migration import LegacyAmount, to_minor_units
 from app.domain.money import validate_currency
 from app.errors import ServiceError
 

@@ -1,66 +1,74 @@
 """The payment provider as the services see it: a protocol and plain values, no Stripe types.
 
-Every method that creates or changes something takes our own operation id and derives the
-provider's idempotency key from it with `idempotency_key`, so a retry, a replay by the
-janitor or a second process asking for the same operation can never create a second object.
+Every method that creates or changes something takes the idempotency key its payment request
+built (`PaymentRequest.idempotency_key`), so a retry, a replay by the janitor or a second
+process asking for the same operation can never create a second object. Webhook events arrive
+as `WebhookEvent`s carrying the same typed objects.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from app.domain.money import Money
-
-
-class OperationKind(StrEnum):
-    """What an operation does at the provider; also the prefix of its idempotency key."""
-
-    ACCOUNT = "account"
-    CHECKOUT = "checkout"
-    TOPUP = "topup"
-    CANCEL_PAYMENT_INTENT = "cancel_payment_intent"
-    TRANSFER = "transfer"
-    REVERSAL = "reversal"
-    REFUND = "refund"
-    PAYOUT = "payout"
-    DISPUTE_EVIDENCE = "dispute_evidence"
-    DISPUTE_CLOSE = "dispute_close"
-
-
-def idempotency_key(kind: OperationKind, operation_id: str) -> str:
-    return f"{kind}:{operation_id}"
+from app.domain.webhooks import EventVersion, MalformedEvent
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderAccount:
+class RequirementError:
+    requirement: str | None
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRequirements:
+    currently_due: tuple[str, ...] = ()
+    eventually_due: tuple[str, ...] = ()
+    past_due: tuple[str, ...] = ()
+    pending_verification: tuple[str, ...] = ()
+    current_deadline: int | None = None
+    disabled_reason: str | None = None
+    errors: tuple[RequirementError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
     id: str
     email: str | None
     country: str | None
     charges_enabled: bool
     payouts_enabled: bool
     details_submitted: bool
-    transfers_capability: str | None
-    requirements_due: tuple[str, ...]
-    disabled_reason: str | None
+    capabilities: dict[str, str]
+    requirements: AccountRequirements
     metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def transfers_capability(self) -> str | None:
+        return self.capabilities.get("transfers")
+
+    @property
+    def requirements_due(self) -> tuple[str, ...]:
+        return self.requirements.currently_due
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderAccountLink:
+class AccountLink:
     url: str
     expires_at: int
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderPaymentIntent:
+class PaymentIntent:
     id: str
     client_secret: str | None
     status: str
     amount: int
+    amount_received: int
     currency: str
     latest_charge: str | None
     created: int
@@ -68,7 +76,20 @@ class ProviderPaymentIntent:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderTransfer:
+class Charge:
+    id: str
+    payment_intent: str | None
+    amount: int
+    amount_refunded: int
+    currency: str
+    status: str
+    balance_transaction: str | None
+    created: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
     id: str
     amount: int
     currency: str
@@ -81,7 +102,7 @@ class ProviderTransfer:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderTransferReversal:
+class TransferReversal:
     id: str
     transfer: str
     amount: int
@@ -91,7 +112,7 @@ class ProviderTransferReversal:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderRefund:
+class Refund:
     id: str
     payment_intent: str | None
     charge: str | None
@@ -105,7 +126,7 @@ class ProviderRefund:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderPayout:
+class Payout:
     id: str
     amount: int
     currency: str
@@ -117,7 +138,7 @@ class ProviderPayout:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderBalance:
+class Balance:
     available: tuple[Money, ...]
     pending: tuple[Money, ...]
 
@@ -126,7 +147,7 @@ class ProviderBalance:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderBalanceTransaction:
+class BalanceTransaction:
     id: str
     type: str
     reporting_category: str
@@ -141,7 +162,7 @@ class ProviderBalanceTransaction:
 
 
 @dataclass(frozen=True, slots=True)
-class ProviderDispute:
+class Dispute:
     id: str
     charge: str | None
     payment_intent: str | None
@@ -169,30 +190,101 @@ class DisputeEvidence:
     uncategorized_text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UnknownObject:
+    """An event's object of a type the service does not read (or could not read as its type)."""
+
+    type: str | None
+    id: str | None
+
+
+EventObject = (
+    PaymentIntent
+    | Charge
+    | Account
+    | Transfer
+    | TransferReversal
+    | Refund
+    | Dispute
+    | Payout
+    | BalanceTransaction
+    | UnknownObject
+)
+ObjectT = TypeVar("ObjectT", bound=EventObject)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedEvent:
+    """The few facts of an event the admin API and reconciliation show, without the payload."""
+
+    event_type: str
+    object_type: str | None
+    object_id: str | None
+    account: str | None
+    amount: int | None
+    currency: str | None
+    refs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """A verified Stripe event: what it is about and its object, typed."""
+
+    id: str
+    type: str
+    created: datetime
+    livemode: bool
+    account: str | None
+    object: EventObject
+    normalized: NormalizedEvent
+
+    @property
+    def version(self) -> EventVersion:
+        return EventVersion(self.created, self.id)
+
+    def object_as(self, kind: builtins.type[ObjectT]) -> ObjectT:
+        """The event's object as `kind`; raises `MalformedEvent` if it is anything else."""
+        if not isinstance(self.object, kind):
+            raise MalformedEvent(
+                f"event {self.id} ({self.type}) carries {self.object!r}, not a {kind.__name__}"
+            )
+        return self.object
+
+
 class PaymentProvider(Protocol):
     """The base payment adapter interface the services depend on."""
 
     async def create_connected_account(
-        self, seller_id: str, email: str, country: str, metadata: Mapping[str, str] | None = None
-    ) -> ProviderAccount: ...
+        self,
+        seller_id: str,
+        email: str,
+        country: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Account: ...
 
-    async def create_account_link(
-        self, account: str, refresh_url: str, return_url: str
-    ) -> ProviderAccountLink: ...
+    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> AccountLink: ...
 
-    async def retrieve_account(self, account: str) -> ProviderAccount: ...
+    async def retrieve_account(self, account: str) -> Account: ...
 
     async def create_payment_intent_on_platform(
-        self, order_id: str, amount: int, currency: str, metadata: Mapping[str, str] | None = None
-    ) -> ProviderPaymentIntent: ...
+        self,
+        order_id: str,
+        amount: int,
+        currency: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        idempotency_key: str,
+    ) -> PaymentIntent: ...
 
     async def create_topup_intent(
-        self, topup_id: str, user_id: str, amount: int, currency: str
-    ) -> ProviderPaymentIntent: ...
+        self, topup_id: str, user_id: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> PaymentIntent: ...
 
-    async def retrieve_payment_intent(self, payment_intent: str) -> ProviderPaymentIntent: ...
+    async def retrieve_payment_intent(self, payment_intent: str) -> PaymentIntent: ...
 
-    async def cancel_payment_intent(self, payment_intent: str) -> ProviderPaymentIntent: ...
+    async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent: ...
 
     async def create_transfer_to_seller(
         self,
@@ -203,11 +295,13 @@ class PaymentProvider(Protocol):
         currency: str,
         source_transaction: str | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> ProviderTransfer: ...
+        *,
+        idempotency_key: str,
+    ) -> Transfer: ...
 
     async def reverse_transfer(
-        self, reversal_id: str, transfer_id: str, amount: int | None = None
-    ) -> ProviderTransferReversal: ...
+        self, reversal_id: str, transfer_id: str, amount: int | None = None, *, idempotency_key: str
+    ) -> TransferReversal: ...
 
     async def create_refund(
         self,
@@ -216,62 +310,65 @@ class PaymentProvider(Protocol):
         amount: int | None = None,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> ProviderRefund: ...
+        *,
+        idempotency_key: str,
+    ) -> Refund: ...
 
     async def create_payout(
-        self, payout_id: str, account: str, amount: int, currency: str
-    ) -> ProviderPayout: ...
+        self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> Payout: ...
 
-    async def retrieve_balance(self, account: str | None = None) -> ProviderBalance: ...
+    async def retrieve_balance(self, account: str | None = None) -> Balance: ...
 
-    async def retrieve_dispute(self, dispute_id: str) -> ProviderDispute: ...
+    async def retrieve_dispute(self, dispute_id: str) -> Dispute: ...
 
     async def submit_dispute_evidence(
-        self, evidence_id: str, dispute_id: str, evidence: DisputeEvidence, submit: bool = True
-    ) -> ProviderDispute: ...
+        self,
+        dispute_id: str,
+        evidence: DisputeEvidence,
+        submit: bool = True,
+        *,
+        idempotency_key: str,
+    ) -> Dispute: ...
 
-    async def close_dispute(self, dispute_id: str) -> ProviderDispute: ...
+    async def close_dispute(self, dispute_id: str, *, idempotency_key: str) -> Dispute: ...
 
     def iter_balance_transactions(
         self, created_from: datetime, created_to: datetime, account: str | None = None
-    ) -> AsyncIterator[ProviderBalanceTransaction]: ...
+    ) -> AsyncIterator[BalanceTransaction]: ...
 
     def iter_payment_intents(
         self, created_from: datetime, created_to: datetime
-    ) -> AsyncIterator[ProviderPaymentIntent]: ...
+    ) -> AsyncIterator[PaymentIntent]: ...
 
-    def iter_transfers(
-        self, created_from: datetime, created_to: datetime
-    ) -> AsyncIterator[ProviderTransfer]: ...
+    def iter_transfers(self, created_from: datetime, created_to: datetime) -> AsyncIterator[Transfer]: ...
 
-    def iter_refunds(self, created_from: datetime, created_to: datetime) -> AsyncIterator[ProviderRefund]: ...
+    def iter_refunds(self, created_from: datetime, created_to: datetime) -> AsyncIterator[Refund]: ...
 
     def iter_payouts(
         self, created_from: datetime, created_to: datetime, account: str | None = None
-    ) -> AsyncIterator[ProviderPayout]: ...
+    ) -> AsyncIterator[Payout]: ...
 
-    def iter_disputes(
-        self, created_from: datetime, created_to: datetime
-    ) -> AsyncIterator[ProviderDispute]: ...
+    def iter_disputes(self, created_from: datetime, created_to: datetime) -> AsyncIterator[Dispute]: ...
 
     async def find_account_by_metadata(
         self, key: str, value: str, created_from: datetime
-    ) -> ProviderAccount | None: ...
+    ) -> Account | None: ...
 
-    async def find_payment_intent_by_metadata(self, key: str, value: str) -> ProviderPaymentIntent | None: ...
+    async def find_payment_intent_by_metadata(self, key: str, value: str) -> PaymentIntent | None: ...
 
     async def find_transfer_by_metadata(
         self, key: str, value: str, created_from: datetime
-    ) -> ProviderTransfer | None: ...
+    ) -> Transfer | None: ...
 
     async def find_reversal_by_metadata(
         self, transfer_id: str, key: str, value: str
-    ) -> ProviderTransferReversal | None: ...
+    ) -> TransferReversal | None: ...
 
     async def find_refund_by_metadata(
         self, key: str, value: str, created_from: datetime
-    ) -> ProviderRefund | None: ...
+    ) -> Refund | None: ...
 
     async def find_payout_by_metadata(
         self, account: str, key: str, value: str, created_from: datetime
-    ) -> ProviderPayout | None: ...
+    ) -> Payout | None: ...

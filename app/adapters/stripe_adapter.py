@@ -19,19 +19,17 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_random_exponential
 
 from app.adapters.payment_provider import (
+    Account,
+    AccountLink,
+    Balance,
+    BalanceTransaction,
+    Dispute,
     DisputeEvidence,
-    OperationKind,
-    ProviderAccount,
-    ProviderAccountLink,
-    ProviderBalance,
-    ProviderBalanceTransaction,
-    ProviderDispute,
-    ProviderPaymentIntent,
-    ProviderPayout,
-    ProviderRefund,
-    ProviderTransfer,
-    ProviderTransferReversal,
-    idempotency_key,
+    PaymentIntent,
+    Payout,
+    Refund,
+    Transfer,
+    TransferReversal,
 )
 from app.adapters.stripe_errors import map_stripe_error, should_retry
 from app.adapters.stripe_objects import (
@@ -113,8 +111,14 @@ class StripeAdapter:
     # Accounts
 
     async def create_connected_account(
-        self, seller_id: str, email: str, country: str, metadata: Mapping[str, str] | None = None
-    ) -> ProviderAccount:
+        self,
+        seller_id: str,
+        email: str,
+        country: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        idempotency_key: str,
+    ) -> Account:
         params: stripe.params.AccountCreateParams = {
             "country": country,
             "email": email,
@@ -129,17 +133,14 @@ class StripeAdapter:
             "settings": {"payouts": {"schedule": {"interval": "manual"}}},
             "metadata": {**(metadata or {}), "seller_id": seller_id},
         }
-        key = idempotency_key(OperationKind.ACCOUNT, seller_id)
         account = await self._call(
             "accounts.create",
-            lambda: self._stripe.accounts.create_async(params, {"idempotency_key": key}),
-            key,
+            lambda: self._stripe.accounts.create_async(params, {"idempotency_key": idempotency_key}),
+            idempotency_key,
         )
         return to_account(account)
 
-    async def create_account_link(
-        self, account: str, refresh_url: str, return_url: str
-    ) -> ProviderAccountLink:
+    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> AccountLink:
         # A link is single-use and short-lived: each call must create a fresh one, so no fixed key.
         params: stripe.params.AccountLinkCreateParams = {
             "account": account,
@@ -152,15 +153,21 @@ class StripeAdapter:
         )
         return to_account_link(link)
 
-    async def retrieve_account(self, account: str) -> ProviderAccount:
+    async def retrieve_account(self, account: str) -> Account:
         found = await self._call("accounts.retrieve", lambda: self._stripe.accounts.retrieve_async(account))
         return to_account(found)
 
     # Payment intents
 
     async def create_payment_intent_on_platform(
-        self, order_id: str, amount: int, currency: str, metadata: Mapping[str, str] | None = None
-    ) -> ProviderPaymentIntent:
+        self,
+        order_id: str,
+        amount: int,
+        currency: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        idempotency_key: str,
+    ) -> PaymentIntent:
         """The checkout charge, on the platform account: no `on_behalf_of`, no `transfer_data`."""
         params: stripe.params.PaymentIntentCreateParams = {
             "amount": amount,
@@ -169,22 +176,22 @@ class StripeAdapter:
             "transfer_group": order_id,
             "metadata": {**(metadata or {}), "order_id": order_id, "purpose": "checkout"},
         }
-        return await self._create_payment_intent(idempotency_key(OperationKind.CHECKOUT, order_id), params)
+        return await self._create_payment_intent(idempotency_key, params)
 
     async def create_topup_intent(
-        self, topup_id: str, user_id: str, amount: int, currency: str
-    ) -> ProviderPaymentIntent:
+        self, topup_id: str, user_id: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> PaymentIntent:
         params: stripe.params.PaymentIntentCreateParams = {
             "amount": amount,
             "currency": currency,
             "automatic_payment_methods": {"enabled": True},
             "metadata": {"topup_id": topup_id, "user_id": user_id, "purpose": "wallet_topup"},
         }
-        return await self._create_payment_intent(idempotency_key(OperationKind.TOPUP, topup_id), params)
+        return await self._create_payment_intent(idempotency_key, params)
 
     async def _create_payment_intent(
         self, key: str, params: stripe.params.PaymentIntentCreateParams
-    ) -> ProviderPaymentIntent:
+    ) -> PaymentIntent:
         intent = await self._call(
             "payment_intents.create",
             lambda: self._stripe.payment_intents.create_async(params, {"idempotency_key": key}),
@@ -192,13 +199,13 @@ class StripeAdapter:
         )
         return to_payment_intent(intent)
 
-    async def retrieve_payment_intent(self, payment_intent: str) -> ProviderPaymentIntent:
+    async def retrieve_payment_intent(self, payment_intent: str) -> PaymentIntent:
         intent = await self._call(
             "payment_intents.retrieve", lambda: self._stripe.payment_intents.retrieve_async(payment_intent)
         )
         return to_payment_intent(intent)
 
-    async def confirm_payment_intent(self, payment_intent: str, payment_method: str) -> ProviderPaymentIntent:
+    async def confirm_payment_intent(self, payment_intent: str, payment_method: str) -> PaymentIntent:
         """Server-side confirmation, for the local demo and tests; buyers confirm with Stripe Elements."""
         params: stripe.params.PaymentIntentConfirmParams = {
             "payment_method": payment_method,
@@ -210,12 +217,13 @@ class StripeAdapter:
         )
         return to_payment_intent(intent)
 
-    async def cancel_payment_intent(self, payment_intent: str) -> ProviderPaymentIntent:
-        key = idempotency_key(OperationKind.CANCEL_PAYMENT_INTENT, payment_intent)
+    async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent:
         intent = await self._call(
             "payment_intents.cancel",
-            lambda: self._stripe.payment_intents.cancel_async(payment_intent, None, {"idempotency_key": key}),
-            key,
+            lambda: self._stripe.payment_intents.cancel_async(
+                payment_intent, None, {"idempotency_key": idempotency_key}
+            ),
+            idempotency_key,
         )
         return to_payment_intent(intent)
 
@@ -230,7 +238,9 @@ class StripeAdapter:
         currency: str,
         source_transaction: str | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> ProviderTransfer:
+        *,
+        idempotency_key: str,
+    ) -> Transfer:
         """Move `amount` (the seller's net, fee already taken) to the seller's connected account."""
         params: stripe.params.TransferCreateParams = {
             "amount": amount,
@@ -241,27 +251,25 @@ class StripeAdapter:
         }
         if source_transaction is not None:
             params["source_transaction"] = source_transaction
-        key = idempotency_key(OperationKind.TRANSFER, escrow_id)
         transfer = await self._call(
             "transfers.create",
-            lambda: self._stripe.transfers.create_async(params, {"idempotency_key": key}),
-            key,
+            lambda: self._stripe.transfers.create_async(params, {"idempotency_key": idempotency_key}),
+            idempotency_key,
         )
         return to_transfer(transfer)
 
     async def reverse_transfer(
-        self, reversal_id: str, transfer_id: str, amount: int | None = None
-    ) -> ProviderTransferReversal:
+        self, reversal_id: str, transfer_id: str, amount: int | None = None, *, idempotency_key: str
+    ) -> TransferReversal:
         params: stripe.params.TransferReversalCreateParams = {"metadata": {"reversal_id": reversal_id}}
         if amount is not None:
             params["amount"] = amount
-        key = idempotency_key(OperationKind.REVERSAL, reversal_id)
         reversal = await self._call(
             "transfers.reversals.create",
             lambda: self._stripe.transfers.reversals.create_async(
-                transfer_id, params, {"idempotency_key": key}
+                transfer_id, params, {"idempotency_key": idempotency_key}
             ),
-            key,
+            idempotency_key,
         )
         return to_reversal(reversal)
 
@@ -274,7 +282,9 @@ class StripeAdapter:
         amount: int | None = None,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> ProviderRefund:
+        *,
+        idempotency_key: str,
+    ) -> Refund:
         params: stripe.params.RefundCreateParams = {
             "payment_intent": payment_intent,
             "metadata": {**(metadata or {}), "refund_id": refund_id},
@@ -283,31 +293,33 @@ class StripeAdapter:
             params["amount"] = amount
         if reason is not None:
             params["reason"] = reason
-        key = idempotency_key(OperationKind.REFUND, refund_id)
         refund = await self._call(
-            "refunds.create", lambda: self._stripe.refunds.create_async(params, {"idempotency_key": key}), key
+            "refunds.create",
+            lambda: self._stripe.refunds.create_async(params, {"idempotency_key": idempotency_key}),
+            idempotency_key,
         )
         return to_refund(refund)
 
-    async def create_payout(self, payout_id: str, account: str, amount: int, currency: str) -> ProviderPayout:
+    async def create_payout(
+        self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str
+    ) -> Payout:
         """A payout from the seller's connected account to the seller's bank."""
         params: stripe.params.PayoutCreateParams = {
             "amount": amount,
             "currency": currency,
             "metadata": {"payout_id": payout_id},
         }
-        key = idempotency_key(OperationKind.PAYOUT, payout_id)
         payout = await self._call(
             "payouts.create",
             lambda: self._stripe.payouts.create_async(
-                params, {"idempotency_key": key, "stripe_account": account}
+                params, {"idempotency_key": idempotency_key, "stripe_account": account}
             ),
-            key,
+            idempotency_key,
             account=account,
         )
         return to_payout(payout)
 
-    async def retrieve_balance(self, account: str | None = None) -> ProviderBalance:
+    async def retrieve_balance(self, account: str | None = None) -> Balance:
         balance = await self._call(
             "balance.retrieve",
             lambda: self._stripe.balance.retrieve_async(None, {"stripe_account": account}),
@@ -317,36 +329,41 @@ class StripeAdapter:
 
     # Disputes
 
-    async def retrieve_dispute(self, dispute_id: str) -> ProviderDispute:
+    async def retrieve_dispute(self, dispute_id: str) -> Dispute:
         dispute = await self._call(
             "disputes.retrieve", lambda: self._stripe.disputes.retrieve_async(dispute_id)
         )
         return to_dispute(dispute)
 
     async def submit_dispute_evidence(
-        self, evidence_id: str, dispute_id: str, evidence: DisputeEvidence, submit: bool = True
-    ) -> ProviderDispute:
+        self,
+        dispute_id: str,
+        evidence: DisputeEvidence,
+        submit: bool = True,
+        *,
+        idempotency_key: str,
+    ) -> Dispute:
         # DisputeEvidence's fields are named after Stripe's evidence fields (a test pins it).
         texts = cast(
             stripe.params.DisputeUpdateParamsEvidence,
             {name: text for name, text in asdict(evidence).items() if text is not None},
         )
         params: stripe.params.DisputeUpdateParams = {"evidence": texts, "submit": submit}
-        key = idempotency_key(OperationKind.DISPUTE_EVIDENCE, evidence_id)
         dispute = await self._call(
             "disputes.update",
-            lambda: self._stripe.disputes.update_async(dispute_id, params, {"idempotency_key": key}),
-            key,
+            lambda: self._stripe.disputes.update_async(
+                dispute_id, params, {"idempotency_key": idempotency_key}
+            ),
+            idempotency_key,
         )
         return to_dispute(dispute)
 
-    async def close_dispute(self, dispute_id: str) -> ProviderDispute:
+    async def close_dispute(self, dispute_id: str, *, idempotency_key: str) -> Dispute:
         """Accept the chargeback: the dispute is lost, the buyer keeps the money."""
-        key = idempotency_key(OperationKind.DISPUTE_CLOSE, dispute_id)
         dispute = await self._call(
             "disputes.close",
-            lambda: self._stripe.disputes.close_async(dispute_id, None, {"idempotency_key": key}),
-            key,
+            lambda: self._stripe.disputes.close_async(dispute_id, None, {"idempotency_key": idempotency_key}),
+            idempotency_key,
         )
         return to_dispute(dispute)
 
@@ -354,7 +371,7 @@ class StripeAdapter:
 
     def iter_balance_transactions(
         self, created_from: datetime, created_to: datetime, account: str | None = None
-    ) -> AsyncGenerator[ProviderBalanceTransaction, None]:
+    ) -> AsyncGenerator[BalanceTransaction, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.BalanceTransactionListParams = {
             "created": {"gte": start, "lt": end},
@@ -368,7 +385,7 @@ class StripeAdapter:
 
     def iter_payment_intents(
         self, created_from: datetime, created_to: datetime
-    ) -> AsyncGenerator[ProviderPaymentIntent, None]:
+    ) -> AsyncGenerator[PaymentIntent, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.PaymentIntentListParams = {
             "created": {"gte": start, "lt": end},
@@ -378,9 +395,7 @@ class StripeAdapter:
             "payment_intents.list", lambda: self._stripe.payment_intents.list_async(params), to_payment_intent
         )
 
-    def iter_transfers(
-        self, created_from: datetime, created_to: datetime
-    ) -> AsyncGenerator[ProviderTransfer, None]:
+    def iter_transfers(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Transfer, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.TransferListParams = {
             "created": {"gte": start, "lt": end},
@@ -388,9 +403,7 @@ class StripeAdapter:
         }
         return self._iterate("transfers.list", lambda: self._stripe.transfers.list_async(params), to_transfer)
 
-    def iter_refunds(
-        self, created_from: datetime, created_to: datetime
-    ) -> AsyncGenerator[ProviderRefund, None]:
+    def iter_refunds(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Refund, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.RefundListParams = {
             "created": {"gte": start, "lt": end},
@@ -400,7 +413,7 @@ class StripeAdapter:
 
     def iter_payouts(
         self, created_from: datetime, created_to: datetime, account: str | None = None
-    ) -> AsyncGenerator[ProviderPayout, None]:
+    ) -> AsyncGenerator[Payout, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.PayoutListParams = {
             "created": {"gte": start, "lt": end},
@@ -412,9 +425,7 @@ class StripeAdapter:
             to_payout,
         )
 
-    def iter_disputes(
-        self, created_from: datetime, created_to: datetime
-    ) -> AsyncGenerator[ProviderDispute, None]:
+    def iter_disputes(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Dispute, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.DisputeListParams = {
             "created": {"gte": start, "lt": end},
@@ -422,9 +433,7 @@ class StripeAdapter:
         }
         return self._iterate("disputes.list", lambda: self._stripe.disputes.list_async(params), to_dispute)
 
-    def _iter_accounts(
-        self, created_from: datetime, created_to: datetime
-    ) -> AsyncGenerator[ProviderAccount, None]:
+    def _iter_accounts(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Account, None]:
         start, end = _timestamps(created_from, created_to)
         params: stripe.params.AccountListParams = {
             "created": {"gte": start, "lt": end},
@@ -432,7 +441,7 @@ class StripeAdapter:
         }
         return self._iterate("accounts.list", lambda: self._stripe.accounts.list_async(params), to_account)
 
-    def _iter_reversals(self, transfer_id: str) -> AsyncGenerator[ProviderTransferReversal, None]:
+    def _iter_reversals(self, transfer_id: str) -> AsyncGenerator[TransferReversal, None]:
         params: stripe.params.TransferReversalListParams = {"limit": self._page_size}
         return self._iterate(
             "transfers.reversals.list",
@@ -442,12 +451,10 @@ class StripeAdapter:
 
     # Finding what an operation created, by the metadata we put on it (Stripe forgets keys after 24 h)
 
-    async def find_account_by_metadata(
-        self, key: str, value: str, created_from: datetime
-    ) -> ProviderAccount | None:
+    async def find_account_by_metadata(self, key: str, value: str, created_from: datetime) -> Account | None:
         return await _first_with_metadata(self._iter_accounts(created_from, _until_now()), key, value)
 
-    async def find_payment_intent_by_metadata(self, key: str, value: str) -> ProviderPaymentIntent | None:
+    async def find_payment_intent_by_metadata(self, key: str, value: str) -> PaymentIntent | None:
         params: stripe.params.PaymentIntentSearchParams = {
             "query": f"metadata[{_search_literal(key)}]:{_search_literal(value)}",
             "limit": 1,
@@ -459,22 +466,20 @@ class StripeAdapter:
 
     async def find_transfer_by_metadata(
         self, key: str, value: str, created_from: datetime
-    ) -> ProviderTransfer | None:
+    ) -> Transfer | None:
         return await _first_with_metadata(self.iter_transfers(created_from, _until_now()), key, value)
 
     async def find_reversal_by_metadata(
         self, transfer_id: str, key: str, value: str
-    ) -> ProviderTransferReversal | None:
+    ) -> TransferReversal | None:
         return await _first_with_metadata(self._iter_reversals(transfer_id), key, value)
 
-    async def find_refund_by_metadata(
-        self, key: str, value: str, created_from: datetime
-    ) -> ProviderRefund | None:
+    async def find_refund_by_metadata(self, key: str, value: str, created_from: datetime) -> Refund | None:
         return await _first_with_metadata(self.iter_refunds(created_from, _until_now()), key, value)
 
     async def find_payout_by_metadata(
         self, account: str, key: str, value: str, created_from: datetime
-    ) -> ProviderPayout | None:
+    ) -> Payout | None:
         return await _first_with_metadata(self.iter_payouts(created_from, _until_now(), account), key, value)
 
     # Every call goes through here: retries, error mapping, logging

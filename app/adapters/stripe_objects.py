@@ -5,16 +5,19 @@ from __future__ import annotations
 import stripe
 
 from app.adapters.payment_provider import (
-    ProviderAccount,
-    ProviderAccountLink,
-    ProviderBalance,
-    ProviderBalanceTransaction,
-    ProviderDispute,
-    ProviderPaymentIntent,
-    ProviderPayout,
-    ProviderRefund,
-    ProviderTransfer,
-    ProviderTransferReversal,
+    Account,
+    AccountLink,
+    AccountRequirements,
+    Balance,
+    BalanceTransaction,
+    Charge,
+    Dispute,
+    PaymentIntent,
+    Payout,
+    Refund,
+    RequirementError,
+    Transfer,
+    TransferReversal,
 )
 from app.domain.money import Money
 
@@ -31,32 +34,46 @@ def metadata_of(value: stripe.StripeObject | None) -> dict[str, str]:
     return {str(key): str(item) for key, item in value.to_dict().items()} if value is not None else {}
 
 
-def to_account(account: stripe.Account) -> ProviderAccount:
-    requirements = account.requirements
-    return ProviderAccount(
+def to_account(account: stripe.Account) -> Account:
+    capabilities = account.capabilities.to_dict() if account.capabilities else {}
+    return Account(
         id=account.id,
         email=account.email,
         country=account.country,
-        charges_enabled=bool(account.charges_enabled),
-        payouts_enabled=bool(account.payouts_enabled),
-        details_submitted=bool(account.details_submitted),
-        transfers_capability=getattr(account.capabilities, "transfers", None),
-        requirements_due=tuple(requirements.currently_due or ()) if requirements else (),
-        disabled_reason=requirements.disabled_reason if requirements else None,
+        charges_enabled=account.charges_enabled is True,
+        payouts_enabled=account.payouts_enabled is True,
+        details_submitted=account.details_submitted is True,
+        capabilities={str(name): str(status) for name, status in capabilities.items()},
+        requirements=to_requirements(account.requirements),
         metadata=metadata_of(account.metadata),
     )
 
 
-def to_account_link(link: stripe.AccountLink) -> ProviderAccountLink:
-    return ProviderAccountLink(url=link.url, expires_at=link.expires_at)
+def to_requirements(requirements: stripe.Account.Requirements | None) -> AccountRequirements:
+    if requirements is None:
+        return AccountRequirements()
+    return AccountRequirements(
+        currently_due=tuple(requirements.currently_due or ()),
+        eventually_due=tuple(requirements.eventually_due or ()),
+        past_due=tuple(requirements.past_due or ()),
+        pending_verification=tuple(requirements.pending_verification or ()),
+        current_deadline=requirements.current_deadline,
+        disabled_reason=requirements.disabled_reason,
+        errors=tuple(RequirementError(error.requirement, error.code) for error in requirements.errors or ()),
+    )
 
 
-def to_payment_intent(intent: stripe.PaymentIntent) -> ProviderPaymentIntent:
-    return ProviderPaymentIntent(
+def to_account_link(link: stripe.AccountLink) -> AccountLink:
+    return AccountLink(url=link.url, expires_at=link.expires_at)
+
+
+def to_payment_intent(intent: stripe.PaymentIntent) -> PaymentIntent:
+    return PaymentIntent(
         id=intent.id,
         client_secret=intent.client_secret,
         status=intent.status,
         amount=intent.amount,
+        amount_received=intent.amount_received,
         currency=intent.currency,
         latest_charge=object_id(intent.latest_charge),
         created=intent.created,
@@ -64,8 +81,22 @@ def to_payment_intent(intent: stripe.PaymentIntent) -> ProviderPaymentIntent:
     )
 
 
-def to_transfer(transfer: stripe.Transfer) -> ProviderTransfer:
-    return ProviderTransfer(
+def to_charge(charge: stripe.Charge) -> Charge:
+    return Charge(
+        id=charge.id,
+        payment_intent=object_id(charge.payment_intent),
+        amount=charge.amount,
+        amount_refunded=charge.amount_refunded,
+        currency=charge.currency,
+        status=charge.status,
+        balance_transaction=object_id(charge.balance_transaction),
+        created=charge.created,
+        metadata=metadata_of(charge.metadata),
+    )
+
+
+def to_transfer(transfer: stripe.Transfer) -> Transfer:
+    return Transfer(
         id=transfer.id,
         amount=transfer.amount,
         currency=transfer.currency,
@@ -78,10 +109,10 @@ def to_transfer(transfer: stripe.Transfer) -> ProviderTransfer:
     )
 
 
-def to_reversal(reversal: stripe.TransferReversal) -> ProviderTransferReversal:
+def to_reversal(reversal: stripe.TransferReversal) -> TransferReversal:
     transfer_id = object_id(reversal.transfer)
     assert transfer_id is not None  # Stripe always names the reversed transfer
-    return ProviderTransferReversal(
+    return TransferReversal(
         id=reversal.id,
         transfer=transfer_id,
         amount=reversal.amount,
@@ -91,8 +122,8 @@ def to_reversal(reversal: stripe.TransferReversal) -> ProviderTransferReversal:
     )
 
 
-def to_refund(refund: stripe.Refund) -> ProviderRefund:
-    return ProviderRefund(
+def to_refund(refund: stripe.Refund) -> Refund:
+    return Refund(
         id=refund.id,
         payment_intent=object_id(refund.payment_intent),
         charge=object_id(refund.charge),
@@ -107,8 +138,8 @@ def to_refund(refund: stripe.Refund) -> ProviderRefund:
     )
 
 
-def to_payout(payout: stripe.Payout) -> ProviderPayout:
-    return ProviderPayout(
+def to_payout(payout: stripe.Payout) -> Payout:
+    return Payout(
         id=payout.id,
         amount=payout.amount,
         currency=payout.currency,
@@ -120,15 +151,15 @@ def to_payout(payout: stripe.Payout) -> ProviderPayout:
     )
 
 
-def to_balance(balance: stripe.Balance) -> ProviderBalance:
-    return ProviderBalance(
+def to_balance(balance: stripe.Balance) -> Balance:
+    return Balance(
         available=tuple(Money(funds.amount, funds.currency) for funds in balance.available),
         pending=tuple(Money(funds.amount, funds.currency) for funds in balance.pending),
     )
 
 
-def to_balance_transaction(transaction: stripe.BalanceTransaction) -> ProviderBalanceTransaction:
-    return ProviderBalanceTransaction(
+def to_balance_transaction(transaction: stripe.BalanceTransaction) -> BalanceTransaction:
+    return BalanceTransaction(
         id=transaction.id,
         type=transaction.type,
         reporting_category=transaction.reporting_category,
@@ -143,8 +174,8 @@ def to_balance_transaction(transaction: stripe.BalanceTransaction) -> ProviderBa
     )
 
 
-def to_dispute(dispute: stripe.Dispute) -> ProviderDispute:
-    return ProviderDispute(
+def to_dispute(dispute: stripe.Dispute) -> Dispute:
+    return Dispute(
         id=dispute.id,
         charge=object_id(dispute.charge),
         payment_intent=object_id(dispute.payment_intent),

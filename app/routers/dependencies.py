@@ -1,30 +1,32 @@
-"""What every router needs: the database, services, and the Idempotency-Key plumbing."""
+"""What routers receive: the caller, the services they use, and the Idempotency-Key plumbing.
+
+The only module that reads `request.app.state`. A router declares exactly the services it
+uses with the aliases below (`topups: TopupsDep`); tests replace one with
+`app.dependency_overrides[get_topups]`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
+import structlog
+from fastapi import Depends, Header, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from app.auth import Principal
+from app.auth import Forbidden, Principal, Role, Unauthenticated, decode_token, ensure_owner
 from app.config import Settings
+from app.container import Services
 from app.db import Database
-from app.problems import PROBLEM_JSON
-from app.services.container import Services
-from app.services.idempotency import request_fingerprint
+from app.problems import StoredProblem
+from app.services.idempotency import IdempotencyStore, request_fingerprint
+from app.services.ledger import Ledger
+from app.services.wallet import Topups, WalletView
+from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
-
-def get_database(request: Request) -> Database:
-    services: Services = request.app.state.services
-    return services.database
-
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+M = TypeVar("M", bound=BaseModel)
 
 
 def get_settings(request: Request) -> Settings:
@@ -32,9 +34,102 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-DatabaseDep = Annotated[Database, Depends(get_database)]
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesOfApp = Annotated[Services, Depends(get_services)]
+
+
+def get_database(services: ServicesOfApp) -> Database:
+    return services.database
+
+
+def get_ledger(services: ServicesOfApp) -> Ledger:
+    return services.ledger
+
+
+def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
+    return services.idempotency
+
+
+def get_topups(services: ServicesOfApp) -> Topups:
+    return services.topups
+
+
+def get_wallet_view(services: ServicesOfApp) -> WalletView:
+    return services.wallet_view
+
+
+def get_webhook_inbox(services: ServicesOfApp) -> WebhookInbox:
+    return services.webhook_inbox
+
+
+def get_webhook_processor(services: ServicesOfApp) -> WebhookProcessor:
+    return services.webhook_processor
+
+
+def get_webhook_events(services: ServicesOfApp) -> WebhookEvents:
+    return services.webhook_events
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ServicesDep = Annotated[Services, Depends(get_services)]
+# For the readiness probe alone: services own their collections, routers never build one.
+DatabaseDep = Annotated[Database, Depends(get_database)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
+TopupsDep = Annotated[Topups, Depends(get_topups)]
+WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
+WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]
+WebhookProcessorDep = Annotated[WebhookProcessor, Depends(get_webhook_processor)]
+WebhookEventsDep = Annotated[WebhookEvents, Depends(get_webhook_events)]
+
+
+# The caller
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("a Bearer token is required")
+    principal = decode_token(settings, credentials.credentials)
+    structlog.contextvars.bind_contextvars(user_id=principal.user_id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(roles))}")
+        return principal
+
+    return dependency
+
+
+def require_owner(
+    path_param: str, *roles: Role, staff_roles: tuple[Role, ...] = ()
+) -> Callable[[Request, Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency: the caller has one of `roles` (or a staff role) and the `path_param` id is
+    their own, unless they hold a staff role."""
+    role_check = require_roles(*roles, *staff_roles)
+
+    async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+        await role_check(principal)
+        ensure_owner(principal, request.path_params[path_param], staff_roles=staff_roles)
+        return principal
+
+    return dependency
+
+
+# Money-moving POSTs
 
 IdempotencyKey = Annotated[
     str,
@@ -48,20 +143,46 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def respond_idempotently(
-    request: Request,
-    principal: Principal,
-    key: str,
-    body: BaseModel | None,
-    operation: Callable[[], Awaitable[tuple[int, Any]]],
-) -> JSONResponse:
-    """Run a money-moving operation at most once per (user, Idempotency-Key)."""
-    services: Services = request.app.state.services
-    store = services.idempotency
-    fingerprint = request_fingerprint(
-        request.method, request.url.path, body.model_dump(mode="json") if body else None
-    )
-    stored = await store.run(principal.user_id, key, fingerprint, operation)
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
-    media_type = PROBLEM_JSON if stored.status >= 400 else None
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers, media_type=media_type)
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A money-moving POST: its Idempotency-Key, and how to answer it at most once per user and key."""
+
+    key: str
+    store: IdempotencyStore
+    request: Request
+    response: Response
+
+    async def respond(
+        self,
+        principal: Principal,
+        body: BaseModel,
+        answer: type[M],
+        operation: Callable[[], Awaitable[object]],
+    ) -> M:
+        """Run `operation` once per (user, key) and answer its result as `answer`; a repeat with
+        the same body replays the first answer, refusals included."""
+        route_status = getattr(self.request.scope.get("route"), "status_code", None) or 200
+
+        async def first_run() -> tuple[int, Any]:
+            result = answer.model_validate(await operation(), from_attributes=True)
+            return route_status, result.model_dump(mode="json")
+
+        fingerprint = request_fingerprint(
+            self.request.method, self.request.url.path, body.model_dump(mode="json")
+        )
+        stored = await self.store.run(principal.user_id, self.key, fingerprint, first_run)
+        headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+        if stored.status >= 400:
+            raise StoredProblem(stored.status, stored.body, headers)
+        self.response.headers.update(headers)
+        self.response.status_code = stored.status
+        return answer.model_validate(stored.body)
+
+
+def idempotent_request(
+    key: IdempotencyKey, store: IdempotencyDep, request: Request, response: Response
+) -> IdempotentRequest:
+    return IdempotentRequest(key=key, store=store, request=request, response=response)
+
+
+IdempotentRequestDep = Annotated[IdempotentRequest, Depends(idempotent_request)]

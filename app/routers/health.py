@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pymongo.errors import PyMongoError
 
 from app.errors import ServiceError
 from app.routers.dependencies import DatabaseDep
@@ -25,10 +24,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="MongoDB is reachable")
 async def readyz(database: DatabaseDep) -> dict[str, str]:
-    try:
-        await database.client.admin.command("ping")
-    except PyMongoError as exc:
-        raise NotReady("MongoDB is not reachable") from exc
+    if not await database.is_reachable():
+        raise NotReady("MongoDB is not reachable")
     return {"status": "ready"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from app.adapters.payment_provider import ProviderPaymentIntent
+from app.adapters.payment_provider import PaymentIntent
 from app.adapters.stripe_adapter import RetryPolicy, StripeAdapter
 from app.config import Settings
 from tests.conftest import make_settings
@@ -38,16 +38,20 @@ def whole_day() -> tuple[datetime, datetime]:
 
 
 async def onboarded_seller(provider: StripeAdapter, emulator: EmulatorServer, seller_id: str) -> str:
-    account = await provider.create_connected_account(seller_id, f"{seller_id}@example.com", "US")
+    account = await provider.create_connected_account(
+        seller_id, f"{seller_id}@example.com", "US", idempotency_key=f"account:{seller_id}"
+    )
     await emulator.control_async(f"accounts/{account.id}/verify")
     return account.id
 
 
 async def paid_order(
     provider: StripeAdapter, emulator: EmulatorServer, order_id: str, amount: int = 10_000
-) -> ProviderPaymentIntent:
+) -> PaymentIntent:
     """A checkout paid by card, its funds already available on the platform balance."""
-    intent = await provider.create_payment_intent_on_platform(order_id, amount, "usd")
+    intent = await provider.create_payment_intent_on_platform(
+        order_id, amount, "usd", idempotency_key=f"checkout:{order_id}"
+    )
     paid = await provider.confirm_payment_intent(intent.id, "pm_card_visa")
     await emulator.control_async("balance/settle")
     return paid

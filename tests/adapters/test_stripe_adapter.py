@@ -26,7 +26,9 @@ def test_the_adapter_is_a_payment_provider(provider: StripeAdapter) -> None:
 async def test_a_connected_account_is_created_platform_controlled(
     provider: StripeAdapter, emulator: EmulatorServer
 ) -> None:
-    account = await provider.create_connected_account("seller_1", "s1@example.com", "US", {"tier": "gold"})
+    account = await provider.create_connected_account(
+        "seller_1", "s1@example.com", "US", {"tier": "gold"}, idempotency_key="account:seller_1"
+    )
 
     assert account.metadata == {"tier": "gold", "seller_id": "seller_1"}
     assert not account.payouts_enabled
@@ -46,15 +48,21 @@ async def test_a_connected_account_is_created_platform_controlled(
 
 
 async def test_creating_the_same_seller_twice_returns_one_account(provider: StripeAdapter) -> None:
-    first = await provider.create_connected_account("seller_1", "s1@example.com", "US")
-    again = await provider.create_connected_account("seller_1", "s1@example.com", "US")
+    first = await provider.create_connected_account(
+        "seller_1", "s1@example.com", "US", idempotency_key="account:seller_1"
+    )
+    again = await provider.create_connected_account(
+        "seller_1", "s1@example.com", "US", idempotency_key="account:seller_1"
+    )
     assert again.id == first.id
 
 
 async def test_an_account_link_onboards_and_the_account_becomes_verified(
     provider: StripeAdapter, emulator: EmulatorServer
 ) -> None:
-    account = await provider.create_connected_account("seller_1", "s1@example.com", "US")
+    account = await provider.create_connected_account(
+        "seller_1", "s1@example.com", "US", idempotency_key="account:seller_1"
+    )
     link = await provider.create_account_link(
         account.id, "https://m.example/refresh", "https://m.example/done"
     )
@@ -71,7 +79,9 @@ async def test_an_account_link_onboards_and_the_account_becomes_verified(
 async def test_checkout_charges_the_platform_account_only(
     provider: StripeAdapter, emulator: EmulatorServer
 ) -> None:
-    intent = await provider.create_payment_intent_on_platform("order_1", 2500, "usd", {"buyer_id": "b1"})
+    intent = await provider.create_payment_intent_on_platform(
+        "order_1", 2500, "usd", {"buyer_id": "b1"}, idempotency_key="checkout:order_1"
+    )
 
     assert (intent.amount, intent.currency, intent.status) == (2500, "usd", "requires_payment_method")
     assert intent.client_secret
@@ -81,12 +91,16 @@ async def test_checkout_charges_the_platform_account_only(
     assert raw.on_behalf_of is None
     assert raw.transfer_data is None
     assert raw.to_dict()["automatic_payment_methods"]["enabled"] is True
-    again = await provider.create_payment_intent_on_platform("order_1", 2500, "usd", {"buyer_id": "b1"})
+    again = await provider.create_payment_intent_on_platform(
+        "order_1", 2500, "usd", {"buyer_id": "b1"}, idempotency_key="checkout:order_1"
+    )
     assert again.id == intent.id
 
 
 async def test_a_topup_intent_is_retrieved_confirmed_and_another_canceled(provider: StripeAdapter) -> None:
-    topup = await provider.create_topup_intent("topup_1", "user_1", 5000, "usd")
+    topup = await provider.create_topup_intent(
+        "topup_1", "user_1", 5000, "usd", idempotency_key="topup:topup_1"
+    )
     assert topup.metadata == {"topup_id": "topup_1", "user_id": "user_1", "purpose": "wallet_topup"}
 
     paid = await provider.confirm_payment_intent(topup.id, "pm_card_visa")
@@ -94,8 +108,12 @@ async def test_a_topup_intent_is_retrieved_confirmed_and_another_canceled(provid
     assert paid.latest_charge
     assert (await provider.retrieve_payment_intent(topup.id)).status == "succeeded"
 
-    abandoned = await provider.create_topup_intent("topup_2", "user_1", 700, "usd")
-    canceled = await provider.cancel_payment_intent(abandoned.id)
+    abandoned = await provider.create_topup_intent(
+        "topup_2", "user_1", 700, "usd", idempotency_key="topup:topup_2"
+    )
+    canceled = await provider.cancel_payment_intent(
+        abandoned.id, idempotency_key=f"cancel_payment_intent:{abandoned.id}"
+    )
     assert canceled.status == "canceled"
 
 
@@ -106,14 +124,23 @@ async def test_a_transfer_goes_to_the_seller_and_can_be_reversed_in_part(
     order = await paid_order(provider, emulator, "order_1", 10_000)
 
     transfer = await provider.create_transfer_to_seller(
-        "escrow_1", "order_1", seller, 9000, "usd", order.latest_charge, {"seller_id": "seller_1"}
+        "escrow_1",
+        "order_1",
+        seller,
+        9000,
+        "usd",
+        order.latest_charge,
+        {"seller_id": "seller_1"},
+        idempotency_key="transfer:escrow_1",
     )
     assert (transfer.amount, transfer.destination, transfer.transfer_group) == (9000, seller, "order_1")
     assert transfer.source_transaction == order.latest_charge
     assert transfer.metadata == {"seller_id": "seller_1", "escrow_id": "escrow_1", "order_id": "order_1"}
     assert (await provider.retrieve_balance(seller)).available_in("usd") == 9000
 
-    reversal = await provider.reverse_transfer("reversal_1", transfer.id, 4000)
+    reversal = await provider.reverse_transfer(
+        "reversal_1", transfer.id, 4000, idempotency_key="reversal:reversal_1"
+    )
     assert (reversal.transfer, reversal.amount, reversal.metadata) == (
         transfer.id,
         4000,
@@ -125,7 +152,9 @@ async def test_a_transfer_goes_to_the_seller_and_can_be_reversed_in_part(
 async def test_a_refund_returns_part_of_a_payment(provider: StripeAdapter, emulator: EmulatorServer) -> None:
     order = await paid_order(provider, emulator, "order_1", 3000)
 
-    refund = await provider.create_refund("refund_1", order.id, 1000, "requested_by_customer", {"x": "y"})
+    refund = await provider.create_refund(
+        "refund_1", order.id, 1000, "requested_by_customer", {"x": "y"}, idempotency_key="refund:refund_1"
+    )
 
     assert (refund.payment_intent, refund.amount, refund.currency) == (order.id, 1000, "usd")
     assert refund.charge == order.latest_charge
@@ -138,9 +167,11 @@ async def test_a_payout_leaves_the_connected_account(
 ) -> None:
     seller = await onboarded_seller(provider, emulator, "seller_1")
     order = await paid_order(provider, emulator, "order_1", 10_000)
-    await provider.create_transfer_to_seller("escrow_1", "order_1", seller, 9000, "usd", order.latest_charge)
+    await provider.create_transfer_to_seller(
+        "escrow_1", "order_1", seller, 9000, "usd", order.latest_charge, idempotency_key="transfer:escrow_1"
+    )
 
-    payout = await provider.create_payout("payout_1", seller, 6000, "usd")
+    payout = await provider.create_payout("payout_1", seller, 6000, "usd", idempotency_key="payout:payout_1")
 
     assert (payout.amount, payout.currency, payout.metadata) == (6000, "usd", {"payout_id": "payout_1"})
     assert (await provider.retrieve_balance(seller)).available_in("usd") == 3000
@@ -159,12 +190,14 @@ async def test_a_chargeback_is_answered_with_evidence_then_accepted(
     assert dispute.evidence_due_by
 
     evidence = DisputeEvidence(product_description="A lamp", shipping_tracking_number="1Z999")
-    answered = await provider.submit_dispute_evidence("evidence_1", dispute.id, evidence, submit=False)
+    answered = await provider.submit_dispute_evidence(
+        dispute.id, evidence, submit=False, idempotency_key="dispute_evidence:evidence_1"
+    )
     assert answered.status == "needs_response"
     raw = await raw_client(emulator).v1.disputes.retrieve_async(dispute.id)
     assert raw.evidence.product_description == "A lamp"
 
-    closed = await provider.close_dispute(dispute.id)
+    closed = await provider.close_dispute(dispute.id, idempotency_key=f"dispute_close:{dispute.id}")
     assert closed.status == "lost"
     assert [d.id async for d in provider.iter_disputes(*whole_day())] == [dispute.id]
 
@@ -181,9 +214,15 @@ async def test_listings_walk_every_page_of_a_window(
     order = await paid_order(provider, emulator, "order_1", 10_000)
     for n in range(5):
         await provider.create_transfer_to_seller(
-            f"escrow_{n}", "order_1", seller, 100, "usd", order.latest_charge
+            f"escrow_{n}",
+            "order_1",
+            seller,
+            100,
+            "usd",
+            order.latest_charge,
+            idempotency_key=f"transfer:escrow_{n}",
         )
-        await provider.create_refund(f"refund_{n}", order.id, 10)
+        await provider.create_refund(f"refund_{n}", order.id, 10, idempotency_key=f"refund:refund_{n}")
 
     assert len(await transfer_ids(provider)) == 5  # three pages of two
     assert len([r async for r in provider.iter_refunds(*whole_day())]) == 5
@@ -202,12 +241,18 @@ async def test_objects_are_found_by_the_metadata_we_gave_them(
 ) -> None:
     since, _ = whole_day()
     seller = await onboarded_seller(provider, emulator, "seller_1")
-    topup = await provider.create_topup_intent("topup_1", "user_1", 900, "usd")
+    topup = await provider.create_topup_intent(
+        "topup_1", "user_1", 900, "usd", idempotency_key="topup:topup_1"
+    )
     order = await paid_order(provider, emulator, "order_1", 10_000)
-    transfer = await provider.create_transfer_to_seller("escrow_1", "order_1", seller, 500, "usd")
-    reversal = await provider.reverse_transfer("reversal_1", transfer.id, 100)
-    refund = await provider.create_refund("refund_1", order.id, 100)
-    payout = await provider.create_payout("payout_1", seller, 200, "usd")
+    transfer = await provider.create_transfer_to_seller(
+        "escrow_1", "order_1", seller, 500, "usd", idempotency_key="transfer:escrow_1"
+    )
+    reversal = await provider.reverse_transfer(
+        "reversal_1", transfer.id, 100, idempotency_key="reversal:reversal_1"
+    )
+    refund = await provider.create_refund("refund_1", order.id, 100, idempotency_key="refund:refund_1")
+    payout = await provider.create_payout("payout_1", seller, 200, "usd", idempotency_key="payout:payout_1")
 
     found = [
         await provider.find_account_by_metadata("seller_id", "seller_1", since),

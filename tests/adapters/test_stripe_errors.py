@@ -72,7 +72,9 @@ def pass_through_recording_keys(keys: list[str | None], timeouts: int = 0) -> An
 
 
 async def test_a_declined_card_is_a_typed_error_with_its_decline_code(provider: StripeAdapter) -> None:
-    intent = await provider.create_topup_intent("topup_1", "user_1", 1000, "usd")
+    intent = await provider.create_topup_intent(
+        "topup_1", "user_1", 1000, "usd", idempotency_key="topup:topup_1"
+    )
 
     with pytest.raises(CardDeclined) as declined:
         await provider.confirm_payment_intent(intent.id, "pm_card_chargeDeclinedInsufficientFunds")
@@ -84,7 +86,9 @@ async def test_a_declined_card_is_a_typed_error_with_its_decline_code(provider: 
 
 async def test_invalid_parameters_are_our_error_not_a_retry(provider: StripeAdapter) -> None:
     with pytest.raises(StripeInvalidRequest) as invalid:
-        await provider.create_transfer_to_seller("escrow_1", "order_1", "acct_missing", 100, "usd")
+        await provider.create_transfer_to_seller(
+            "escrow_1", "order_1", "acct_missing", 100, "usd", idempotency_key="transfer:escrow_1"
+        )
     assert invalid.value.status == 502
     assert invalid.value.code == "stripe_invalid_request"
 
@@ -110,7 +114,9 @@ async def test_rate_limiting_is_retried_until_it_passes(
 ) -> None:
     await fail_requests(emulator, "/v1/payment_intents", count=2, status=429)
 
-    intent = await provider.create_topup_intent("topup_1", "user_1", 1000, "usd")
+    intent = await provider.create_topup_intent(
+        "topup_1", "user_1", 1000, "usd", idempotency_key="topup:topup_1"
+    )
 
     assert [i.id async for i in provider.iter_payment_intents(*whole_day())] == [intent.id]
     retries = [entry for entry in info_logs if entry["event"] == "stripe_call_retrying"]
@@ -137,7 +143,7 @@ async def test_a_server_error_is_retried_with_the_same_key_and_creates_one_trans
         mock.post(path="/v1/transfers").mock(side_effect=pass_through_recording_keys(keys))
         mock.route().pass_through()
         transfer = await provider.create_transfer_to_seller(
-            "escrow_1", "order_1", seller, 9000, "usd", charge
+            "escrow_1", "order_1", seller, 9000, "usd", charge, idempotency_key="transfer:escrow_1"
         )
 
     assert keys == ["transfer:escrow_1"] * 3
@@ -150,7 +156,9 @@ async def test_a_dropped_response_is_retried_and_replayed_not_repeated(
     seller, charge = seller_and_charge
     await drop_responses(emulator, "/v1/transfers", count=1)
 
-    transfer = await provider.create_transfer_to_seller("escrow_1", "order_1", seller, 9000, "usd", charge)
+    transfer = await provider.create_transfer_to_seller(
+        "escrow_1", "order_1", seller, 9000, "usd", charge, idempotency_key="transfer:escrow_1"
+    )
 
     assert await transfer_ids(provider) == [transfer.id]
     assert (await provider.retrieve_balance(seller)).available_in("usd") == 9000
@@ -165,7 +173,7 @@ async def test_a_timeout_is_retried_with_the_same_key(
         mock.post(path="/v1/transfers").mock(side_effect=pass_through_recording_keys(keys, timeouts=1))
         mock.route().pass_through()
         transfer = await provider.create_transfer_to_seller(
-            "escrow_1", "order_1", seller, 9000, "usd", charge
+            "escrow_1", "order_1", seller, 9000, "usd", charge, idempotency_key="transfer:escrow_1"
         )
 
     assert keys == ["transfer:escrow_1"] * 2
@@ -178,7 +186,9 @@ async def test_an_unanswered_change_is_outcome_unknown_and_an_unanswered_read_un
     seller, charge = seller_and_charge
     await drop_responses(emulator, "/v1/transfers", count=3)
     with pytest.raises(PaymentOutcomeUnknown) as unknown:
-        await provider.create_transfer_to_seller("escrow_1", "order_1", seller, 9000, "usd", charge)
+        await provider.create_transfer_to_seller(
+            "escrow_1", "order_1", seller, 9000, "usd", charge, idempotency_key="transfer:escrow_1"
+        )
     assert (unknown.value.status, unknown.value.outcome_unknown) == (504, True)
     assert len(await transfer_ids(provider)) == 1  # it happened; only the answer was lost
 
@@ -198,10 +208,14 @@ async def test_a_key_reused_with_other_parameters_is_a_conflict(
     provider: StripeAdapter, seller_and_charge: tuple[str, str]
 ) -> None:
     seller, charge = seller_and_charge
-    await provider.create_transfer_to_seller("escrow_1", "order_1", seller, 9000, "usd", charge)
+    await provider.create_transfer_to_seller(
+        "escrow_1", "order_1", seller, 9000, "usd", charge, idempotency_key="transfer:escrow_1"
+    )
 
     with pytest.raises(StripeIdempotencyConflict):
-        await provider.create_transfer_to_seller("escrow_1", "order_1", seller, 8000, "usd", charge)
+        await provider.create_transfer_to_seller(
+            "escrow_1", "order_1", seller, 8000, "usd", charge, idempotency_key="transfer:escrow_1"
+        )
 
 
 async def test_calls_are_logged_without_secrets(
@@ -209,7 +223,9 @@ async def test_calls_are_logged_without_secrets(
 ) -> None:
     adapter = make_adapter(settings)
     try:
-        intent = await adapter.create_topup_intent("topup_1", "user_1", 1000, "usd")
+        intent = await adapter.create_topup_intent(
+            "topup_1", "user_1", 1000, "usd", idempotency_key="topup:topup_1"
+        )
         await fail_requests(emulator, "/v1/payment_intents", count=3, status=500)
         with pytest.raises(PaymentProviderUnavailable):
             await adapter.retrieve_payment_intent(intent.id)

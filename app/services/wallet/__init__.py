@@ -1,1 +1,21 @@
 """The buyer's wallet: legacy and platform balances, spending and refunds, top-ups."""
+
+from app.services.wallet.funds import WalletEntry, WalletFunds
+from app.services.wallet.repository import INDEXES, Topup
+from app.services.wallet.topups import TopupAmountOutOfRange, Topups, UnsupportedCurrency
+from app.services.wallet.view import WalletLine, WalletSummary, WalletView
+from app.services.wallet.webhook_handlers import TopupWebhookHandlers
+
+__all__ = [
+    "INDEXES",
+    "Topup",
+    "TopupAmountOutOfRange",
+    "TopupWebhookHandlers",
+    "Topups",
+    "UnsupportedCurrency",
+    "WalletEntry",
+    "WalletFunds",
+    "WalletLine",
+    "WalletSummary",
+    "WalletView",
+]

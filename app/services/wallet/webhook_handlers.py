@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-from app.domain.topups import TOPUP_PURPOSE, TopupStatus
-from app.domain.webhook_events import WebhookEvent
-from app.services.webhooks.registry import HandlerRegistry, WebhookContext
+from app.adapters.payment_provider import PaymentIntent, WebhookEvent
+from app.domain.wallet import TOPUP_PURPOSE, TopupStatus
+from app.services.wallet.topups import Topups
+from app.services.webhooks import WebhookHandlers
 
 
-def _is_topup(event: WebhookEvent) -> bool:
-    metadata = event.data_object.get("metadata") or {}
-    return event.account is None and metadata.get("purpose") == TOPUP_PURPOSE
+class TopupWebhookHandlers:
+    def __init__(self, topups: Topups) -> None:
+        self._topups = topups
+
+    def by_event_type(self) -> WebhookHandlers:
+        return {
+            "payment_intent.succeeded": self.on_payment_intent_succeeded,
+            "payment_intent.payment_failed": self.on_payment_intent_payment_failed,
+            "payment_intent.canceled": self.on_payment_intent_canceled,
+        }
+
+    async def on_payment_intent_succeeded(self, event: WebhookEvent) -> None:
+        if intent := _topup_intent(event):
+            await self._topups.credit(intent)
+
+    async def on_payment_intent_payment_failed(self, event: WebhookEvent) -> None:
+        if intent := _topup_intent(event):
+            await self._topups.settle_unpaid(intent, TopupStatus.FAILED)
+
+    async def on_payment_intent_canceled(self, event: WebhookEvent) -> None:
+        if intent := _topup_intent(event):
+            await self._topups.settle_unpaid(intent, TopupStatus.CANCELED)
 
 
-async def on_payment_intent_succeeded(context: WebhookContext, event: WebhookEvent) -> None:
-    if _is_topup(event):
-        await context.services.topups.credit(dict(event.data_object))
-
-
-async def on_payment_intent_payment_failed(context: WebhookContext, event: WebhookEvent) -> None:
-    if _is_topup(event):
-        await context.services.topups.settle_unpaid(dict(event.data_object), TopupStatus.FAILED)
-
-
-async def on_payment_intent_canceled(context: WebhookContext, event: WebhookEvent) -> None:
-    if _is_topup(event):
-        await context.services.topups.settle_unpaid(dict(event.data_object), TopupStatus.CANCELED)
-
-
-def register_webhook_handlers(registry: HandlerRegistry) -> None:
-    registry.register("payment_intent.succeeded", on_payment_intent_succeeded)
-    registry.register("payment_intent.payment_failed", on_payment_intent_payment_failed)
-    registry.register("payment_intent.canceled", on_payment_intent_canceled)
+def _topup_intent(event: WebhookEvent) -> PaymentIntent | None:
+    """The event's PaymentIntent if it pays a top-up: on the platform, with the top-up purpose."""
+    intent = event.object_as(PaymentIntent)
+    return intent if event.account is None and intent.metadata.get("purpose") == TOPUP_PURPOSE else None

@@ -1,1 +1,33 @@
-"""Stripe webhooks: verified intake, durable storage, and exactly-once processing by handlers."""
+"""Stripe webhooks: verified intake, durable storage, and exactly-once processing by handlers.
+
+This package imports no other domain: domains expose their handlers and the composition root
+(`app.container`) registers them here.
+"""
+
+from app.services.webhooks.events import WebhookEvents
+from app.services.webhooks.inbox import Receipt, WebhookInbox
+from app.services.webhooks.ordering import apply_if_newer
+from app.services.webhooks.processor import EventInProgress, EventOutcome, WebhookProcessor
+from app.services.webhooks.registry import HandlerRegistry, WebhookHandler, WebhookHandlers
+from app.services.webhooks.repository import INDEXES, EventFilter, EventPage, StoredWebhookEvent
+from app.services.webhooks.worker import WebhookWorker, background_worker, drain
+
+__all__ = [
+    "INDEXES",
+    "EventFilter",
+    "EventInProgress",
+    "EventOutcome",
+    "EventPage",
+    "HandlerRegistry",
+    "Receipt",
+    "StoredWebhookEvent",
+    "WebhookEvents",
+    "WebhookHandler",
+    "WebhookHandlers",
+    "WebhookInbox",
+    "WebhookProcessor",
+    "WebhookWorker",
+    "apply_if_newer",
+    "background_worker",
+    "drain",
+]

@@ -15,7 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Document
-from app.domain.webhook_events import EventVersion
+from app.domain.webhooks import EventVersion
 
 DEFAULT_VERSION_PREFIX = "last_event"
 

@@ -9,23 +9,21 @@ current claim may record the outcome.
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import structlog
-from pymongo import ASCENDING, ReturnDocument
 
-from app.db import Collections, Database, Document
-from app.domain.webhook_events import EventStatus, RetryPolicy, WebhookEvent, parse_event
+from app.adapters.payment_provider import WebhookEvent
+from app.adapters.stripe_webhooks import parse_event
+from app.db import Database
+from app.domain.webhooks import EventStatus, Outcome, RetryPolicy
 from app.errors import NotFound, ServiceError
-from app.services.leases import runner_id
 from app.services.webhooks import metrics
-from app.services.webhooks.registry import HandlerRegistry, WebhookContext
+from app.services.webhooks.registry import HandlerRegistry
+from app.services.webhooks.repository import ClaimedEvent, WebhookEventRepository
 
 log = structlog.get_logger(__name__)
 
@@ -43,14 +41,6 @@ class EventInProgress(ServiceError):
     title = "The webhook event is being processed"
 
 
-class Outcome(StrEnum):
-    PROCESSED = "processed"
-    IGNORED = "ignored"
-    RETRY_SCHEDULED = "retry_scheduled"
-    DEAD_LETTERED = "dead_lettered"
-    CLAIM_LOST = "claim_lost"
-
-
 @dataclass(frozen=True, slots=True)
 class EventOutcome:
     event_id: str
@@ -64,24 +54,23 @@ class WebhookProcessor:
         self,
         database: Database,
         registry: HandlerRegistry,
-        context: WebhookContext,
         policy: RetryPolicy,
         *,
-        worker_id: str | None = None,
+        worker_id: str,
         clock: Clock = utc_now,
     ) -> None:
-        self._events = database[Collections.WEBHOOK_EVENTS]
+        self._events = WebhookEventRepository(database)
         self._registry = registry
-        self._context = context
         self._policy = policy
-        self.worker_id = worker_id or runner_id()
+        self.worker_id = worker_id
         self._clock = clock
 
     async def process_due(self, limit: int = 100) -> list[EventOutcome]:
         """Claim and process up to `limit` due events, oldest due first; what happened to each."""
         outcomes: list[EventOutcome] = []
         while len(outcomes) < limit:
-            claimed = await self._claim({"next_attempt_at": {"$lte": self._clock()}})
+            now = self._clock()
+            claimed = await self._events.claim_due(now, self.worker_id, now + self._policy.claim_ttl)
             if claimed is None:
                 break
             outcomes.append(await self._run(claimed))
@@ -89,41 +78,18 @@ class WebhookProcessor:
 
     async def replay(self, event_id: str) -> EventOutcome:
         """Run an event's handlers now, whatever its status, unless a live claim holds it."""
-        not_held = [
-            {"status": {"$ne": EventStatus.PROCESSING.value}},
-            {"claim_expires_at": {"$lte": self._clock()}},
-        ]
-        claimed = await self._claim({"_id": event_id, "$or": not_held})
+        now = self._clock()
+        claimed = await self._events.claim_unheld(event_id, now, self.worker_id, now + self._policy.claim_ttl)
         if claimed is None:
-            if await self._events.count_documents({"_id": event_id}, limit=1):
+            if await self._events.exists(event_id):
                 raise EventInProgress(f"webhook event {event_id} is being processed; retry shortly")
             raise NotFound(f"no webhook event {event_id}")
-        log.info("webhook_replayed", event_id=event_id, event_type=claimed["type"])
+        log.info("webhook_replayed", event_id=event_id, event_type=claimed.type)
         return await self._run(claimed)
 
-    async def _claim(self, selector: dict[str, Any]) -> Document | None:
-        expires_at = self._clock() + self._policy.claim_ttl
-        return await self._events.find_one_and_update(
-            selector,
-            {
-                "$set": {
-                    "status": EventStatus.PROCESSING.value,
-                    "claimed_by": self.worker_id,
-                    "claim_id": uuid.uuid4().hex,
-                    "claim_expires_at": expires_at,
-                    # A processing event is due again only when its claim lapses.
-                    "next_attempt_at": expires_at,
-                },
-                "$inc": {"attempts": 1},
-            },
-            projection={"payload": True, "type": True, "attempts": True, "claim_id": True},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
-
-    async def _run(self, claimed: Document) -> EventOutcome:
+    async def _run(self, claimed: ClaimedEvent) -> EventOutcome:
         try:
-            event = parse_event(json.loads(claimed["payload"]))
+            event = parse_event(claimed.payload)
         except ValueError as exc:  # an unreadable payload never gets better: let it reach dead_letter
             return await self._fail(claimed, exc)
         with structlog.contextvars.bound_contextvars(
@@ -134,14 +100,14 @@ class WebhookProcessor:
         ):
             return await self._dispatch(claimed, event)
 
-    async def _dispatch(self, claimed: Document, event: WebhookEvent) -> EventOutcome:
+    async def _dispatch(self, claimed: ClaimedEvent, event: WebhookEvent) -> EventOutcome:
         handlers = self._registry.handlers_for(event.type)
         if not handlers:
             return await self._finish(claimed, EventStatus.IGNORED, Outcome.IGNORED)
         try:
             async with asyncio.timeout(self._policy.claim_ttl.total_seconds()):
                 for handler in handlers:
-                    await handler(self._context, event)
+                    await handler(event)
         except Exception as exc:
             return await self._fail(claimed, exc)
         outcome = await self._finish(claimed, EventStatus.PROCESSED, Outcome.PROCESSED)
@@ -149,51 +115,39 @@ class WebhookProcessor:
             metrics.PROCESSING_LAG.observe(max((self._clock() - event.created).total_seconds(), 0.0))
         return outcome
 
-    async def _finish(self, claimed: Document, status: EventStatus, outcome: Outcome) -> EventOutcome:
-        if not await self._record(claimed, status, {"processed_at": self._clock(), "last_error": None}):
+    async def _finish(self, claimed: ClaimedEvent, status: EventStatus, outcome: Outcome) -> EventOutcome:
+        fields = {"processed_at": self._clock(), "last_error": None}
+        if not await self._events.record_outcome(claimed, status, fields):
             return self._claim_lost(claimed)
-        metrics.PROCESSED.labels(claimed["type"], outcome.value).inc()
-        log.info("webhook_processed", outcome=outcome.value, attempts=claimed["attempts"])
+        metrics.PROCESSED.labels(claimed.type, outcome.value).inc()
+        log.info("webhook_processed", outcome=outcome.value, attempts=claimed.attempts)
         return _outcome(claimed, outcome)
 
-    async def _fail(self, claimed: Document, exc: Exception) -> EventOutcome:
-        attempts: int = claimed["attempts"]
+    async def _fail(self, claimed: ClaimedEvent, exc: Exception) -> EventOutcome:
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
-        metrics.FAILED.labels(claimed["type"]).inc()
-        if self._policy.exhausted(attempts):
-            recorded = await self._record(claimed, EventStatus.DEAD_LETTER, {"last_error": error})
-            outcome = Outcome.DEAD_LETTERED
+        metrics.FAILED.labels(claimed.type).inc()
+        if self._policy.exhausted(claimed.attempts):
+            status, outcome = EventStatus.DEAD_LETTER, Outcome.DEAD_LETTERED
+            fields: dict[str, Any] = {"last_error": error}
         else:
-            retry_at = self._clock() + self._policy.delay_after(attempts)
+            status, outcome = EventStatus.FAILED, Outcome.RETRY_SCHEDULED
+            retry_at = self._clock() + self._policy.delay_after(claimed.attempts)
             fields = {"last_error": error, "next_attempt_at": retry_at}
-            recorded = await self._record(claimed, EventStatus.FAILED, fields)
-            outcome = Outcome.RETRY_SCHEDULED
-        if not recorded:
+        if not await self._events.record_outcome(claimed, status, fields):
             return self._claim_lost(claimed)
         if outcome is Outcome.DEAD_LETTERED:
-            metrics.DEAD_LETTERED.labels(claimed["type"]).inc()
-            log.error("webhook_dead_lettered", attempts=attempts, error=error, exc_info=exc)
+            metrics.DEAD_LETTERED.labels(claimed.type).inc()
+            log.error("webhook_dead_lettered", attempts=claimed.attempts, error=error, exc_info=exc)
         else:
-            log.warning("webhook_handler_failed", attempts=attempts, error=error, exc_info=exc)
+            log.warning("webhook_handler_failed", attempts=claimed.attempts, error=error, exc_info=exc)
         return _outcome(claimed, outcome)
 
-    async def _record(self, claimed: Document, status: EventStatus, fields: dict[str, Any]) -> bool:
-        """Write an outcome and release the claim, only while this claim is still the current one."""
-        released = {"claimed_by": "", "claim_id": "", "claim_expires_at": ""}
-        if "next_attempt_at" not in fields:
-            released["next_attempt_at"] = ""
-        result = await self._events.update_one(
-            {"_id": claimed["_id"], "status": EventStatus.PROCESSING.value, "claim_id": claimed["claim_id"]},
-            {"$set": {"status": status.value, **fields}, "$unset": released},
-        )
-        return result.modified_count == 1
-
-    def _claim_lost(self, claimed: Document) -> EventOutcome:
-        log.warning("webhook_claim_lost", attempts=claimed["attempts"])
+    def _claim_lost(self, claimed: ClaimedEvent) -> EventOutcome:
+        log.warning("webhook_claim_lost", attempts=claimed.attempts)
         return _outcome(claimed, Outcome.CLAIM_LOST)
 
 
-def _outcome(claimed: Document, outcome: Outcome) -> EventOutcome:
+def _outcome(claimed: ClaimedEvent, outcome: Outcome) -> EventOutcome:
     return EventOutcome(
-        event_id=claimed["_id"], event_type=claimed["type"], outcome=outcome, attempts=claimed["attempts"]
+        event_id=claimed.id, event_type=claimed.type, outcome=outcome, attempts=claimed.attempts
     )

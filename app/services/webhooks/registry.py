@@ -1,42 +1,20 @@
-"""Which handlers run for which Stripe event type, and what they are given to work with.
+"""Which handlers run for which Stripe event type.
 
-A domain module exposes `register_webhook_handlers(registry)` and calls
-`registry.register("<event type>", handler)` in it; `app.services.webhooks.wiring` lists
-those modules. A handler is `async def handler(context: WebhookContext, event: WebhookEvent)`,
-must be idempotent (it may run again after a crash, a retry or an admin replay) and must not
-assume events arrive in order (see `app.services.webhooks.ordering`).
+A domain exposes its handlers as a mapping of event type to handler, bound to the services they
+use (see `app.services.wallet.webhook_handlers`); the composition root (`app.container`)
+registers them. A handler is `async def handler(event: WebhookEvent) -> None`, must be
+idempotent (it may run again after a crash, a retry or an admin replay) and must not assume
+events arrive in order (see `app.services.webhooks.ordering`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
 
-from app.domain.webhook_events import WebhookEvent
+from app.adapters.payment_provider import WebhookEvent
 
-if TYPE_CHECKING:  # the container imports the domain services, some of which register handlers
-    from app.config import Settings
-    from app.db import Database
-    from app.services.container import Services
-
-
-@dataclass(frozen=True)
-class WebhookContext:
-    """What handlers reach the rest of the service through: every service of the process."""
-
-    services: Services
-
-    @property
-    def database(self) -> Database:
-        return self.services.database
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-
-WebhookHandler = Callable[[WebhookContext, WebhookEvent], Awaitable[None]]
+WebhookHandler = Callable[[WebhookEvent], Awaitable[None]]
+WebhookHandlers = Mapping[str, WebhookHandler]
 
 
 class HandlerRegistry:
@@ -49,6 +27,10 @@ class HandlerRegistry:
         if any(known is handler for known in handlers):
             raise ValueError(f"{handler!r} is already registered for {event_type}")
         handlers.append(handler)
+
+    def register_all(self, handlers: WebhookHandlers) -> None:
+        for event_type, handler in handlers.items():
+            self.register(event_type, handler)
 
     def handlers_for(self, event_type: str) -> tuple[WebhookHandler, ...]:
         return tuple(self._handlers.get(event_type, ()))

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import AsyncIterator
 
 import structlog
 
 from app.config import Settings
-from app.services.container import running_services
 from app.services.webhooks.processor import EventOutcome, WebhookProcessor
-from app.services.webhooks.wiring import build_processor
 
 log = structlog.get_logger(__name__)
 
@@ -67,17 +64,3 @@ async def drain(processor: WebhookProcessor) -> list[EventOutcome]:
     while batch := await processor.process_due(limit=BATCH_SIZE):
         outcomes.extend(batch)
     return outcomes
-
-
-async def run_standalone(settings: Settings, *, once: bool) -> list[EventOutcome]:
-    """The `process-webhooks` command: drain once, or work until SIGINT/SIGTERM."""
-    async with running_services(settings) as services:
-        processor = build_processor(services)
-        if once:
-            return await drain(processor)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await WebhookWorker(processor, settings.webhook_poll_seconds).run(stop)
-        return []

@@ -7,10 +7,9 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.container import Services
 from app.db import Collections
 from app.domain.ledger import Accounts
-from app.services.container import Services
-from app.services.webhooks.processor import WebhookProcessor
 from tests.conftest import PLATFORM_WEBHOOK_SECRET, make_settings
 from tests.stripe_events import new_id, signed_delivery, stripe_event, stripe_object
 
@@ -56,8 +55,8 @@ async def deliver_and_process(client: httpx.AsyncClient, app: FastAPI, *events: 
     for event in events:
         body, headers = signed_delivery(event, PLATFORM_WEBHOOK_SECRET)
         assert (await client.post("/webhooks/stripe", content=body, headers=headers)).status_code == 200
-    processor: WebhookProcessor = app.state.webhook_processor
-    await processor.process_due(limit=50)
+    services: Services = app.state.services
+    await services.webhook_processor.process_due(limit=50)
 
 
 async def test_a_succeeded_intent_for_another_amount_is_flagged_not_credited(
@@ -71,9 +70,9 @@ async def test_a_succeeded_intent_for_another_amount_is_flagged_not_credited(
     )
 
     stored = await services.topups.get(topup["_id"])
-    assert stored["status"] == "requires_payment"
-    assert stored["needs_review"] is True
-    assert "1999" in stored["review_reason"]
+    assert stored.status == "requires_payment"
+    assert stored.needs_review is True
+    assert "1999" in (stored.review_reason or "")
     assert await services.ledger.balance(Accounts.buyer_wallet("payer"), "usd") == 0
 
 
@@ -89,7 +88,7 @@ async def test_a_failure_arriving_after_the_success_leaves_the_credit(
 
     await deliver_and_process(client, app, succeeded, failed, succeeded)
 
-    assert (await services.topups.get(topup["_id"]))["status"] == "succeeded"
+    assert (await services.topups.get(topup["_id"])).status == "succeeded"
     assert await services.ledger.balance(Accounts.buyer_wallet("payer"), "usd") == 2000
 
 
@@ -104,7 +103,7 @@ async def test_a_success_after_a_failed_attempt_is_credited(
         app,
         intent_event("payment_intent.payment_failed", topup, amount=2000, created=100, intent_id=intent_id),
     )
-    assert (await services.topups.get(topup["_id"]))["status"] == "failed"
+    assert (await services.topups.get(topup["_id"])).status == "failed"
 
     await deliver_and_process(
         client,
@@ -112,7 +111,7 @@ async def test_a_success_after_a_failed_attempt_is_credited(
         intent_event("payment_intent.succeeded", topup, amount=2000, created=200, intent_id=intent_id),
     )
 
-    assert (await services.topups.get(topup["_id"]))["status"] == "succeeded"
+    assert (await services.topups.get(topup["_id"])).status == "succeeded"
     assert await services.ledger.balance(Accounts.buyer_wallet("payer"), "usd") == 2000
 
 

@@ -1,0 +1,142 @@
+"""The composition root: every service of a process, its webhook handlers and its periodic jobs.
+
+The HTTP service (`app.main`), every CLI command (`app.cli`) and the standalone webhook worker
+start through `running_services`, so they cannot drift apart. Nothing under `app.services`
+imports this module: domains expose their services and handlers, and this is the one place that
+wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pymongo import IndexModel
+
+from app import db
+from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
+from app.adapters.payment_provider import PaymentProvider
+from app.adapters.stripe_adapter import StripeAdapter
+from app.adapters.stripe_webhooks import StripeWebhookSignatures
+from app.config import Settings
+from app.db import Database, connect, require_transaction_support
+from app.domain.webhooks import RetryPolicy
+from app.services import idempotency, ledger, migration, onboarding, payment_operations, wallet, webhooks
+from app.services.idempotency import IdempotencyStore
+from app.services.jobs import PeriodicJob, runner_id
+from app.services.ledger import Ledger
+from app.services.migration import LegacyMigration
+from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
+from app.services.payment_operations import PaymentOperations, run_operations_janitor
+from app.services.wallet import Topups, TopupWebhookHandlers, WalletFunds, WalletView
+from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, WebhookProcessor
+
+# Each repository's indexes, keyed by collection; a new domain adds its own here.
+INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
+    ledger.INDEXES,
+    idempotency.INDEXES,
+    migration.INDEXES,
+    onboarding.INDEXES,
+    payment_operations.INDEXES,
+    wallet.INDEXES,
+    webhooks.INDEXES,
+)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    provider: PaymentProvider
+    ledger: Ledger
+    idempotency: IdempotencyStore
+    payment_operations: PaymentOperations
+    migration: LegacyMigration
+    stripe_accounts: StripeAccounts
+    wallet_funds: WalletFunds
+    topups: Topups
+    wallet_view: WalletView
+    webhook_inbox: WebhookInbox
+    webhook_events: WebhookEvents
+    webhook_processor: WebhookProcessor
+
+
+def build_services(database: Database, settings: Settings, provider: PaymentProvider) -> Services:
+    ledger = Ledger(database)
+    operations = PaymentOperations(database, provider)
+    migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
+    stripe_accounts = StripeAccounts(database)
+    topups = Topups(database, ledger, migration, operations, settings)
+    registry = webhook_registry(stripe_accounts, topups)
+    return Services(
+        settings=settings,
+        database=database,
+        provider=provider,
+        ledger=ledger,
+        idempotency=IdempotencyStore(database, timedelta(hours=settings.idempotency_key_ttl_hours)),
+        payment_operations=operations,
+        migration=migration,
+        stripe_accounts=stripe_accounts,
+        wallet_funds=WalletFunds(database, ledger, migration),
+        topups=topups,
+        wallet_view=WalletView(ledger, migration, topups, settings.platform_currency),
+        webhook_inbox=WebhookInbox(
+            database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
+        ),
+        webhook_events=WebhookEvents(database),
+        webhook_processor=WebhookProcessor(
+            database, registry, webhook_retry_policy(settings), worker_id=runner_id()
+        ),
+    )
+
+
+def webhook_registry(stripe_accounts: StripeAccounts, topups: Topups) -> HandlerRegistry:
+    """Every domain's webhook handlers, bound to the services they use."""
+    registry = HandlerRegistry()
+    registry.register_all(StripeAccountWebhookHandlers(stripe_accounts).by_event_type())
+    registry.register_all(TopupWebhookHandlers(topups).by_event_type())
+    return registry
+
+
+def webhook_retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        base_delay=timedelta(seconds=settings.webhook_retry_base_seconds),
+        max_delay=timedelta(seconds=settings.webhook_retry_max_seconds),
+        claim_ttl=timedelta(seconds=settings.webhook_claim_seconds),
+    )
+
+
+def in_service_jobs(services: Services) -> list[PeriodicJob]:
+    """The jobs the HTTP service runs beside its requests (when JOBS_ENABLED)."""
+    settings = services.settings
+    stale_after = timedelta(seconds=settings.payment_operations_stale_after_seconds)
+    return [
+        PeriodicJob(
+            "payment_operations_janitor",
+            settings.payment_operations_janitor_interval_seconds,
+            lambda: run_operations_janitor(services.database, services.payment_operations, stale_after),
+        ),
+    ]
+
+
+async def ensure_indexes(database: Database) -> None:
+    await db.create_indexes(
+        database, {name: models for indexes in INDEXES for name, models in indexes.items()}
+    )
+
+
+@asynccontextmanager
+async def running_services(settings: Settings) -> AsyncIterator[Services]:
+    """A process's services with their clients: checked, indexed, and closed on the way out."""
+    database = connect(settings.mongodb_uri, settings.mongodb_database)
+    provider = StripeAdapter(settings)
+    try:
+        await require_transaction_support(database)
+        await ensure_indexes(database)
+        yield build_services(database, settings, provider)
+    finally:
+        await provider.close()
+        await database.close()

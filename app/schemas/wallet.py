@@ -1,0 +1,49 @@
+"""Requests and responses of the wallet API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AliasChoices, BaseModel, Field
+
+from app.domain.money import MAX_AMOUNT
+
+
+class TopupRequestBody(BaseModel):
+    amount: int = Field(gt=0, le=MAX_AMOUNT, description="Minor units", examples=[2000])
+    currency: str = Field(pattern=r"^[a-z]{3}$", examples=["usd"])
+
+
+class TopupOut(BaseModel):
+    # A top-up record's `id` is the API's `topup_id`.
+    topup_id: str = Field(validation_alias=AliasChoices("topup_id", "id"))
+    payment_intent_id: str | None
+    client_secret: str | None = Field(description="For Stripe Elements; only in the answer to the request")
+    amount: int
+    currency: str
+    status: str
+
+
+class WalletOut(BaseModel):
+    currency: str
+    legacy_balance: int
+    platform_balance: int
+    total_balance: int
+    pending_topups: int = Field(description="Sum of top-ups awaiting payment, minor units")
+    legacy_wallet_status: str = Field(description="none | not_migrated | migrated | invalid")
+
+
+class WalletLineOut(BaseModel):
+    id: str
+    source: str = Field(description="legacy | platform")
+    kind: str
+    amount: int = Field(description="Signed, minor units")
+    currency: str
+    balance_after: int
+    refs: dict[str, str]
+    created_at: datetime
+
+
+class WalletLinesOut(BaseModel):
+    data: list[WalletLineOut]
+    has_more: bool

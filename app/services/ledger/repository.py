@@ -1,0 +1,219 @@
+"""The ledger's collections: journal entries, account balances and postings, with their indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.db import Collections, Database, Document
+from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move, UnknownCursor
+
+INDEXES: dict[str, list[IndexModel]] = {
+    Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],
+    Collections.JOURNAL_ENTRIES: [
+        IndexModel([("kind", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("created_at", DESCENDING)]),
+    ],
+    Collections.LEDGER_POSTINGS: [
+        IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("seq", DESCENDING)]),
+        IndexModel([("currency", ASCENDING)]),
+        IndexModel([("account", ASCENDING), ("currency", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("entry_id", ASCENDING)]),
+    ],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntryRecord:
+    """A posted journal entry as stored."""
+
+    id: str
+    kind: EntryKind
+    moves: tuple[Move, ...]
+    refs: dict[str, str]
+    fingerprint: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One line of an account's history: the signed change and the balance after it."""
+
+    id: str
+    entry_id: str
+    account: str
+    kind: str
+    amount: int
+    currency: str
+    balance_after: int | None  # None for outside (world) accounts, which keep no balance document
+    seq: int | None
+    refs: dict[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceAfter:
+    """An account's balance document right after a change: its balance and version."""
+
+    balance: int
+    version: int
+
+
+def account_id(account: str, currency: str) -> str:
+    return f"{account}|{currency}"
+
+
+class LedgerRepository:
+    def __init__(self, database: Database) -> None:
+        self._entries = database[Collections.JOURNAL_ENTRIES]
+        self._accounts = database[Collections.LEDGER_ACCOUNTS]
+        self._postings = database[Collections.LEDGER_POSTINGS]
+
+    async def find_entry(self, key: str) -> JournalEntryRecord | None:
+        document = await self._entries.find_one({"_id": key})
+        return _entry_record(document) if document else None
+
+    async def insert_entry(
+        self, session: AsyncClientSession, entry: JournalEntry, now: datetime
+    ) -> JournalEntryRecord:
+        """Insert `entry`; a key that exists raises DuplicateKeyError."""
+        document = {
+            "_id": entry.key,
+            "kind": str(entry.kind),
+            "moves": [move.as_document() for move in entry.moves],
+            "refs": dict(entry.refs),
+            "fingerprint": entry.fingerprint(),
+            "created_at": now,
+        }
+        await self._entries.insert_one(document, session=session)
+        return _entry_record(document)
+
+    async def change_balance(
+        self, session: AsyncClientSession, account: str, currency: str, delta: int, now: datetime
+    ) -> BalanceAfter:
+        """Add `delta` to the balance; a decrease below zero raises InsufficientFunds."""
+        update: dict[str, Any] = {"$inc": {"balance": delta, "version": 1}, "$set": {"updated_at": now}}
+        if delta >= 0:
+            update["$setOnInsert"] = {"account": account, "currency": currency, "created_at": now}
+            document = await self._accounts.find_one_and_update(
+                {"_id": account_id(account, currency)},
+                update,
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            assert document is not None  # an upsert always returns the document
+            return BalanceAfter(document["balance"], document["version"])
+        # The floor is part of the match, so a concurrent spend cannot slip past it.
+        document = await self._accounts.find_one_and_update(
+            {"_id": account_id(account, currency), "balance": {"$gte": -delta}},
+            update,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if document is None:
+            raise InsufficientFunds(
+                f"{account} has less than {-delta} {currency}", account=account, currency=currency
+            )
+        return BalanceAfter(document["balance"], document["version"])
+
+    async def insert_postings(self, session: AsyncClientSession, postings: Sequence[Posting]) -> None:
+        await self._postings.insert_many(
+            [_posting_document(posting) for posting in postings], session=session
+        )
+
+    async def balance(self, account: str, currency: str, session: AsyncClientSession | None) -> int:
+        document = await self._accounts.find_one(
+            {"_id": account_id(account, currency)}, {"balance": 1}, session=session
+        )
+        return int(document["balance"]) if document else 0
+
+    async def sum_postings(self, account: str, currency: str, session: AsyncClientSession | None) -> int:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"account": account, "currency": currency}},
+            {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
+        ]
+        async for row in await self._postings.aggregate(pipeline, session=session):
+            return int(row["total"])
+        return 0
+
+    async def totals_by_currency(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        pipeline = [{"$group": {"_id": "$currency", "total": {"$sum": "$amount"}}}]
+        async for row in await self._postings.aggregate(pipeline):
+            totals[row["_id"]] = row["total"]
+        return totals
+
+    async def history(self, account: str, currency: str, limit: int, before_seq: int | None) -> list[Posting]:
+        query: dict[str, Any] = {"account": account, "currency": currency}
+        if before_seq is not None:
+            query["seq"] = {"$lt": before_seq}
+        cursor = self._postings.find(query).sort("seq", DESCENDING).limit(limit)
+        return [_posting(document) async for document in cursor]
+
+    async def statement(
+        self, accounts: Sequence[str], currency: str, limit: int, starting_after: str | None
+    ) -> list[Posting]:
+        """Up to `limit` postings of `accounts`, newest first, after the posting `starting_after`."""
+        query: dict[str, Any] = {"account": {"$in": list(accounts)}, "currency": currency}
+        if starting_after is not None:
+            query.update(await self._after(starting_after, query))
+        cursor = (
+            self._postings.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        )
+        return [_posting(document) async for document in cursor]
+
+    async def _after(self, posting_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        anchor = await self._postings.find_one({"_id": posting_id, **query})
+        if anchor is None:
+            raise UnknownCursor(f"starting_after {posting_id!r} is not a line of this wallet")
+        created = anchor["created_at"]
+        return {
+            "$or": [{"created_at": {"$lt": created}}, {"created_at": created, "_id": {"$lt": posting_id}}]
+        }
+
+
+def _entry_record(document: Document) -> JournalEntryRecord:
+    return JournalEntryRecord(
+        id=document["_id"],
+        kind=EntryKind(document["kind"]),
+        moves=tuple(Move(m["from"], m["to"], m["amount"], m["currency"]) for m in document["moves"]),
+        refs=document["refs"],
+        fingerprint=document["fingerprint"],
+        created_at=document["created_at"],
+    )
+
+
+def _posting_document(posting: Posting) -> Document:
+    return {
+        "_id": posting.id,
+        "entry_id": posting.entry_id,
+        "kind": posting.kind,
+        "account": posting.account,
+        "currency": posting.currency,
+        "amount": posting.amount,
+        "refs": posting.refs,
+        "created_at": posting.created_at,
+        "balance_after": posting.balance_after,
+        "seq": posting.seq,
+    }
+
+
+def _posting(document: Document) -> Posting:
+    return Posting(
+        id=document["_id"],
+        entry_id=document["entry_id"],
+        account=document["account"],
+        kind=document["kind"],
+        amount=document["amount"],
+        currency=document["currency"],
+        balance_after=document["balance_after"],
+        seq=document["seq"],
+        refs=document["refs"],
+        created_at=document["created_at"],
+    )

@@ -1,0 +1,78 @@
+"""The latest known state of each connected Stripe account, mirrored from Connect webhooks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+
+from app.adapters.payment_provider import Account, AccountRequirements
+from app.db import Database
+from app.domain.webhooks import EventVersion
+from app.errors import ServiceError
+from app.services.onboarding.repository import (
+    AccountSnapshot,
+    RequirementsSummary,
+    SellerAlreadyLinked,
+    StripeAccount,
+    StripeAccountRepository,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class SellerAccountConflict(ServiceError):
+    code = "seller_account_conflict"
+    status = 409
+    title = "The seller is already linked to another Stripe account"
+
+
+def account_snapshot(account: Account) -> AccountSnapshot:
+    """The parts of a Stripe account the service acts on."""
+    return AccountSnapshot(
+        charges_enabled=account.charges_enabled,
+        payouts_enabled=account.payouts_enabled,
+        details_submitted=account.details_submitted,
+        capabilities=dict(account.capabilities),
+        disabled_reason=account.requirements.disabled_reason,
+        requirements=_requirements_summary(account.requirements),
+        seller_id=account.metadata.get("seller_id") or None,
+    )
+
+
+def _requirements_summary(requirements: AccountRequirements) -> RequirementsSummary:
+    deadline = requirements.current_deadline
+    return RequirementsSummary(
+        currently_due=list(requirements.currently_due),
+        eventually_due=list(requirements.eventually_due),
+        past_due=list(requirements.past_due),
+        pending_verification=list(requirements.pending_verification),
+        current_deadline=datetime.fromtimestamp(deadline, UTC) if deadline is not None else None,
+        errors=[{"requirement": error.requirement, "code": error.code} for error in requirements.errors],
+    )
+
+
+class StripeAccounts:
+    def __init__(self, database: Database) -> None:
+        self._accounts = StripeAccountRepository(database)
+
+    async def get(self, account_id: str) -> StripeAccount | None:
+        return await self._accounts.get(account_id)
+
+    async def record_snapshot(self, account: Account, version: EventVersion) -> bool:
+        """Store the account's state unless a newer event already did; whether it was stored."""
+        snapshot = account_snapshot(account)
+        try:
+            applied = await self._accounts.apply_snapshot(account.id, snapshot, version)
+        except SellerAlreadyLinked as exc:
+            raise SellerAccountConflict(
+                f"Stripe account {account.id} names seller {snapshot.seller_id} in its "
+                "metadata, but that seller is already linked to another Stripe account"
+            ) from exc
+        log.info("stripe_account_snapshot", stripe_account=account.id, applied=applied)
+        return applied
+
+    async def record_deauthorization(self, account_id: str, at: datetime) -> None:
+        """The platform lost access to the account; repeats and reorderings change nothing."""
+        await self._accounts.mark_deauthorized(account_id, at)
+        log.warning("stripe_account_deauthorized", stripe_account=account_id)

@@ -1,0 +1,169 @@
+"""Every call that creates or changes something at the payment provider, recorded before and after.
+
+An operation is written `pending` (with its request and deterministic idempotency key) before
+the call, and completed after it: `succeeded` with the provider's object, or `failed` with the
+error code. When the outcome is unknown it stays `pending`; the janitor re-drives it with the
+same key, so the provider replays its answer instead of creating a second object.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import structlog
+
+from app.adapters.payment_provider import PaymentProvider
+from app.adapters.stripe_errors import PaymentProviderError
+from app.db import Database
+from app.domain.payment_operations import OperationStatus
+from app.errors import ServiceError
+from app.services.payment_operations.repository import PaymentOperation, PaymentOperationRepository
+from app.services.payment_operations.requests import PaymentRequest, request_from_record, result_record
+
+log = structlog.get_logger(__name__)
+
+R = TypeVar("R")
+
+# Stripe keeps an idempotency key for at least 24 hours; after that a replay could create anew.
+KEY_RETENTION = timedelta(hours=24)
+# Objects are looked for from a little before the operation was recorded (clocks differ).
+SEARCH_SLACK = timedelta(minutes=5)
+
+
+class PaymentOperationConflict(ServiceError):
+    code = "payment_operation_conflict"
+    status = 409
+    title = "This operation id was already used for a different request"
+
+
+class PaymentOperationNeedsReview(ServiceError):
+    code = "payment_operation_needs_review"
+    status = 409
+    title = "The outcome of this payment operation must be checked by an operator"
+
+
+class PaymentOperations:
+    def __init__(self, database: Database, provider: PaymentProvider) -> None:
+        self._operations = PaymentOperationRepository(database)
+        self._provider = provider
+
+    async def run(self, request: PaymentRequest[R], refs: Mapping[str, str] | None = None) -> R:
+        """Perform `request` once: an operation that already succeeded returns its recorded result.
+
+        A pending or failed one is sent again with the same idempotency key, which is safe: the
+        provider replays what it did, or does it now if it never did.
+        """
+        operation = await self._record_pending(request, refs or {})
+        if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
+            return await request.recorded(self._provider, operation.result)
+        if operation.status is OperationStatus.NEEDS_REVIEW:
+            raise PaymentOperationNeedsReview(
+                f"payment operation {operation.id} is waiting for an operator", operation_id=operation.id
+            )
+        return await self._drive(request, operation)
+
+    async def reconcile_pending_operations(
+        self,
+        older_than: timedelta = timedelta(minutes=5),
+        keep_going: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Counter[str]:
+        """Re-drive every operation pending for longer than `older_than`; count the statuses they end in.
+
+        `keep_going` is asked before each operation (a lease renewal): False stops the pass.
+        """
+        outcomes: Counter[str] = Counter()
+        async for operation in self._operations.pending_since(datetime.now(UTC) - older_than):
+            if keep_going is not None and not await keep_going():
+                break
+            outcomes[await self._redrive(operation)] += 1
+        log.info("payment_operations_reconciled", **outcomes)
+        return outcomes
+
+    async def _redrive(self, operation: PaymentOperation) -> str:
+        try:
+            request = request_from_record(operation.kind, operation.request)
+            await self._drive(request, operation)
+        except (PaymentProviderError, PaymentOperationNeedsReview):
+            pass  # the operation's record says what happened
+        except Exception:
+            # One unreadable record must not stop the others from being re-driven.
+            log.exception("payment_operation_redrive_crashed", operation_id=operation.id)
+        current = await self._operations.get(operation.id)
+        return str(current.status) if current else OperationStatus.PENDING.value
+
+    async def _record_pending(
+        self, request: PaymentRequest[Any], refs: Mapping[str, str]
+    ) -> PaymentOperation:
+        key, params = request.idempotency_key, request.params()
+        recorded = await self._operations.insert_pending(
+            key,
+            str(request.kind),
+            request.operation_id,
+            params,
+            {**request.refs(), **refs},
+            datetime.now(UTC),
+        )
+        if recorded is not None:
+            log.info("payment_operation_recorded", operation_id=key, kind=str(request.kind))
+            return recorded
+        existing = await self._operations.get(key)
+        if existing is None:  # only an operator deletes operations; treat it as a conflict
+            raise PaymentOperationConflict(
+                f"operation {key} vanished while it was recorded", operation_id=key
+            )
+        if existing.request != params:
+            raise PaymentOperationConflict(
+                f"operation {key} was recorded with different parameters", operation_id=key
+            )
+        return existing
+
+    async def _drive(self, request: PaymentRequest[R], operation: PaymentOperation) -> R:
+        if _key_expired(operation):
+            return await self._resolve_by_metadata(request, operation)
+        await self._operations.count_attempt(operation.id, datetime.now(UTC))
+        try:
+            result = await request.send(self._provider)
+        except PaymentProviderError as error:
+            if error.outcome_unknown:
+                log.warning("payment_operation_outcome_unknown", operation_id=operation.id, code=error.code)
+            else:
+                await self._complete_failed(operation.id, error)
+            raise
+        await self._complete_succeeded(operation.id, result)
+        return result
+
+    async def _resolve_by_metadata(self, request: PaymentRequest[R], operation: PaymentOperation) -> R:
+        found = await request.find(self._provider, operation.created_at - SEARCH_SLACK)
+        if found is None:
+            await self._complete(
+                operation.id, OperationStatus.NEEDS_REVIEW, {"error": {"code": "not_found_after_key_expiry"}}
+            )
+            raise PaymentOperationNeedsReview(
+                f"payment operation {operation.id} found nothing at the provider after its key expired",
+                operation_id=operation.id,
+            )
+        await self._complete_succeeded(operation.id, found)
+        return found
+
+    async def _complete_succeeded(self, operation_id: str, result: object) -> None:
+        record = result_record(result)
+        await self._complete(
+            operation_id,
+            OperationStatus.SUCCEEDED,
+            {"result": record, "stripe_id": record.get("id"), "error": None},
+        )
+
+    async def _complete_failed(self, operation_id: str, error: PaymentProviderError) -> None:
+        failure = {"code": error.code, "stripe_code": error.stripe_code, "detail": error.detail}
+        await self._complete(operation_id, OperationStatus.FAILED, {"error": failure})
+
+    async def _complete(self, operation_id: str, status: OperationStatus, fields: dict[str, Any]) -> None:
+        await self._operations.complete(operation_id, status, fields, datetime.now(UTC))
+        log.info("payment_operation_completed", operation_id=operation_id, status=status.value)
+
+
+def _key_expired(operation: PaymentOperation) -> bool:
+    return bool(datetime.now(UTC) - operation.created_at >= KEY_RETENTION)

@@ -1,0 +1,108 @@
+"""The `payment_operations` collection: one record per provider call, keyed by its idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from app.db import Collections, Database, Document
+from app.domain.payment_operations import OperationStatus
+
+INDEXES: dict[str, list[IndexModel]] = {
+    Collections.PAYMENT_OPERATIONS: [
+        IndexModel([("idempotency_key", ASCENDING)], unique=True),
+        IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)]),
+    ],
+}
+UNFINISHED = [OperationStatus.PENDING.value, OperationStatus.FAILED.value]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOperation:
+    id: str  # the idempotency key
+    kind: str
+    operation_id: str
+    request: dict[str, Any]
+    refs: dict[str, str]
+    status: OperationStatus
+    attempts: int
+    result: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PaymentOperationRepository:
+    def __init__(self, database: Database) -> None:
+        self._operations = database[Collections.PAYMENT_OPERATIONS]
+
+    async def insert_pending(
+        self,
+        key: str,
+        kind: str,
+        operation_id: str,
+        request: Mapping[str, Any],
+        refs: Mapping[str, str],
+        now: datetime,
+    ) -> PaymentOperation | None:
+        """Record a new pending operation; None if one is already recorded under `key`."""
+        document: Document = {
+            "_id": key,
+            "kind": kind,
+            "operation_id": operation_id,
+            "idempotency_key": key,
+            "request": dict(request),
+            "refs": dict(refs),
+            "status": OperationStatus.PENDING.value,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await self._operations.insert_one(document)
+        except DuplicateKeyError:
+            return None
+        return _operation(document)
+
+    async def get(self, key: str) -> PaymentOperation | None:
+        document = await self._operations.find_one({"_id": key})
+        return _operation(document) if document else None
+
+    async def count_attempt(self, key: str, now: datetime) -> None:
+        await self._operations.update_one(
+            {"_id": key}, {"$inc": {"attempts": 1}, "$set": {"updated_at": now}}
+        )
+
+    async def complete(self, key: str, status: OperationStatus, fields: Document, now: datetime) -> None:
+        """Finish an operation; only an unfinished one changes, so a success is never overwritten."""
+        await self._operations.update_one(
+            {"_id": key, "status": {"$in": UNFINISHED}},
+            {"$set": {**fields, "status": status.value, "updated_at": now, "completed_at": now}},
+        )
+
+    async def pending_since(self, cutoff: datetime) -> AsyncIterator[PaymentOperation]:
+        """Operations pending since before `cutoff`, oldest first."""
+        stale = self._operations.find(
+            {"status": OperationStatus.PENDING.value, "updated_at": {"$lt": cutoff}}
+        )
+        async for document in stale.sort("updated_at", ASCENDING):
+            yield _operation(document)
+
+
+def _operation(document: Document) -> PaymentOperation:
+    return PaymentOperation(
+        id=document["_id"],
+        kind=document["kind"],
+        operation_id=document["operation_id"],
+        request=document["request"],
+        refs=document["refs"],
+        status=OperationStatus(document["status"]),
+        attempts=document["attempts"],
+        result=document.get("result"),
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )

@@ -1,0 +1,116 @@
+"""Spending from and refunding to a buyer's wallet: legacy money first, then platform money.
+
+Every use of legacy money moves the matching amount from the legacy reserve to what it must fund
+(the platform reserve adjustment), and every refund of legacy money moves it back, in the same
+transaction, so custody is always known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.db import Database
+from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, Move, entry
+from app.domain.money import Money
+from app.domain.wallet import FundingSplit, reserve_adjustment, split_of_moves
+from app.services.ledger import Ledger
+from app.services.migration import LegacyMigration
+
+
+@dataclass(frozen=True, slots=True)
+class WalletEntry:
+    """How a wallet movement is recorded: its entry key (which makes it happen once), kind, refs."""
+
+    key: str
+    kind: EntryKind
+    refs: Mapping[str, str] = field(default_factory=dict)
+
+
+class WalletFunds:
+    def __init__(self, database: Database, ledger: Ledger, migration: LegacyMigration) -> None:
+        self._db = database
+        self._ledger = ledger
+        self._migration = migration
+
+    async def spend(self, user_id: str, amount: Money, destination: str, record: WalletEntry) -> FundingSplit:
+        """Take `amount` from the wallet into `destination`, legacy first; once per entry key."""
+        await self._migration.migrate_user(user_id)
+        try:
+            return await self._db.transaction(
+                lambda session: self.spend_in(session, user_id, amount, destination, record)
+            )
+        except DuplicateKeyError:
+            return await self._split_of_posted(record.key, user_id, amount)
+
+    async def spend_in(
+        self, session: AsyncClientSession, user_id: str, amount: Money, destination: str, record: WalletEntry
+    ) -> FundingSplit:
+        """`spend` inside the caller's transaction (the caller has migrated the user first)."""
+        legacy_balance = await self._ledger.balance(
+            Accounts.buyer_legacy(user_id), amount.currency, session=session
+        )
+        legacy = min(legacy_balance, amount.amount)
+        split = FundingSplit(legacy=legacy, platform=amount.amount - legacy, currency=amount.currency)
+        await self._post_split(session, user_id, split, destination, record, spending=True)
+        return split
+
+    async def refund_to_sources(
+        self, user_id: str, split: FundingSplit, source: str, record: WalletEntry
+    ) -> FundingSplit:
+        """Give back to each wallet source what came from it; once per entry key."""
+        try:
+            return await self._db.transaction(
+                lambda session: self.refund_to_sources_in(session, user_id, split, source, record)
+            )
+        except DuplicateKeyError:
+            return await self._split_of_posted(record.key, user_id, Money(split.total, split.currency))
+
+    async def refund_to_sources_in(
+        self, session: AsyncClientSession, user_id: str, split: FundingSplit, source: str, record: WalletEntry
+    ) -> FundingSplit:
+        await self._post_split(session, user_id, split, source, record, spending=False)
+        return split
+
+    async def _post_split(
+        self,
+        session: AsyncClientSession,
+        user_id: str,
+        split: FundingSplit,
+        counterparty: str,
+        record: WalletEntry,
+        *,
+        spending: bool,
+    ) -> None:
+        """One entry moving each part between its wallet account and `counterparty`, plus the
+        reserve adjustment for the legacy part."""
+        parts = (
+            (Accounts.buyer_legacy(user_id), split.legacy),
+            (Accounts.buyer_wallet(user_id), split.platform),
+        )
+        moves = [
+            Move(wallet, counterparty, amount, split.currency)
+            if spending
+            else Move(counterparty, wallet, amount, split.currency)
+            for wallet, amount in parts
+            if amount
+        ]
+        await self._ledger.post_in(
+            session, entry(record.key, record.kind, moves, user=user_id, **record.refs)
+        )
+        if split.legacy:
+            adjustment = reserve_adjustment(record.key, user_id, split.legacy, split.currency, use=spending)
+            await self._ledger.post_in(session, adjustment)
+
+    async def _split_of_posted(self, key: str, user_id: str, amount: Money) -> FundingSplit:
+        """The split an earlier request under the same key recorded; it must be for the same amount."""
+        posted = await self._ledger.entry(key)
+        if posted is None:
+            raise LookupError(f"journal entry {key} vanished after a duplicate key")
+        split = split_of_moves(posted.moves, user_id, amount.currency)
+        if split.total != amount.amount:
+            raise EntryKeyConflict(f"journal entry {key} was posted for another amount")
+        return split

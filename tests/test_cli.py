@@ -1,0 +1,38 @@
+import asyncio
+
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import Settings
+from app.db import Database
+from app.services.onboarding import StripeAccounts
+from tests.conftest import CONNECT_WEBHOOK_SECRET, PLATFORM_WEBHOOK_SECRET, STRIPE_TEST_KEY, TEST_JWT_SECRET
+from tests.services.webhooks.support import deliver, inbox_for
+from tests.stripe_events import account_updated, connected_account
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    return {
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "STRIPE_SECRET_KEY": STRIPE_TEST_KEY,
+        "STRIPE_WEBHOOK_SECRET": PLATFORM_WEBHOOK_SECRET,
+        "STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET,
+        "JWT_SECRET": TEST_JWT_SECRET,
+    }
+
+
+async def test_process_webhooks_once_drains_the_due_events_and_exits(
+    database: Database, settings: Settings
+) -> None:
+    account = connected_account()
+    await deliver(inbox_for(database, settings), account_updated(account))
+
+    # The command runs its own event loop, so it gets a thread of its own.
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["process-webhooks", "--once"], env=environment(settings)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "1 webhook events handled: processed=1" in result.output
+    assert await StripeAccounts(database).get(account["id"]) is not None
