@@ -24,6 +24,7 @@ test: install lint typecheck pytest
 lint: install
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/ruff format --check $(SOURCES)
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench
