@@ -46,15 +46,10 @@ class AccountSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class StripeAccount:
+class StripeAccount(AccountSnapshot):
+    """A connected account as last mirrored, with the event that wrote it."""
+
     id: str
-    seller_id: str | None
-    charges_enabled: bool
-    payouts_enabled: bool
-    details_submitted: bool
-    capabilities: dict[str, str]
-    disabled_reason: str | None
-    requirements: RequirementsSummary
     deauthorized: bool
     deauthorized_at: datetime | None
     last_event_created: datetime | None
