@@ -1,4 +1,5 @@
-"""The `/v1` API: authentication, faults, routing, parameters, idempotency, responses."""
+"""The `/v1` API: authentication, API version, faults, routing, parameters, idempotency,
+expansion, responses."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ from starlette.types import Receive, Scope, Send
 from stripe_emulator import errors
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.events import RequestOrigin, request_origin
-from stripe_emulator.expansion import expand
+from stripe_emulator.expansion import Returns, check_paths, expand
+from stripe_emulator.faults import Fault
 from stripe_emulator.formencoding import FormDict, FormEncodingError, decode
 from stripe_emulator.idempotency import StoredResponse, fingerprint
 from stripe_emulator.ids import new_request_id
-from stripe_emulator.objects import API_VERSION, JsonObject
-from stripe_emulator.params import schema_for, validate
+from stripe_emulator.objects import JsonObject
+from stripe_emulator.params import Fields, schema_for, validate
+from stripe_emulator.settings import EmulatorSettings
+from stripe_emulator.versions import API_VERSION, RELEASED_VERSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +42,42 @@ class ApiCall:
     account: str | None
     """The connected account named by `Stripe-Account`; None for the platform."""
     base_url: str
+    publishable: bool = False
+    """Authenticated with the publishable key (as Stripe.js is), not the secret key."""
 
 
 Handler = Callable[[ApiCall], JsonObject]
 
 
 class ApiRoute:
-    """A Stripe endpoint: its method, path template, SDK parameter type and handler."""
+    """A Stripe endpoint: its method, path template, SDK parameter type, handler, and the Stripe
+    object it answers (for checking `expand[]`). `publishable_params`, when given, are the
+    parameters a publishable key may send; without it the endpoint wants the secret key."""
 
-    def __init__(self, method: str, template: str, params_type: type, handler: Handler) -> None:
+    def __init__(
+        self,
+        method: str,
+        template: str,
+        params_type: type,
+        handler: Handler,
+        returns: Returns,
+        *,
+        publishable_params: Fields | None = None,
+    ) -> None:
         self.method = method
         self.params_type = params_type
         schema_for(params_type)  # an SDK type the emulator cannot read fails at startup
         self.handler = handler
+        self.returns = returns
+        self.publishable_params = publishable_params
         self._pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
+
+    def params_for(self, publishable: bool) -> type | Fields:
+        if not publishable:
+            return self.params_type
+        if self.publishable_params is None:
+            raise errors.publishable_key_not_allowed()
+        return self.publishable_params
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method != self.method:
@@ -87,6 +113,7 @@ class _Incoming:
     idempotency_key: str | None
     request_id: str
     base_url: str
+    publishable: bool
 
 
 class ApiApp:
@@ -118,11 +145,7 @@ class ApiApp:
             # Received in full before any injected latency: a client that then times out
             # leaves a request that still completes, as a slow Stripe does.
             await request.body()
-            if fault is not None:
-                await fault.delay()
-                if (error := fault.error()) is not None:
-                    raise error
-            response = await self._handle(request, request_id)
+            response = await self._handle(request, request_id, fault)
         except errors.StripeError as error:
             response = _error_response(error, request_id)
         except Exception:
@@ -130,10 +153,12 @@ class ApiApp:
             response = _error_response(errors.api_error(), request_id)
         return response, fault is not None and fault.drop_response
 
-    async def _handle(self, request: Request, request_id: str) -> Response:
-        _authenticate(request, self._emu.config.api_key)
+    async def _handle(self, request: Request, request_id: str, fault: Fault | None) -> Response:
+        publishable = _authenticate(request, self._emu.config)
+        _check_api_version(request)
         method, path = request.method, request.url.path
         route, path_params = self._route(method, path)
+        route.params_for(publishable)  # a publishable key reaches only the endpoints Stripe.js uses
         key = request.headers.get("idempotency-key") if method == "POST" else None
         incoming = _Incoming(
             method=method,
@@ -145,10 +170,12 @@ class ApiApp:
             idempotency_key=key,
             request_id=request_id,
             base_url=str(request.base_url).rstrip("/"),
+            publishable=publishable,
         )
         if key is None:
+            await _inject(fault)
             return self._execute(incoming)
-        return await self._execute_once(incoming, key)
+        return await self._execute_once(incoming, key, fault)
 
     def _route(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]]:
         for route in self._routes:
@@ -165,12 +192,17 @@ class ApiApp:
             raise errors.account_invalid(account)
         return account
 
-    async def _execute_once(self, incoming: _Incoming, key: str) -> Response:
-        """Run the request once per key; replay the stored response to a repeat of it."""
+    async def _execute_once(self, incoming: _Incoming, key: str, fault: Fault | None) -> Response:
+        """Run the request once per key; replay the stored response to a repeat of it. The key is
+        held while the request runs (an injected delay included): a second request with it
+        meanwhile is refused with 409 `idempotency_key_in_use`, as Stripe refuses it."""
         scope = (incoming.account, key)
         request_fingerprint = fingerprint(incoming.method, incoming.path, incoming.raw_params)
         store = self._emu.idempotency
-        async with store.lock(scope):
+        if not store.claim(scope):
+            raise errors.idempotency_key_in_use()
+        try:
+            await _inject(fault)
             stored = store.get(scope)
             if stored is not None:
                 if stored.fingerprint != request_fingerprint:
@@ -188,14 +220,26 @@ class ApiApp:
                 ),
             )
             return response
+        finally:
+            store.release(scope)
 
     def _execute(self, incoming: _Incoming) -> Response:
         """Validate and run the request; errors raised by validation are not idempotent results."""
-        params = validate(incoming.route.params_type, incoming.raw_params)
-        call = ApiCall(self._emu, params, incoming.path_params, incoming.account, incoming.base_url)
+        route = incoming.route
+        params = validate(route.params_for(incoming.publishable), incoming.raw_params)
+        paths = params.get("expand", [])
+        check_paths(route.returns, paths)
+        call = ApiCall(
+            self._emu,
+            params,
+            incoming.path_params,
+            incoming.account,
+            incoming.base_url,
+            incoming.publishable,
+        )
         token = request_origin.set(RequestOrigin(incoming.request_id, incoming.idempotency_key))
         try:
-            result = expand(self._emu.store, incoming.route.handler(call), params.get("expand", []))
+            result = expand(self._emu.store, route.handler(call), paths)
             return _json_response(200, result, incoming.request_id, incoming.idempotency_key)
         except errors.StripeError as error:
             return _error_response(error, incoming.request_id, incoming.idempotency_key)
@@ -203,7 +247,17 @@ class ApiApp:
             request_origin.reset(token)
 
 
-def _authenticate(request: Request, api_key: str) -> None:
+async def _inject(fault: Fault | None) -> None:
+    """An injected fault: wait, then fail without doing the work when it names an error."""
+    if fault is None:
+        return
+    await fault.delay()
+    if (error := fault.error()) is not None:
+        raise error
+
+
+def _authenticate(request: Request, settings: EmulatorSettings) -> bool:
+    """Check the API key; True when it is the publishable key rather than the secret key."""
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     key = credentials.strip() if scheme.lower() == "bearer" else ""
     if scheme.lower() == "basic":
@@ -213,8 +267,19 @@ def _authenticate(request: Request, api_key: str) -> None:
             key = ""
     if not key:
         raise errors.missing_api_key()
-    if key != api_key:
+    if key not in (settings.api_key, settings.publishable_key):
         raise errors.invalid_api_key(key)
+    return key == settings.publishable_key
+
+
+def _check_api_version(request: Request) -> None:
+    """No `Stripe-Version` means the account's default version, which is the emulator's."""
+    version = request.headers.get("stripe-version")
+    if version is None or version == API_VERSION:
+        return
+    if version in RELEASED_VERSIONS:
+        raise errors.unemulated_api_version(version, API_VERSION)
+    raise errors.invalid_api_version(version)
 
 
 async def _read_params(request: Request) -> FormDict:

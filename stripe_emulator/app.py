@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stripe_emulator.api import ApiApp
 from stripe_emulator.emulator import Emulator
-from stripe_emulator.routes import API_ROUTES, controls, harness
+from stripe_emulator.routes import API_ROUTES, controls, harness, pages
 from stripe_emulator.settings import EmulatorSettings
 
 
@@ -34,8 +34,11 @@ def create_app(settings: EmulatorSettings) -> EmulatorApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        emulator.timers.cancel_all()
         await emulator.webhooks.close()
 
-    control = Starlette(routes=[*harness.ROUTES, *controls.ROUTES], lifespan=lifespan)
+    api = ApiApp(emulator, API_ROUTES)
+    control = Starlette(routes=[*harness.ROUTES, *controls.ROUTES, *pages.ROUTES], lifespan=lifespan)
     control.state.emulator = emulator
-    return EmulatorApp(ApiApp(emulator, API_ROUTES), control)
+    control.state.api = api
+    return EmulatorApp(api, control)

@@ -63,9 +63,24 @@ def invalid_integer(param: str, value: object) -> StripeError:
     return invalid_request(f"Invalid integer: {value}", code="parameter_invalid_integer", param=param)
 
 
-def no_such(object_type: str, object_id: str, *, param: str = "id") -> StripeError:
+def no_such(object_type: str, object_id: str) -> StripeError:
+    """An object named in the URL path does not exist: 404, `param` "id", as Stripe answers
+    `GET /v1/transfers/tr_missing`."""
     return StripeError(
         404,
+        INVALID_REQUEST,
+        f"No such {object_type}: '{object_id}'",
+        code="resource_missing",
+        param="id",
+    )
+
+
+def no_such_param(object_type: str, object_id: str, param: str) -> StripeError:
+    """An object named in a request parameter does not exist: Stripe answers 400 with the same
+    code and the parameter's name (e.g. `No such destination: 'acct_x'`, `param: destination`),
+    where a missing object in the path is a 404."""
+    return StripeError(
+        400,
         INVALID_REQUEST,
         f"No such {object_type}: '{object_id}'",
         code="resource_missing",
@@ -108,6 +123,51 @@ def missing_api_key() -> StripeError:
 def invalid_api_key(key: str) -> StripeError:
     redacted = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:]
     return StripeError(401, INVALID_REQUEST, f"Invalid API Key provided: {redacted}")
+
+
+def publishable_key_not_allowed() -> StripeError:
+    """A publishable key used where Stripe wants a secret key: 401, as the SDKs' AuthenticationError
+    reports it ("This API call cannot be made with a publishable API key...")."""
+    return StripeError(
+        401,
+        INVALID_REQUEST,
+        "This API call cannot be made with a publishable API key. Please use a secret API key. "
+        "You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.",
+    )
+
+
+def client_secret_mismatch() -> StripeError:
+    return invalid_request(
+        "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+        param="client_secret",
+    )
+
+
+def invalid_api_version(version: str) -> StripeError:
+    """Stripe's answer to a `Stripe-Version` it does not know: 400 without a code."""
+    return invalid_request(f"Invalid Stripe API version: {version}")
+
+
+def unemulated_api_version(version: str, served: str) -> StripeError:
+    return invalid_request(
+        f"The Stripe emulator renders API version {served} only; {version} is a real Stripe API "
+        "version whose object shapes it does not emulate."
+    )
+
+
+def cannot_expand(path: str, hint: str | None = None) -> StripeError:
+    """Stripe's refusal of an `expand[]` path that names no expandable field: 400, no code."""
+    message = f"This property cannot be expanded ({path})."
+    if hint is not None:
+        message += f" You may want to try expanding '{hint}' instead."
+    return invalid_request(message)
+
+
+def expansion_too_deep(path: str) -> StripeError:
+    return invalid_request(
+        f"You cannot expand more than 4 levels of a property. Property: {path}",
+        code="property_expansion_max_depth",
+    )
 
 
 def account_invalid(account: str) -> StripeError:

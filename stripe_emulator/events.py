@@ -6,8 +6,9 @@ from contextvars import ContextVar
 from typing import NamedTuple
 
 from stripe_emulator.emulator import Emulator
-from stripe_emulator.ids import new_id, now
-from stripe_emulator.objects import API_VERSION, JsonObject, from_fixture, snapshot
+from stripe_emulator.ids import new_id
+from stripe_emulator.objects import JsonObject, from_fixture, snapshot
+from stripe_emulator.versions import API_VERSION
 
 
 class RequestOrigin(NamedTuple):
@@ -38,7 +39,7 @@ def emit(
         "event",
         id=new_id("evt"),
         api_version=API_VERSION,
-        created=now(),
+        created=emu.clock.now(),
         data=data,
         livemode=False,
         pending_webhooks=1 if emu.webhooks.enabled else 0,

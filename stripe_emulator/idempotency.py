@@ -1,8 +1,12 @@
-"""Idempotency keys: the first response to a key is stored and replayed for the same request."""
+"""Idempotency keys: the first response to a key is stored and replayed for the same request.
+
+While a request holds its key, another request with that key is refused with 409
+`idempotency_key_in_use`, as Stripe refuses it ("There is currently another in-progress
+request using this Idempotent Key"); the SDKs retry that 409.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +31,17 @@ def fingerprint(method: str, path: str, params: dict[str, Any]) -> str:
 class IdempotencyStore:
     def __init__(self) -> None:
         self._responses: dict[IdempotencyScope, StoredResponse] = {}
-        self._locks: dict[IdempotencyScope, asyncio.Lock] = {}
+        self._in_flight: set[IdempotencyScope] = set()
 
-    def lock(self, scope: IdempotencyScope) -> asyncio.Lock:
-        return self._locks.setdefault(scope, asyncio.Lock())
+    def claim(self, scope: IdempotencyScope) -> bool:
+        """Hold the key for a request; False while another request holds it."""
+        if scope in self._in_flight:
+            return False
+        self._in_flight.add(scope)
+        return True
+
+    def release(self, scope: IdempotencyScope) -> None:
+        self._in_flight.discard(scope)
 
     def get(self, scope: IdempotencyScope) -> StoredResponse | None:
         return self._responses.get(scope)
@@ -40,4 +51,4 @@ class IdempotencyStore:
 
     def clear(self) -> None:
         self._responses.clear()
-        self._locks.clear()
+        self._in_flight.clear()

@@ -1,10 +1,7 @@
-"""Identifiers shaped like Stripe's, and the emulator's clock."""
+"""Identifiers shaped like Stripe's."""
 
 import secrets
 import string
-import time
-
-DAY_SECONDS = 86_400
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -19,7 +16,3 @@ def new_id(prefix: str) -> str:
 
 def new_request_id() -> str:
     return f"req_{random_token(14)}"
-
-
-def now() -> int:
-    return int(time.time())

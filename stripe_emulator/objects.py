@@ -1,7 +1,8 @@
 """Stripe objects built from Stripe's own fixtures, so every object has Stripe's shape.
 
-`fixtures3.json` is the subset of Stripe's `fixtures3.json` (MIT, see LICENSE-fixtures3) for
-the resources the emulator serves. Builders start from a deep copy of the fixture and
+`fixtures3.json` is Stripe's example object of every resource, copied unchanged from
+`openapi/fixtures3.json` in github.com/stripe/openapi (MIT, see LICENSE-fixtures3) and pinned by
+its SHA-256 in `fixtures3.json.sha256`. Builders start from a deep copy of the fixture and
 overwrite the fields the emulator models.
 """
 
@@ -13,11 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeAlias
 
-import stripe
-
 JsonObject: TypeAlias = dict[str, Any]
-
-API_VERSION: str = stripe.api_version
 
 _FIXTURES_FILE = Path(__file__).with_name("fixtures3.json")
 
@@ -47,8 +44,19 @@ def list_object(url: str, data: list[JsonObject], *, has_more: bool = False) -> 
 
 
 def changed_fields(before: JsonObject, after: JsonObject) -> JsonObject:
-    """Stripe's `previous_attributes`: the old value of every top-level field that changed."""
-    return {key: value for key, value in before.items() if after.get(key) != value}
+    """Stripe's `previous_attributes`: the old value of every field that changed. A nested object
+    holds only its own changed fields, a list is given whole, and a field that did not exist
+    before is null (an added metadata key shows as `{"metadata": {"key": null}}`)."""
+    changes: JsonObject = {}
+    for key in [*before, *(key for key in after if key not in before)]:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes[key] = changed_fields(old, new)
+        else:
+            changes[key] = old
+    return changes
 
 
 def merged_metadata(current: dict[str, str], update: Any) -> dict[str, str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stripe_emulator import errors
 from stripe_emulator.objects import JsonObject, list_object
+from stripe_emulator.state import Store
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -42,13 +44,35 @@ def matching(
     return items
 
 
-def list_page(items: list[JsonObject], params: Mapping[str, Any], url: str) -> JsonObject:
+@dataclass(frozen=True)
+class ListScope:
+    """The objects a list's cursors may name: every object of its type on its account.
+
+    Stripe accepts as `starting_after`/`ending_before` any existing object of the list's type,
+    whether or not the list's filters keep it, and pages by creation order around it.
+    """
+
+    store: Store
+    object_type: str
+    owner: str | None = None
+
+    def position(self, object_id: str, param: str) -> int:
+        sequence = self.store.sequence_of(self.object_type, object_id, self.owner)
+        if sequence is None:
+            raise errors.no_such_param(self.object_type, object_id, param)
+        return sequence
+
+
+def list_page(items: list[JsonObject], params: Mapping[str, Any], url: str, scope: ListScope) -> JsonObject:
+    """A page of `items` (newest first, all of `scope`'s type and account)."""
     limit = _limit(params)
     if "starting_after" in params:
-        after = items[_position(items, params["starting_after"], "starting_after") + 1 :]
+        cursor = scope.position(params["starting_after"], "starting_after")
+        after = [item for item in items if scope.position(item["id"], "id") < cursor]
         return list_object(url, after[:limit], has_more=len(after) > limit)
     if "ending_before" in params:
-        before = items[: _position(items, params["ending_before"], "ending_before")]
+        cursor = scope.position(params["ending_before"], "ending_before")
+        before = [item for item in items if scope.position(item["id"], "id") > cursor]
         return list_object(url, before[-limit:], has_more=len(before) > limit)
     return list_object(url, items[:limit], has_more=len(items) > limit)
 
@@ -56,7 +80,7 @@ def list_page(items: list[JsonObject], params: Mapping[str, Any], url: str) -> J
 def search_page(items: list[JsonObject], params: Mapping[str, Any], url: str) -> JsonObject:
     """A search result page; `page` is the opaque token of the previous page's last item."""
     limit = _limit(params)
-    start = _position(items, params["page"], "page") + 1 if "page" in params else 0
+    start = _page_start(items, params["page"]) if "page" in params else 0
     rest = items[start:]
     page = rest[:limit]
     has_more = len(rest) > limit
@@ -80,8 +104,9 @@ def _limit(params: Mapping[str, Any]) -> int:
     return limit
 
 
-def _position(items: list[JsonObject], object_id: str, param: str) -> int:
+def _page_start(items: list[JsonObject], token: str) -> int:
+    """Just after the item the `page` token names (the previous page's last item)."""
     for index, item in enumerate(items):
-        if item["id"] == object_id:
-            return index
-    raise errors.invalid_request(f"No such object: '{object_id}'", code="resource_missing", param=param)
+        if item["id"] == token:
+            return index + 1
+    raise errors.invalid_request(f"No such object: '{token}'", code="resource_missing", param="page")

@@ -75,10 +75,17 @@ def schema_for(params_type: type) -> Fields:
     return _schemas[params_type]
 
 
-def validate(params_type: type, raw: FormDict) -> dict[str, Any]:
+def validate(params: type | Fields, raw: FormDict) -> dict[str, Any]:
     """Return the parameters converted to their declared types, or raise a StripeError."""
-    result: dict[str, Any] = _coerce_fields(schema_for(params_type), raw, None)
+    schema = params if isinstance(params, Fields) else schema_for(params)
+    result: dict[str, Any] = _coerce_fields(schema, raw, None)
     return result
+
+
+def with_fields(base: Fields, name: str, *, required: tuple[str, ...] = (), **fields: Shape) -> Fields:
+    """`base` with more fields: parameters Stripe accepts that the server SDK does not declare
+    (those Stripe.js sends with a publishable key)."""
+    return Fields(name, (*base.required, *required), {**base.fields, **fields})
 
 
 class _SchemaBuilder:

@@ -150,7 +150,12 @@ class EmulatorServer:
         return self.control("config", **settings)
 
     def settle_balances(self) -> Any:
+        """Every pending balance transaction, on every account, available now."""
         return self.control("balance/settle")
+
+    def advance_clock(self, seconds: int) -> Any:
+        """Move the emulator's clock forward; Stripe's work due meanwhile happens."""
+        return self.control("clock/advance", seconds=seconds)
 
     def inject_fault(self, path_prefix: str, **options: Any) -> Any:
         return self.control("faults", path_prefix=path_prefix, **options)

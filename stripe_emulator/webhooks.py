@@ -14,7 +14,6 @@ import time
 import httpx
 import stripe
 
-from stripe_emulator.ids import now
 from stripe_emulator.objects import JsonObject
 from stripe_emulator.settings import EmulatorSettings
 
@@ -163,7 +162,8 @@ class WebhookDispatcher:
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": _USER_AGENT,
-            "Stripe-Signature": signature_header(payload, secret, now()),
+            # Real time, not the emulator's clock: receivers check the timestamp against theirs.
+            "Stripe-Signature": signature_header(payload, secret, int(time.time())),
         }
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=_TIMEOUT_SECONDS)

@@ -17,32 +17,23 @@ from typing import Any
 
 import stripe
 
-_REPOSITORY = Path(__file__).resolve().parents[1]
-# The emulator's copy is a subset; the full file sits next to the repository in development.
-FIXTURE_FILES = (
-    _REPOSITORY / "stripe_emulator" / "fixtures3.json",
-    _REPOSITORY.parent / "shared" / "stripe" / "fixtures3.json",
-)
+# Stripe's example objects, as the emulator ships them (a pinned copy of Stripe's fixtures3.json).
+FIXTURE_FILE = Path(__file__).resolve().parents[1] / "stripe_emulator" / "fixtures3.json"
 
 JsonObject = dict[str, Any]
 
 
 @cache
-def _resources(path: Path) -> dict[str, JsonObject]:
-    if not path.exists():
-        return {}
-    resources: dict[str, JsonObject] = json.loads(path.read_text())["resources"]
+def _resources() -> dict[str, JsonObject]:
+    resources: dict[str, JsonObject] = json.loads(FIXTURE_FILE.read_text())["resources"]
     return resources
 
 
 def stripe_object(resource: str, **changes: Any) -> JsonObject:
     """A deep copy of Stripe's example `resource` object with `changes` applied at the top level."""
-    for path in FIXTURE_FILES:
-        if resource in _resources(path):
-            obj = copy.deepcopy(_resources(path)[resource])
-            obj.update(changes)
-            return obj
-    raise KeyError(f"no {resource!r} in {[str(p) for p in FIXTURE_FILES]}")
+    obj = copy.deepcopy(_resources()[resource])
+    obj.update(changes)
+    return obj
 
 
 def new_id(prefix: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stripe_emulator.ids import new_id, now
-from stripe_emulator.objects import JsonObject, from_fixture, list_object
+from stripe_emulator.ids import new_id
+from stripe_emulator.objects import JsonObject, from_fixture
 from stripe_emulator.operations.cards import Decline
 
 _APPROVED = {
@@ -18,11 +18,11 @@ _APPROVED = {
 }
 
 
-def card_charge(intent: JsonObject, payment_method: JsonObject) -> JsonObject:
-    """A succeeded charge of `intent`; its balance transaction is set by the caller."""
+def card_charge(intent: JsonObject, payment_method: JsonObject, created: int) -> JsonObject:
+    """A succeeded charge of `intent`; its balance transaction comes from settlement."""
     charge_id = new_id("ch")
     amount = intent["amount"]
-    charge = _charge(charge_id, amount, intent["currency"])
+    charge = _charge(charge_id, amount, intent["currency"], created)
     details = charge["payment_method_details"]
     card = payment_method["card"]
     details["card"].update(brand=card["brand"], last4=card["last4"], network=card["brand"])
@@ -41,8 +41,10 @@ def card_charge(intent: JsonObject, payment_method: JsonObject) -> JsonObject:
     return charge
 
 
-def declined_charge(intent: JsonObject, payment_method: JsonObject, decline: Decline) -> JsonObject:
-    charge = card_charge(intent, payment_method)
+def declined_charge(
+    intent: JsonObject, payment_method: JsonObject, decline: Decline, created: int
+) -> JsonObject:
+    charge = card_charge(intent, payment_method, created)
     charge.update(
         amount_captured=0,
         captured=False,
@@ -63,7 +65,7 @@ def declined_charge(intent: JsonObject, payment_method: JsonObject, decline: Dec
 
 def transfer_payment(payment_id: str, transfer: JsonObject, balance_transaction: str) -> JsonObject:
     """The `py_` payment a transfer creates on the connected account."""
-    charge = _charge(payment_id, transfer["amount"], transfer["currency"])
+    charge = _charge(payment_id, transfer["amount"], transfer["currency"], transfer["created"])
     charge.update(
         balance_transaction=balance_transaction,
         payment_method_details={"stripe_account": {}, "type": "stripe_account"},
@@ -73,8 +75,8 @@ def transfer_payment(payment_id: str, transfer: JsonObject, balance_transaction:
     return charge
 
 
-def _charge(charge_id: str, amount: int, currency: str) -> JsonObject:
-    return from_fixture(
+def _charge(charge_id: str, amount: int, currency: str, created: int) -> JsonObject:
+    charge = from_fixture(
         "charge",
         id=charge_id,
         amount=amount,
@@ -83,7 +85,7 @@ def _charge(charge_id: str, amount: int, currency: str) -> JsonObject:
         balance_transaction=None,
         calculated_statement_descriptor="STRIPE EMULATOR",
         captured=True,
-        created=now(),
+        created=created,
         currency=currency,
         customer=None,
         description=None,
@@ -99,7 +101,6 @@ def _charge(charge_id: str, amount: int, currency: str) -> JsonObject:
         payment_method=None,
         receipt_url=None,
         refunded=False,
-        refunds=list_object(f"/v1/charges/{charge_id}/refunds", []),
         shipping=None,
         source=None,
         source_transfer=None,
@@ -107,3 +108,6 @@ def _charge(charge_id: str, amount: int, currency: str) -> JsonObject:
         transfer_data=None,
         transfer_group=None,
     )
+    # Stripe includes `refunds` only when expanded (see expansion.py).
+    del charge["refunds"]
+    return charge

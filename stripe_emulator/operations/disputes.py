@@ -7,9 +7,10 @@ from typing import Any
 
 from stripe_emulator import errors
 from stripe_emulator.balances import add_transaction
+from stripe_emulator.clock import DAY_SECONDS
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.events import emit
-from stripe_emulator.ids import DAY_SECONDS, new_id, now
+from stripe_emulator.ids import new_id
 from stripe_emulator.objects import (
     JsonObject,
     changed_fields,
@@ -39,7 +40,7 @@ def open_dispute(
     amount = amount or charge["amount"] - charge["amount_refunded"]
     dispute_id = new_id("dp")
     withdrawal = add_transaction(
-        emu.store,
+        emu,
         account=None,
         amount=-amount,
         currency=charge["currency"],
@@ -57,11 +58,11 @@ def open_dispute(
         amount=amount,
         balance_transactions=[snapshot(withdrawal)],
         charge=charge_id,
-        created=now(),
+        created=emu.clock.now(),
         currency=charge["currency"],
         evidence=_blank_evidence(),
         evidence_details={
-            "due_by": now() + EVIDENCE_DUE_SECONDS,
+            "due_by": emu.clock.now() + EVIDENCE_DUE_SECONDS,
             "enhanced_eligibility": {},
             "has_evidence": False,
             "past_due": False,
@@ -124,7 +125,7 @@ def win(emu: Emulator, dispute_id: str) -> JsonObject:
     dispute = get_dispute(emu, dispute_id)
     _require_open(dispute)
     reinstatement = add_transaction(
-        emu.store,
+        emu,
         account=None,
         amount=dispute["amount"],
         currency=dispute["currency"],

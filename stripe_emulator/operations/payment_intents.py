@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_emulator import errors
-from stripe_emulator.balances import CARD_FUNDS_DELAY_SECONDS, add_transaction, card_fee
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.events import emit
-from stripe_emulator.ids import new_id, now, random_token
+from stripe_emulator.ids import new_id, random_token
 from stripe_emulator.objects import JsonObject, from_fixture, merged_metadata, snapshot
 from stripe_emulator.operations import charges, disputes
-from stripe_emulator.operations.cards import Decline, SimulatedCard, resolve_payment_method
+from stripe_emulator.operations.cards import (
+    Decline,
+    SimulatedCard,
+    payment_method_from_data,
+    resolve_payment_method,
+)
+from stripe_emulator.operations.settlement import record_card_charge
 
 MINIMUM_USD_AMOUNT = 50
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation")
@@ -28,13 +33,61 @@ _AUTHENTICATION_FAILED = Decline(
     "The provided PaymentMethod has failed authentication.",
 )
 _COMPLETION_DECLINE = Decline("card_declined", "generic_decline", "Your card was declined.")
+# The fields of a PaymentIntent a publishable key sees, as marked "retrievable with publishable
+# key" in Stripe's API reference for the PaymentIntent object: Stripe.js never sees the rest
+# (metadata, customer, charges, transfer data...).
+PUBLISHABLE_FIELDS = (
+    "id",
+    "object",
+    "amount",
+    "automatic_payment_methods",
+    "canceled_at",
+    "cancellation_reason",
+    "capture_method",
+    "client_secret",
+    "confirmation_method",
+    "created",
+    "currency",
+    "description",
+    "last_payment_error",
+    "livemode",
+    "next_action",
+    "payment_method",
+    "payment_method_configuration_details",
+    "payment_method_types",
+    "processing",
+    "receipt_email",
+    "setup_future_usage",
+    "shipping",
+    "status",
+)
 
 
 def get_intent(emu: Emulator, intent_id: str) -> JsonObject:
     return emu.store.require("payment_intent", intent_id)
 
 
-def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
+def retrieve(emu: Emulator, intent_id: str, params: dict[str, Any], *, publishable: bool) -> JsonObject:
+    intent = get_intent(emu, intent_id)
+    check_client_secret(intent, params, publishable=publishable)
+    return publishable_view(intent) if publishable else intent
+
+
+def check_client_secret(intent: JsonObject, params: dict[str, Any], *, publishable: bool) -> None:
+    """A publishable key reaches an intent only with its client secret ("Required if you use a
+    publishable key", Stripe's API reference for retrieving a PaymentIntent)."""
+    if publishable and "client_secret" not in params:
+        raise errors.missing_parameter("client_secret")
+    if "client_secret" in params and params["client_secret"] != intent["client_secret"]:
+        raise errors.client_secret_mismatch()
+
+
+def publishable_view(intent: JsonObject) -> JsonObject:
+    copy = snapshot(intent)
+    return {name: copy[name] for name in PUBLISHABLE_FIELDS}
+
+
+def create(emu: Emulator, params: dict[str, Any], base_url: str) -> JsonObject:
     _refuse_unsupported(params)
     _check_amount(params["amount"], params["currency"])
     payment_method = None
@@ -54,7 +107,7 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
         canceled_at=None,
         cancellation_reason=None,
         client_secret=f"{intent_id}_secret_{random_token(25)}",
-        created=now(),
+        created=emu.clock.now(),
         currency=params["currency"],
         customer=params.get("customer"),
         description=params.get("description"),
@@ -79,24 +132,21 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
     emu.store.add(intent)
     emit(emu, "payment_intent.created", intent)
     if params.get("confirm"):
-        return confirm(emu, intent_id, {})
+        confirmation: dict[str, Any] = {
+            name: params[name] for name in ("return_url", "use_stripe_sdk") if name in params
+        }
+        return confirm(emu, intent_id, confirmation, base_url)
     return intent
 
 
-def confirm(emu: Emulator, intent_id: str, params: dict[str, Any]) -> JsonObject:
+def confirm(emu: Emulator, intent_id: str, params: dict[str, Any], base_url: str) -> JsonObject:
     intent = get_intent(emu, intent_id)
     if intent["status"] not in CONFIRMABLE:
         raise errors.unexpected_state(
             f"This PaymentIntent's status is {intent['status']}, but it must be one of "
             f"{', '.join(CONFIRMABLE)} to be confirmed."
         )
-    reference = params.get("payment_method") or intent["payment_method"]
-    if not reference:
-        raise errors.unexpected_state(
-            "You cannot confirm this PaymentIntent because it's missing a payment method. "
-            "Update the PaymentIntent with a payment method and then confirm it again."
-        )
-    payment_method, card = resolve_payment_method(emu, reference)
+    payment_method, card = _payment_method_for(emu, intent, params)
     intent["payment_method"] = payment_method["id"]
     if card.decline is not None:
         failed = _decline(emu, intent, payment_method, card.decline)
@@ -111,10 +161,33 @@ def confirm(emu: Emulator, intent_id: str, params: dict[str, Any]) -> JsonObject
             },
         )
     if card.requires_action:
-        _require_action(emu, intent)
+        _require_action(emu, intent, _redirect_return_url(params), base_url)
     else:
         _succeed(emu, intent, payment_method, card)
     return intent
+
+
+def _payment_method_for(
+    emu: Emulator, intent: JsonObject, params: dict[str, Any]
+) -> tuple[JsonObject, SimulatedCard]:
+    if "payment_method_data" in params:
+        return payment_method_from_data(emu, params["payment_method_data"])
+    reference = params.get("payment_method") or intent["payment_method"]
+    if not reference:
+        raise errors.unexpected_state(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. "
+            "Update the PaymentIntent with a payment method and then confirm it again."
+        )
+    return resolve_payment_method(emu, reference)
+
+
+def _redirect_return_url(params: dict[str, Any]) -> str | None:
+    """Where the customer returns after authenticating on a page: a confirmation with a
+    `return_url` and without `use_stripe_sdk` gets a `redirect_to_url` next action."""
+    if params.get("use_stripe_sdk"):
+        return None
+    return_url: str | None = params.get("return_url")
+    return return_url
 
 
 def cancel(emu: Emulator, intent_id: str, params: dict[str, Any]) -> JsonObject:
@@ -127,7 +200,7 @@ def cancel(emu: Emulator, intent_id: str, params: dict[str, Any]) -> JsonObject:
         )
     intent.update(
         status="canceled",
-        canceled_at=now(),
+        canceled_at=emu.clock.now(),
         cancellation_reason=params.get("cancellation_reason"),
         next_action=None,
     )
@@ -164,20 +237,8 @@ def fail(emu: Emulator, intent_id: str) -> JsonObject:
 
 
 def _succeed(emu: Emulator, intent: JsonObject, payment_method: JsonObject, card: SimulatedCard) -> None:
-    charge = charges.card_charge(intent, payment_method)
-    txn = add_transaction(
-        emu.store,
-        account=None,
-        amount=charge["amount"],
-        currency=charge["currency"],
-        txn_type="charge",
-        source=charge["id"],
-        reporting_category="charge",
-        description=charge["description"],
-        fee=card_fee(charge["amount"]),
-        available_on=now() + CARD_FUNDS_DELAY_SECONDS,
-    )
-    charge["balance_transaction"] = txn["id"]
+    charge = charges.card_charge(intent, payment_method, emu.clock.now())
+    record_card_charge(emu, charge)
     emu.store.add(charge)
     intent.update(
         status="succeeded",
@@ -193,7 +254,7 @@ def _succeed(emu: Emulator, intent: JsonObject, payment_method: JsonObject, card
 
 
 def _decline(emu: Emulator, intent: JsonObject, payment_method: JsonObject, decline: Decline) -> JsonObject:
-    charge = emu.store.add(charges.declined_charge(intent, payment_method, decline))
+    charge = emu.store.add(charges.declined_charge(intent, payment_method, decline, emu.clock.now()))
     intent.update(
         status="requires_payment_method",
         latest_charge=charge["id"],
@@ -214,14 +275,21 @@ def _decline(emu: Emulator, intent: JsonObject, payment_method: JsonObject, decl
     return charge
 
 
-def _require_action(emu: Emulator, intent: JsonObject) -> None:
-    intent.update(
-        status="requires_action",
-        next_action={
+def _require_action(emu: Emulator, intent: JsonObject, return_url: str | None, base_url: str) -> None:
+    if return_url is None:
+        next_action: JsonObject = {
             "type": "use_stripe_sdk",
             "use_stripe_sdk": {"type": "three_d_secure_redirect", "source": intent["payment_method"]},
-        },
-    )
+        }
+    else:
+        next_action = {
+            "type": "redirect_to_url",
+            "redirect_to_url": {
+                "url": f"{base_url}/_emulator/3ds/{intent['id']}",
+                "return_url": return_url,
+            },
+        }
+    intent.update(status="requires_action", next_action=next_action)
     emit(emu, "payment_intent.requires_action", intent)
 
 

@@ -1,4 +1,9 @@
-"""Payouts from an account's available balance to its bank, then paid or failed."""
+"""Payouts from an account's available balance to its bank account, then paid or failed.
+
+A payout goes to `destination` or to the account's default bank account for the currency; the
+bank account's test number decides whether it fails right after creation (`payout.created`,
+then `payout.failed`), see bank_accounts.py.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ from typing import Any
 
 from stripe_emulator import errors
 from stripe_emulator.balances import add_transaction, funds
+from stripe_emulator.clock import DAY_SECONDS
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.events import emit
-from stripe_emulator.ids import DAY_SECONDS, new_id, now
+from stripe_emulator.ids import new_id
 from stripe_emulator.objects import (
     JsonObject,
     changed_fields,
@@ -16,18 +22,21 @@ from stripe_emulator.objects import (
     merged_metadata,
     snapshot,
 )
-from stripe_emulator.operations.accounts import connected_account
+from stripe_emulator.operations import bank_accounts
+from stripe_emulator.operations.accounts import connected_account, platform_bank_account
 
 ARRIVAL_SECONDS = 2 * DAY_SECONDS
-FAILURE_METADATA_KEY = "emulator_payout_failure"
-"""Connected-account metadata naming a failure code: that account's payouts fail at once."""
 DEFAULT_FAILURE_CODE = "account_closed"
 FAILURE_MESSAGES = {
     "account_closed": "The bank account has been closed.",
     "account_frozen": "The bank account has been frozen.",
     "bank_account_restricted": "The bank account has restrictions on the payouts allowed.",
     "could_not_process": "The bank could not process this payout.",
+    "debit_not_authorized": "Debit transactions are not approved on the bank account. (Stripe "
+    "requires bank accounts to be set up for both credit and debit payouts.)",
     "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
+    "invalid_currency": "The bank was unable to process this payout because of its currency. "
+    "This is probably because the bank account cannot accept payments in that currency.",
     "invalid_account_number": "The routing number seems correct, but the account number is invalid.",
     "no_account": "The bank account details on file are probably incorrect. No bank account "
     "could be located with those details.",
@@ -39,7 +48,8 @@ def create(emu: Emulator, account: str | None, params: dict[str, Any]) -> JsonOb
     amount, currency = params["amount"], params["currency"]
     if amount <= 0:
         raise errors.invalid_integer("amount", amount)
-    failure_code = _automatic_failure(emu, account)
+    _check_payouts_enabled(emu, account)
+    destination = _destination(emu, account, params, currency)
     if funds(emu.store, account, currency).available < amount:
         raise errors.balance_insufficient(
             "You have insufficient funds in your Stripe account for this transfer. Your card "
@@ -48,7 +58,7 @@ def create(emu: Emulator, account: str | None, params: dict[str, Any]) -> JsonOb
         )
     payout_id = new_id("po")
     txn = add_transaction(
-        emu.store,
+        emu,
         account=account,
         amount=-amount,
         currency=currency,
@@ -57,7 +67,7 @@ def create(emu: Emulator, account: str | None, params: dict[str, Any]) -> JsonOb
         reporting_category="payout",
         description="STRIPE PAYOUT",
     )
-    created = now()
+    created = emu.clock.now()
     payout = from_fixture(
         "payout",
         id=payout_id,
@@ -68,7 +78,7 @@ def create(emu: Emulator, account: str | None, params: dict[str, Any]) -> JsonOb
         created=created,
         currency=currency,
         description=params.get("description", "STRIPE PAYOUT"),
-        destination=params.get("destination") or _bank_account(emu, account),
+        destination=destination["id"],
         metadata=merged_metadata({}, params.get("metadata")),
         method=params.get("method", "standard"),
         reconciliation_status="not_applicable",
@@ -79,6 +89,7 @@ def create(emu: Emulator, account: str | None, params: dict[str, Any]) -> JsonOb
     )
     emu.store.add(payout, owner=account)
     emit(emu, "payout.created", payout, account=account)
+    failure_code = bank_accounts.payout_failure(emu, destination)
     if failure_code is None:
         return payout
     answered = snapshot(payout)
@@ -98,7 +109,7 @@ def fail(emu: Emulator, payout_id: str, failure_code: str | None = None) -> Json
     payout, account = _in_flight(emu, payout_id)
     code = failure_code or DEFAULT_FAILURE_CODE
     txn = add_transaction(
-        emu.store,
+        emu,
         account=account,
         amount=payout["amount"],
         currency=payout["currency"],
@@ -129,20 +140,26 @@ def _in_flight(emu: Emulator, payout_id: str) -> tuple[JsonObject, str | None]:
     return payout, account
 
 
-def _automatic_failure(emu: Emulator, account: str | None) -> str | None:
-    """The failure code of the account's payouts, when it must fail; refuses disabled payouts."""
-    if account is None:
-        return None
-    connected = connected_account(emu, account)
-    if not connected["payouts_enabled"]:
+def _check_payouts_enabled(emu: Emulator, account: str | None) -> None:
+    if account is not None and not connected_account(emu, account)["payouts_enabled"]:
         raise errors.invalid_request(
             "Payouts are not enabled on this account. Complete its verification requirements.",
             code="payouts_not_allowed",
         )
-    failure_code: str | None = connected["metadata"].get(FAILURE_METADATA_KEY)
-    return failure_code
 
 
-def _bank_account(emu: Emulator, account: str | None) -> str:
-    account_id = account or emu.platform_account_id
-    return "ba_" + account_id.removeprefix("acct_")
+def _destination(emu: Emulator, account: str | None, params: dict[str, Any], currency: str) -> JsonObject:
+    if "destination" in params:
+        bank_account = emu.store.find("bank_account", params["destination"], account)
+        if bank_account is None:
+            raise errors.no_such_param("external account", params["destination"], "destination")
+        return bank_account
+    if account is None:
+        return platform_bank_account(emu)
+    bank_account = bank_accounts.default_bank_account(emu, account, currency)
+    if bank_account is None:
+        raise errors.invalid_request(
+            f"You don't have any external accounts in that currency ({currency}).",
+            param="currency",
+        )
+    return bank_account

@@ -8,7 +8,7 @@ from stripe_emulator import errors
 from stripe_emulator.balances import add_transaction, funds
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.events import emit
-from stripe_emulator.ids import new_id, now
+from stripe_emulator.ids import new_id
 from stripe_emulator.objects import (
     JsonObject,
     changed_fields,
@@ -18,6 +18,7 @@ from stripe_emulator.objects import (
     snapshot,
 )
 from stripe_emulator.operations import charges
+from stripe_emulator.operations.settlement import charge_funds_available_on
 
 PLATFORM_FUNDS_MESSAGE = (
     "You have insufficient available funds in your Stripe account. Try adding funds directly "
@@ -40,7 +41,7 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
     available_on = _funding_date(emu, params, amount, currency)
     transfer_id, payment_id = new_id("tr"), new_id("py")
     sent = add_transaction(
-        emu.store,
+        emu,
         account=None,
         amount=-amount,
         currency=currency,
@@ -56,7 +57,7 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
         amount=amount,
         amount_reversed=0,
         balance_transaction=sent["id"],
-        created=now(),
+        created=emu.clock.now(),
         currency=currency,
         description=params.get("description"),
         destination=destination["id"],
@@ -70,7 +71,7 @@ def create(emu: Emulator, params: dict[str, Any]) -> JsonObject:
         transfer_group=params.get("transfer_group"),
     )
     received = add_transaction(
-        emu.store,
+        emu,
         account=destination["id"],
         amount=amount,
         currency=currency,
@@ -101,7 +102,7 @@ def reverse(emu: Emulator, transfer_id: str, params: dict[str, Any]) -> JsonObje
     _check_connected_funds(emu, account, received, amount)
     reversal_id = new_id("trr")
     refunded = add_transaction(
-        emu.store,
+        emu,
         account=account,
         amount=-amount,
         currency=transfer["currency"],
@@ -111,7 +112,7 @@ def reverse(emu: Emulator, transfer_id: str, params: dict[str, Any]) -> JsonObje
         available_on=received["available_on"],
     )
     returned = add_transaction(
-        emu.store,
+        emu,
         account=None,
         amount=amount,
         currency=transfer["currency"],
@@ -125,7 +126,7 @@ def reverse(emu: Emulator, transfer_id: str, params: dict[str, Any]) -> JsonObje
         id=reversal_id,
         amount=amount,
         balance_transaction=returned["id"],
-        created=now(),
+        created=emu.clock.now(),
         currency=transfer["currency"],
         destination_payment_refund=refunded["source"],
         metadata=merged_metadata({}, params.get("metadata")),
@@ -151,9 +152,8 @@ def get_reversal(emu: Emulator, transfer_id: str, reversal_id: str) -> JsonObjec
 def _receiving_account(emu: Emulator, account_id: str) -> JsonObject:
     account = emu.store.find("account", account_id)
     if account is None:
-        raise errors.invalid_request(
-            f"No such destination: '{account_id}'", code="resource_missing", param="destination"
-        )
+        raise errors.no_such_param("destination", account_id, "destination")
+    # A restricted account's `transfers` capability is inactive, and Stripe refuses transfers to it.
     if account["capabilities"].get("transfers") != "active":
         raise errors.invalid_request(
             "Your destination account needs to have at least one of the following capabilities "
@@ -169,8 +169,8 @@ def _funding_date(emu: Emulator, params: dict[str, Any], amount: int, currency: 
     if "source_transaction" not in params:
         if funds(emu.store, None, currency).available < amount:
             raise errors.balance_insufficient(PLATFORM_FUNDS_MESSAGE)
-        return now()
-    charge = emu.store.require("charge", params["source_transaction"], param="source_transaction")
+        return emu.clock.now()
+    charge = emu.store.require_param("charge", params["source_transaction"], "source_transaction")
     if charge["currency"] != currency or charge["status"] != "succeeded":
         raise errors.invalid_request(
             "The currency of source_transaction's balance transaction must match the transfer "
@@ -182,9 +182,7 @@ def _funding_date(emu: Emulator, params: dict[str, Any], amount: int, currency: 
             f"The transfer amount ({amount}) exceeds the untransferred amount of the source "
             f"transaction {charge['id']} ({_untransferred(emu, charge)})."
         )
-    charge_txn = emu.store.require("balance_transaction", charge["balance_transaction"])
-    available_on: int = charge_txn["available_on"]
-    return available_on
+    return charge_funds_available_on(emu, charge)
 
 
 def _untransferred(emu: Emulator, charge: JsonObject) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stripe
 from stripe.params import (
     BalanceRetrieveParams,
     BalanceTransactionListParams,
@@ -13,6 +14,7 @@ from stripe.params import (
 
 from stripe_emulator.api import ApiCall, ApiRoute
 from stripe_emulator.balances import balance_object
+from stripe_emulator.expansion import Listed
 from stripe_emulator.objects import JsonObject
 from stripe_emulator.operations import payouts
 from stripe_emulator.routes.common import listing, retrieve
@@ -27,7 +29,7 @@ def _balance(call: ApiCall) -> JsonObject:
 
 
 ROUTES = [
-    ApiRoute("POST", "/v1/payouts", PayoutCreateParams, _create_payout),
+    ApiRoute("POST", "/v1/payouts", PayoutCreateParams, _create_payout, stripe.Payout),
     ApiRoute(
         "GET",
         "/v1/payouts",
@@ -38,9 +40,12 @@ ROUTES = [
             equal={"status": "status", "destination": "destination"},
             ranges=("created", "arrival_date"),
         ),
+        Listed(stripe.Payout),
     ),
-    ApiRoute("GET", "/v1/payouts/{payout}", PayoutRetrieveParams, retrieve("payout", "payout")),
-    ApiRoute("GET", "/v1/balance", BalanceRetrieveParams, _balance),
+    ApiRoute(
+        "GET", "/v1/payouts/{payout}", PayoutRetrieveParams, retrieve("payout", "payout"), stripe.Payout
+    ),
+    ApiRoute("GET", "/v1/balance", BalanceRetrieveParams, _balance, stripe.Balance),
     ApiRoute(
         "GET",
         "/v1/balance_transactions",
@@ -50,11 +55,13 @@ ROUTES = [
             "/v1/balance_transactions",
             equal={"type": "type", "payout": "source", "source": "source", "currency": "currency"},
         ),
+        Listed(stripe.BalanceTransaction),
     ),
     ApiRoute(
         "GET",
         "/v1/balance_transactions/{txn}",
         BalanceTransactionRetrieveParams,
         retrieve("balance_transaction", "txn"),
+        stripe.BalanceTransaction,
     ),
 ]

@@ -1,24 +1,54 @@
-"""Test controls that move Stripe objects on, as customers, banks and Stripe would."""
+"""Test controls that move Stripe objects on, as customers, banks, Stripe and time would."""
 
 from __future__ import annotations
 
-import html
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator.balances import settle
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.objects import JsonObject
-from stripe_emulator.operations import accounts, disputes, payment_intents, payouts
+from stripe_emulator.operations import (
+    accounts,
+    disputes,
+    payment_intents,
+    payouts,
+    refunds,
+    settlement,
+    time_passing,
+)
 from stripe_emulator.routes.control_http import BadControlRequest, control, field
 
-_ACCOUNT_ACTIONS = {
-    "verify": accounts.verify,
-    "restrict": accounts.restrict,
-    "reject": accounts.reject,
+AccountAction = Callable[[Emulator, str, dict[str, Any]], JsonObject]
+
+
+def _fields(body: dict[str, Any]) -> list[str]:
+    names = field(body, "fields", list, [accounts.VERIFICATION_DOCUMENT])
+    if not names or not all(isinstance(name, str) for name in names):
+        raise BadControlRequest("'fields' must be a non-empty list of requirement names")
+    return list(names)
+
+
+def _seconds(body: dict[str, Any], name: str, default: int) -> int:
+    seconds: int = field(body, name, int, default)
+    if seconds < 0:
+        raise BadControlRequest(f"'{name}' cannot be negative")
+    return seconds
+
+
+_ACCOUNT_ACTIONS: dict[str, AccountAction] = {
+    "verify": lambda emu, account, body: accounts.verify(emu, account, field(body, "account_number", str)),
+    "restrict": lambda emu, account, body: accounts.restrict(emu, account),
+    "review": lambda emu, account, body: accounts.review(emu, account),
+    "reject": lambda emu, account, body: accounts.reject(emu, account, field(body, "reason", str, "other")),
+    "require": lambda emu, account, body: accounts.require(
+        emu, account, _fields(body), _seconds(body, "due_in_seconds", 7 * 86_400)
+    ),
+    "future_requirements": lambda emu, account, body: accounts.add_future_requirements(
+        emu, account, _fields(body), _seconds(body, "due_in_seconds", 30 * 86_400)
+    ),
 }
 _PAYMENT_INTENT_ACTIONS = {"succeed": payment_intents.complete, "fail": payment_intents.fail}
 _DISPUTE_ACTIONS = {"win": disputes.win, "lose": disputes.lose}
@@ -32,13 +62,34 @@ def _action(request: Request, actions: dict[str, Any]) -> Any:
 
 
 async def _account_action(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
-    account: JsonObject = _action(request, _ACCOUNT_ACTIONS)(emu, request.path_params["id"])
-    return account
+    action: AccountAction = _action(request, _ACCOUNT_ACTIONS)
+    return action(emu, request.path_params["id"], body)
+
+
+async def _settle_account(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    """Every pending balance transaction of one account (the platform's id: the platform) now."""
+    account_id = request.path_params["id"]
+    holder = (
+        None if account_id == emu.platform_account_id else accounts.connected_account(emu, account_id)["id"]
+    )
+    return {"settled": settlement.settle_now(emu, lambda account: account == holder)}
 
 
 async def _payment_intent_action(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
     intent: JsonObject = _action(request, _PAYMENT_INTENT_ACTIONS)(emu, request.path_params["id"])
     return intent
+
+
+async def _post_balance_transaction(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    return settlement.post_balance_transaction(emu, request.path_params["id"])
+
+
+async def _succeed_refund(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    return refunds.succeed(emu, request.path_params["id"])
+
+
+async def _fail_refund(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    return refunds.fail(emu, request.path_params["id"], field(body, "failure_reason", str))
 
 
 async def _pay_payout(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
@@ -64,39 +115,45 @@ async def _dispute_action(request: Request, emu: Emulator, body: dict[str, Any])
 
 
 async def _settle(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
-    return {"settled": settle(emu.store)}
+    return {"settled": settlement.settle_now(emu, lambda account: True)}
 
 
-async def _onboarding_page(request: Request, emu: Emulator, body: dict[str, Any]) -> Response:
-    account = accounts.connected_account(emu, request.path_params["id"])
-    account_id = html.escape(account["id"])
-    return HTMLResponse(
-        f"<!doctype html><title>Onboarding {account_id}</title>"
-        f"<h1>Stripe emulator: onboarding of {account_id}</h1>"
-        f'<form method="post"><button type="submit">Submit verified details</button></form>'
-    )
+async def _expire_link(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    link = accounts.account_link(emu, request.path_params["token"])
+    link.expired = True
+    return {"account": link.account, "expired": True}
 
 
-async def _complete_onboarding(request: Request, emu: Emulator, body: dict[str, Any]) -> Response:
-    account = accounts.verify(emu, request.path_params["id"])
-    return_url = emu.onboarding_return_urls.get(account["id"])
-    if return_url is None:
-        return HTMLResponse("<!doctype html><p>Onboarding complete.</p>")
-    return RedirectResponse(return_url, status_code=303)
+async def _clock(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    return {"now": emu.clock.now(), "offset_seconds": emu.clock.offset_seconds}
+
+
+async def _advance_clock(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    released = time_passing.advance(emu, field(body, "seconds", int, 0))
+    return {"now": emu.clock.now(), "offset_seconds": emu.clock.offset_seconds, "settled": released}
 
 
 ROUTES = [
+    Route("/_emulator/accounts/{id}/settle", control(_settle_account), methods=["POST"]),
     Route("/_emulator/accounts/{id}/{action}", control(_account_action), methods=["POST"]),
+    Route("/_emulator/account_links/{token}/expire", control(_expire_link), methods=["POST"]),
     Route(
         "/_emulator/payment_intents/{id}/{action}",
         control(_payment_intent_action),
         methods=["POST"],
     ),
+    Route("/_emulator/charges/{id}/dispute", control(_open_dispute), methods=["POST"]),
+    Route(
+        "/_emulator/charges/{id}/balance_transaction",
+        control(_post_balance_transaction),
+        methods=["POST"],
+    ),
+    Route("/_emulator/refunds/{id}/succeed", control(_succeed_refund), methods=["POST"]),
+    Route("/_emulator/refunds/{id}/fail", control(_fail_refund), methods=["POST"]),
     Route("/_emulator/payouts/{id}/pay", control(_pay_payout), methods=["POST"]),
     Route("/_emulator/payouts/{id}/fail", control(_fail_payout), methods=["POST"]),
-    Route("/_emulator/charges/{id}/dispute", control(_open_dispute), methods=["POST"]),
     Route("/_emulator/disputes/{id}/{action}", control(_dispute_action), methods=["POST"]),
     Route("/_emulator/balance/settle", control(_settle), methods=["POST"]),
-    Route("/_emulator/onboarding/{id}", control(_onboarding_page), methods=["GET"]),
-    Route("/_emulator/onboarding/{id}", control(_complete_onboarding), methods=["POST"]),
+    Route("/_emulator/clock", control(_clock), methods=["GET"]),
+    Route("/_emulator/clock/advance", control(_advance_clock), methods=["POST"]),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stripe
 from stripe.params import (
     DisputeCloseParams,
     DisputeListParams,
@@ -10,6 +11,7 @@ from stripe.params import (
 )
 
 from stripe_emulator.api import ApiCall, ApiRoute
+from stripe_emulator.expansion import Listed
 from stripe_emulator.objects import JsonObject
 from stripe_emulator.operations import disputes
 from stripe_emulator.routes.common import listing, retrieve
@@ -33,8 +35,11 @@ ROUTES = [
             "/v1/disputes",
             equal={"charge": "charge", "payment_intent": "payment_intent"},
         ),
+        Listed(stripe.Dispute),
     ),
-    ApiRoute("GET", "/v1/disputes/{dispute}", DisputeRetrieveParams, retrieve("dispute", "dispute")),
-    ApiRoute("POST", "/v1/disputes/{dispute}", DisputeUpdateParams, _update),
-    ApiRoute("POST", "/v1/disputes/{dispute}/close", DisputeCloseParams, _close),
+    ApiRoute(
+        "GET", "/v1/disputes/{dispute}", DisputeRetrieveParams, retrieve("dispute", "dispute"), stripe.Dispute
+    ),
+    ApiRoute("POST", "/v1/disputes/{dispute}", DisputeUpdateParams, _update, stripe.Dispute),
+    ApiRoute("POST", "/v1/disputes/{dispute}/close", DisputeCloseParams, _close, stripe.Dispute),
 ]

@@ -12,11 +12,14 @@ from stripe_emulator.emulator import Emulator
 from stripe_emulator.faults import Fault
 from stripe_emulator.objects import JsonObject, list_object
 from stripe_emulator.routes.control_http import BadControlRequest, control, field
+from stripe_emulator.settings import SETTLEMENTS
 
 _RUNTIME_SETTINGS = {
     "webhook_url": str,
     "delivery_max_attempts": int,
     "delivery_backoff_seconds": float | int,
+    "settlement": str,
+    "processing_delay_seconds": float | int,
 }
 
 
@@ -38,6 +41,8 @@ async def _set_config(request: Request, emu: Emulator, body: dict[str, Any]) -> 
             value = body[name]
             if value is not None and not isinstance(value, kind):
                 raise BadControlRequest(f"'{name}' has the wrong type")
+            if name == "settlement" and value not in SETTLEMENTS:
+                raise BadControlRequest(f"'settlement' must be one of {', '.join(SETTLEMENTS)}")
             setattr(emu.config, name, value)
     return dataclasses.asdict(emu.config)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stripe
 from stripe.params import (
     TransferCreateParams,
     TransferListParams,
@@ -12,9 +13,10 @@ from stripe.params import (
 )
 
 from stripe_emulator.api import ApiCall, ApiRoute
+from stripe_emulator.expansion import Listed
 from stripe_emulator.objects import JsonObject
 from stripe_emulator.operations import transfers
-from stripe_emulator.pagination import list_page
+from stripe_emulator.pagination import ListScope, list_page
 from stripe_emulator.routes.common import listing, retrieve
 
 
@@ -27,13 +29,15 @@ def _reverse(call: ApiCall) -> JsonObject:
 
 
 def _list_reversals(call: ApiCall) -> JsonObject:
+    store = call.emu.store
     transfer = transfers.get_transfer(call.emu, call.path["transfer"])
     reversals = [
         reversal
-        for reversal in call.emu.store.newest_first("transfer_reversal")
+        for reversal in store.newest_first("transfer_reversal")
         if reversal["transfer"] == transfer["id"]
     ]
-    return list_page(reversals, call.params, transfer["reversals"]["url"])
+    scope = ListScope(store, "transfer_reversal")
+    return list_page(reversals, call.params, transfer["reversals"]["url"], scope)
 
 
 def _retrieve_reversal(call: ApiCall) -> JsonObject:
@@ -41,7 +45,7 @@ def _retrieve_reversal(call: ApiCall) -> JsonObject:
 
 
 ROUTES = [
-    ApiRoute("POST", "/v1/transfers", TransferCreateParams, _create),
+    ApiRoute("POST", "/v1/transfers", TransferCreateParams, _create, stripe.Transfer),
     ApiRoute(
         "GET",
         "/v1/transfers",
@@ -51,14 +55,34 @@ ROUTES = [
             "/v1/transfers",
             equal={"destination": "destination", "transfer_group": "transfer_group"},
         ),
+        Listed(stripe.Transfer),
     ),
-    ApiRoute("GET", "/v1/transfers/{transfer}", TransferRetrieveParams, retrieve("transfer", "transfer")),
-    ApiRoute("POST", "/v1/transfers/{transfer}/reversals", TransferReversalCreateParams, _reverse),
-    ApiRoute("GET", "/v1/transfers/{transfer}/reversals", TransferReversalListParams, _list_reversals),
+    ApiRoute(
+        "GET",
+        "/v1/transfers/{transfer}",
+        TransferRetrieveParams,
+        retrieve("transfer", "transfer"),
+        stripe.Transfer,
+    ),
+    ApiRoute(
+        "POST",
+        "/v1/transfers/{transfer}/reversals",
+        TransferReversalCreateParams,
+        _reverse,
+        stripe.TransferReversal,
+    ),
+    ApiRoute(
+        "GET",
+        "/v1/transfers/{transfer}/reversals",
+        TransferReversalListParams,
+        _list_reversals,
+        Listed(stripe.TransferReversal),
+    ),
     ApiRoute(
         "GET",
         "/v1/transfers/{transfer}/reversals/{reversal}",
         TransferReversalRetrieveParams,
         _retrieve_reversal,
+        stripe.TransferReversal,
     ),
 ]

@@ -11,7 +11,11 @@ from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import BackgroundServer, EmulatorServer
 from tests.stripe_emulator.support import WebhookReceiver, close
 
-SETTINGS = EmulatorSettings(delivery_max_attempts=3, delivery_backoff_seconds=0.05)
+# Stripe's asynchronous work (a charge's balance transaction, a refund's outcome) waits for the
+# clock or a control, so each test decides when it happens; tests of the timers set a delay.
+SETTINGS = EmulatorSettings(
+    delivery_max_attempts=3, delivery_backoff_seconds=0.05, processing_delay_seconds=None
+)
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +32,8 @@ def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
         webhook_url=None,
         delivery_max_attempts=SETTINGS.delivery_max_attempts,
         delivery_backoff_seconds=SETTINGS.delivery_backoff_seconds,
+        settlement=SETTINGS.settlement,
+        processing_delay_seconds=SETTINGS.processing_delay_seconds,
     )
     return emulator_server
 

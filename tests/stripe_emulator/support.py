@@ -17,9 +17,7 @@ from stripe.params import AccountCreateParams
 
 from stripe_emulator.testing import BackgroundServer, EmulatorServer
 
-_REPOSITORY = Path(__file__).resolve().parents[2]
-SHARED_FIXTURES = _REPOSITORY.parent / "shared" / "stripe" / "fixtures3.json"
-VENDORED_FIXTURES = _REPOSITORY / "stripe_emulator" / "fixtures3.json"
+FIXTURES = Path(__file__).resolve().parents[2] / "stripe_emulator" / "fixtures3.json"
 
 CONNECTED_ACCOUNT_PARAMS: dict[str, Any] = {
     "controller": {
@@ -53,9 +51,8 @@ async def close(http_client: stripe.HTTPXClient) -> None:
 
 
 def stripe_fixtures() -> dict[str, dict[str, Any]]:
-    """Stripe's example objects: the shared full file when present, else the emulator's copy."""
-    path = SHARED_FIXTURES if SHARED_FIXTURES.exists() else VENDORED_FIXTURES
-    resources: dict[str, dict[str, Any]] = json.loads(path.read_text())["resources"]
+    """Stripe's example objects, from the emulator's copy of Stripe's fixtures."""
+    resources: dict[str, dict[str, Any]] = json.loads(FIXTURES.read_text())["resources"]
     return resources
 
 
@@ -87,10 +84,13 @@ async def paid_intent(
 
 
 async def funded_platform(
-    client: stripe.StripeClient, emulator: EmulatorServer, amount: int = 10_000
+    client: stripe.StripeClient,
+    emulator: EmulatorServer,
+    amount: int = 10_000,
+    payment_method: str = "pm_card_visa",
 ) -> stripe.PaymentIntent:
     """A paid intent whose net funds are already available on the platform balance."""
-    intent = await paid_intent(client, amount)
+    intent = await paid_intent(client, amount, payment_method)
     emulator.settle_balances()
     return intent
 

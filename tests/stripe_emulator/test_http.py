@@ -10,8 +10,8 @@ from stripe_emulator.testing import EmulatorServer
 from tests.stripe_emulator.support import (
     close,
     error_body,
+    funded_platform,
     headers,
-    paid_intent,
     verified_account,
 )
 
@@ -93,7 +93,7 @@ async def test_stripe_account_scopes_objects_to_the_connected_account(
     stripe_client: stripe.StripeClient, emulator: EmulatorServer
 ) -> None:
     account = await verified_account(stripe_client, emulator)
-    await paid_intent(stripe_client)
+    await funded_platform(stripe_client, emulator)
 
     on_platform = await stripe_client.v1.balance_transactions.list_async()
     on_account = await stripe_client.v1.balance_transactions.list_async(options={"stripe_account": account})
@@ -107,8 +107,10 @@ async def test_stripe_account_scopes_objects_to_the_connected_account(
         )
 
 
-async def test_expand_replaces_ids_with_objects(stripe_client: stripe.StripeClient) -> None:
-    intent = await paid_intent(stripe_client)
+async def test_expand_replaces_ids_with_objects(
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer
+) -> None:
+    intent = await funded_platform(stripe_client, emulator)
 
     expanded = await stripe_client.v1.payment_intents.retrieve_async(
         intent.id, {"expand": ["latest_charge.balance_transaction"]}

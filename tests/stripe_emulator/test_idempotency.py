@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from stripe_emulator.testing import EmulatorServer
-from tests.stripe_emulator.support import funded_platform, headers, verified_account
+from tests.stripe_emulator.support import close, error_body, funded_platform, headers, verified_account
 
 
 async def transfer_params(client: stripe.StripeClient, emulator: EmulatorServer) -> Any:
@@ -52,19 +52,44 @@ async def test_a_key_reused_with_other_parameters_is_an_idempotency_error(
     assert "same parameters" in str(raised.value.user_message)
 
 
-async def test_concurrent_requests_with_one_key_create_one_object(
+async def test_a_request_while_another_holds_its_key_is_a_409(
     stripe_client: stripe.StripeClient, emulator: EmulatorServer
 ) -> None:
     params = await transfer_params(stripe_client, emulator)
+    emulator.inject_fault("/v1/transfers", method="POST", count=2, delay_seconds=0.5)
+    options: Any = {"idempotency_key": "release-3"}
+
+    answers = await asyncio.gather(
+        *(stripe_client.v1.transfers.create_async(params, options) for _ in range(2)), return_exceptions=True
+    )
+
+    [created] = [answer for answer in answers if isinstance(answer, stripe.Transfer)]
+    [in_use] = [answer for answer in answers if isinstance(answer, stripe.APIError)]
+    assert (in_use.http_status, error_body(in_use)["code"]) == (409, "idempotency_key_in_use")
+    assert in_use.headers is not None
+    assert "Idempotent-Replayed" not in in_use.headers
+    again = await stripe_client.v1.transfers.create_async(params, options)
+    assert again.id == created.id
+    assert headers(again)["Idempotent-Replayed"] == "true"
+    assert len((await stripe_client.v1.transfers.list_async()).data) == 1
+
+
+async def test_concurrent_requests_with_one_key_create_one_object_when_clients_retry_the_409(
+    emulator: EmulatorServer,
+) -> None:
+    http_client = stripe.HTTPXClient()
+    retrying = emulator.stripe_client(http_client, max_network_retries=5)
+    params = await transfer_params(retrying, emulator)
     emulator.inject_fault("/v1/transfers", method="POST", count=8, delay_seconds=0.1)
     options: Any = {"idempotency_key": "release-3"}
 
-    transfers = await asyncio.gather(
-        *(stripe_client.v1.transfers.create_async(params, options) for _ in range(8))
-    )
+    transfers = await asyncio.gather(*(retrying.v1.transfers.create_async(params, options) for _ in range(8)))
+    listed = await retrying.v1.transfers.list_async()
+    await close(http_client)
 
     assert len({transfer.id for transfer in transfers}) == 1
-    assert len((await stripe_client.v1.transfers.list_async()).data) == 1
+    assert sum(headers(transfer).get("Idempotent-Replayed") == "true" for transfer in transfers) == 7
+    assert len(listed.data) == 1
 
 
 async def test_an_error_answer_is_replayed_too(stripe_client: stripe.StripeClient) -> None:

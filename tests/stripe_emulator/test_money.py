@@ -1,4 +1,4 @@
-"""Balances moved by transfers, reversals, refunds and payouts, as Stripe moves them."""
+"""Balances moved by transfers, reversals and payouts, as Stripe moves them."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def transfer(destination: str, amount: int, **params: Any) -> Any:
 async def test_settling_makes_pending_funds_available(
     stripe_client: stripe.StripeClient, emulator: EmulatorServer
 ) -> None:
-    await paid_intent(stripe_client)
+    intent = await paid_intent(stripe_client)
+    emulator.control(f"charges/{intent.latest_charge}/balance_transaction")
     assert (await pending(stripe_client), await available(stripe_client)) == (NET_OF_10_000, 0)
 
     emulator.settle_balances()
@@ -80,6 +81,7 @@ async def test_a_source_transaction_lets_a_transfer_use_pending_funds(
     await stripe_client.v1.transfers.create_async(transfer(account, 6_000, source_transaction=charge))
 
     assert await pending(stripe_client, account) == 6_000
+    emulator.control(f"charges/{charge}/balance_transaction")
     assert await pending(stripe_client) == NET_OF_10_000 - 6_000
     with pytest.raises(stripe.InvalidRequestError) as raised:
         await stripe_client.v1.transfers.create_async(transfer(account, 4_001, source_transaction=charge))
@@ -140,37 +142,6 @@ async def test_a_reversal_beyond_the_connected_balance_fails(
     assert await available(stripe_client, account) == 500
 
 
-async def test_refunds_come_from_the_platform_and_never_exceed_the_charge(
-    stripe_client: stripe.StripeClient, emulator: EmulatorServer
-) -> None:
-    intent = await funded_platform(stripe_client, emulator)
-
-    partial = await stripe_client.v1.refunds.create_async(
-        {"payment_intent": intent.id, "amount": 3_000, "reason": "requested_by_customer"}
-    )
-    with pytest.raises(stripe.InvalidRequestError) as too_much:
-        await stripe_client.v1.refunds.create_async({"payment_intent": intent.id, "amount": 7_001})
-    rest = await stripe_client.v1.refunds.create_async({"charge": str(intent.latest_charge)})
-    with pytest.raises(stripe.InvalidRequestError) as again:
-        await stripe_client.v1.refunds.create_async({"charge": str(intent.latest_charge)})
-
-    assert (partial.status, partial.amount, partial.reason) == (
-        "succeeded",
-        3_000,
-        "requested_by_customer",
-    )
-    assert rest.amount == 7_000
-    assert too_much.value.code == "amount_too_large"
-    assert again.value.code == "charge_already_refunded"
-    charge = await stripe_client.v1.charges.retrieve_async(str(intent.latest_charge))
-    assert (charge.amount_refunded, charge.refunded) == (10_000, True)
-    assert await available(stripe_client) == NET_OF_10_000 - 10_000
-    assert len(emulator.events("charge.refunded")) == 2
-    assert len(emulator.events("refund.created")) == 2
-    listed = await stripe_client.v1.refunds.list_async({"payment_intent": intent.id})
-    assert [found.id for found in listed.data] == [rest.id, partial.id]
-
-
 async def test_a_payout_needs_available_funds_and_ends_paid(
     stripe_client: stripe.StripeClient, emulator: EmulatorServer
 ) -> None:
@@ -217,26 +188,6 @@ async def test_a_failed_payout_returns_the_money(
         {"payout": payout.id}, {"stripe_account": account}
     )
     assert sorted(txn.type for txn in txns.data) == ["payout", "payout_failure"]
-
-
-async def test_an_account_marked_to_fail_payouts_fails_them_at_once(
-    stripe_client: stripe.StripeClient, emulator: EmulatorServer
-) -> None:
-    account = await verified_account(stripe_client, emulator)
-    await stripe_client.v1.accounts.update_async(
-        account, {"metadata": {"emulator_payout_failure": "no_account"}}
-    )
-    await funded_platform(stripe_client, emulator)
-    await stripe_client.v1.transfers.create_async(transfer(account, 5_000))
-
-    payout = await stripe_client.v1.payouts.create_async(
-        {"amount": 5_000, "currency": "usd"}, {"stripe_account": account}
-    )
-
-    assert payout.status == "pending"
-    [event] = emulator.events("payout.failed")
-    assert event["data"]["object"]["failure_code"] == "no_account"
-    assert await available(stripe_client, account) == 5_000
 
 
 async def test_a_restricted_account_cannot_pay_out(

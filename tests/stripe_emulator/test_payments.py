@@ -41,6 +41,7 @@ async def test_pm_card_visa_succeeds_with_a_charge_and_pending_funds(
     assert confirmed.status == "succeeded"
     assert confirmed.amount_received == 10_000
     assert isinstance(confirmed.latest_charge, str)
+    emulator.control(f"charges/{confirmed.latest_charge}/balance_transaction")
     charge = await stripe_client.v1.charges.retrieve_async(confirmed.latest_charge)
     assert (charge.status, charge.paid, charge.payment_intent) == ("succeeded", True, intent.id)
     assert isinstance(charge.balance_transaction, str)
@@ -58,21 +59,25 @@ async def test_pm_card_visa_succeeds_with_a_charge_and_pending_funds(
         "payment_intent.created",
         "charge.succeeded",
         "payment_intent.succeeded",
+        "charge.updated",
     ]
 
 
 @pytest.mark.parametrize(
-    ("amount", "fee"), [(50, 31), (1_000, 59), (1_017, 59), (1_018, 60), (99_999, 2_930)]
+    ("amount", "fee"), [(50, 31), (1_000, 59), (1_017, 59), (1_018, 60), (10_000, 320), (99_999, 2_930)]
 )
 async def test_the_card_fee_is_2_9_percent_plus_30_rounded_half_up(
-    stripe_client: stripe.StripeClient, amount: int, fee: int
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer, amount: int, fee: int
 ) -> None:
+    emulator.configure(settlement="immediate")
     intent = await paid_intent(stripe_client, amount)
     charge = await stripe_client.v1.charges.retrieve_async(
         str(intent.latest_charge), {"expand": ["balance_transaction"]}
     )
     assert isinstance(charge.balance_transaction, stripe.BalanceTransaction)
-    assert charge.balance_transaction.fee == fee
+    txn = charge.balance_transaction
+    assert (txn.fee, txn.net) == (fee, amount - fee)
+    assert [(detail.type, detail.amount) for detail in txn.fee_details] == [("stripe_fee", fee)]
 
 
 @pytest.mark.parametrize("payment_method", ["pm_card_chargeDeclined", "pm_card_visa_chargeDeclined"])

@@ -16,25 +16,52 @@ from stripe_emulator.settings import EmulatorSettings
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_from_env")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_from_env")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_a")
     monkeypatch.setenv("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_b")
     monkeypatch.setenv("EMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/webhooks/stripe")
+    monkeypatch.setenv("EMULATOR_SETTLEMENT", "immediate")
+    monkeypatch.setenv("EMULATOR_PROCESSING_DELAY_SECONDS", "none")
 
     settings = EmulatorSettings.from_env()
 
     assert settings == EmulatorSettings(
         api_key="sk_test_from_env",
+        publishable_key="pk_test_from_env",
         webhook_secret="whsec_a",
         connect_webhook_secret="whsec_b",
         webhook_url="http://127.0.0.1:8000/webhooks/stripe",
+        settlement="immediate",
+        processing_delay_seconds=None,
     )
 
 
 def test_settings_default_without_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("STRIPE_SECRET_KEY", "EMULATOR_WEBHOOK_URL"):
+    for name in (
+        "STRIPE_SECRET_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "EMULATOR_WEBHOOK_URL",
+        "EMULATOR_SETTLEMENT",
+        "EMULATOR_PROCESSING_DELAY_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
-    assert EmulatorSettings.from_env().api_key == EmulatorSettings().api_key
-    assert EmulatorSettings.from_env().webhook_url is None
+    settings = EmulatorSettings.from_env()
+    assert settings == EmulatorSettings()
+    assert (settings.publishable_key, settings.settlement) == ("pk_test_emulator", "deferred")
+    assert settings.processing_delay_seconds == 1.0
+    assert settings.webhook_url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("EMULATOR_SETTLEMENT", "eventually"), ("EMULATOR_PROCESSING_DELAY_SECONDS", "-1")],
+)
+def test_bad_settings_in_the_environment_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=value):
+        EmulatorSettings.from_env()
 
 
 def test_python_dash_m_serves_the_api() -> None:

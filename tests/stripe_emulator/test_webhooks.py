@@ -45,15 +45,22 @@ async def test_connect_events_are_signed_with_the_connect_secret(
 ) -> None:
     account = await new_account(stripe_client)
     emulator.control(f"accounts/{account.id}/verify")
-    emulator.wait_for_deliveries(delivered(1))
+    emulator.wait_for_deliveries(delivered(3))
 
-    [webhook] = receiver.received
-    event = stripe.Webhook.construct_event(
-        webhook.body, webhook.signature, emulator.settings.connect_webhook_secret
-    )
-    assert (event.type, event.account) == ("account.updated", account.id)
-    with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(webhook.body, webhook.signature, emulator.settings.webhook_secret)
+    events = []
+    for webhook in receiver.received:
+        events.append(
+            stripe.Webhook.construct_event(
+                webhook.body, webhook.signature, emulator.settings.connect_webhook_secret
+            )
+        )
+        with pytest.raises(stripe.SignatureVerificationError):
+            stripe.Webhook.construct_event(webhook.body, webhook.signature, emulator.settings.webhook_secret)
+    assert [(event.type, event.account) for event in events] == [
+        ("account.external_account.created", account.id),
+        ("capability.updated", account.id),
+        ("account.updated", account.id),
+    ]
 
 
 async def test_the_payload_is_the_event_with_stripes_shape(
