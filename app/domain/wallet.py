@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.domain.ledger import Accounts, EntryKind, JournalEntry, Move, entry
+from app.errors import ServiceError
 
 TOPUP_PURPOSE = "wallet_topup"
 
@@ -30,6 +31,12 @@ TRANSITIONS: dict[TopupStatus, frozenset[TopupStatus]] = {
     TopupStatus.SUCCEEDED: frozenset(),
     TopupStatus.CANCELED: frozenset(),
 }
+
+
+class TopupAlreadyOpened(ServiceError):
+    code = "topup_already_opened"
+    status = 409
+    title = "This top-up was already opened with another amount or currency"
 
 
 def sources_of(target: TopupStatus) -> list[str]:

@@ -75,8 +75,12 @@ class IdempotencyRepository:
             },
         )
 
-    async def release(self, record_id: str) -> None:
-        await self._keys.delete_one({"_id": record_id, "state": KeyState.IN_FLIGHT.value})
+    async def release(self, record_id: str, now: datetime) -> None:
+        """End the run's hold on the key at once; the record and its fingerprint stay, so only the
+        same request may run again under this key."""
+        await self._keys.update_one(
+            {"_id": record_id, "state": KeyState.IN_FLIGHT.value}, {"$set": {"locked_until": now}}
+        )
 
 
 def _record(document: Document) -> IdempotencyRecord:

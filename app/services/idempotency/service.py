@@ -1,8 +1,10 @@
 """Idempotency-Key handling for money-moving POSTs.
 
-A key is stored per (user, key) with a fingerprint of the request. The first request runs and
-its response is stored; a repeat with the same body replays it; a repeat with another body, or
-one that arrives while the first is still running, is refused.
+A key is stored per (user, key) with a fingerprint of the request, and stays bound to that
+fingerprint for its whole lifetime, whatever became of the first attempt. The first request runs
+and its response is stored; a repeat with the same body replays it (or runs it again if the
+first attempt failed without an answer); a repeat with another body is always refused, and one
+that arrives while the first is still running is told to retry.
 """
 
 from __future__ import annotations
@@ -75,13 +77,14 @@ class IdempotencyStore:
             status, body = await operation()
         except ServiceError as exc:
             if exc.status >= 500:
-                await self._keys.release(record_id)
+                await self._keys.release(record_id, datetime.now(UTC))
                 raise
             # A refusal is an answer too: the same request gets the same refusal.
             await self._keys.complete(record_id, exc.status, exc.as_problem())
             raise
         except BaseException:
-            await self._keys.release(record_id)
+            # No answer (a failover, a crash of our own): the same request may try again at once.
+            await self._keys.release(record_id, datetime.now(UTC))
             raise
         await self._keys.complete(record_id, status, body)
         return StoredResponse(status=status, body=body, replayed=False)

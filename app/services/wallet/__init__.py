@@ -1,5 +1,6 @@
 """The buyer's wallet: legacy and platform balances, spending and refunds, top-ups."""
 
+from app.domain.wallet import TopupAlreadyOpened
 from app.services.wallet.funds import WalletEntry, WalletFunds
 from app.services.wallet.repository import INDEXES, Topup
 from app.services.wallet.topups import TopupAmountOutOfRange, Topups, UnsupportedCurrency
@@ -9,6 +10,7 @@ from app.services.wallet.webhook_handlers import TopupWebhookHandlers
 __all__ = [
     "INDEXES",
     "Topup",
+    "TopupAlreadyOpened",
     "TopupAmountOutOfRange",
     "TopupWebhookHandlers",
     "Topups",

@@ -9,10 +9,11 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
 from app.domain.money import Money
-from app.domain.wallet import TopupStatus, sources_of
+from app.domain.wallet import TopupAlreadyOpened, TopupStatus, sources_of
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.TOPUPS: [
@@ -46,22 +47,27 @@ class TopupRepository:
         self._topups = database[Collections.TOPUPS]
 
     async def open(self, topup_id: str, user_id: str, amount: Money) -> None:
-        """Create the top-up awaiting payment; opening it again changes nothing."""
+        """Create the top-up awaiting payment; opening it again for the same buyer and amount
+        changes nothing, for anything else raises TopupAlreadyOpened."""
         now = datetime.now(UTC)
-        await self._topups.update_one(
-            {"_id": topup_id},
-            {
-                "$setOnInsert": {
-                    "user_id": user_id,
-                    "amount": amount.amount,
-                    "currency": amount.currency,
-                    "status": str(TopupStatus.REQUIRES_PAYMENT),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            },
-            upsert=True,
-        )
+        same = {"_id": topup_id, "user_id": user_id, "amount": amount.amount, "currency": amount.currency}
+        try:
+            # A top-up that exists with other values does not match, so the upsert collides on _id.
+            await self._topups.update_one(
+                same,
+                {
+                    "$setOnInsert": {
+                        "status": str(TopupStatus.REQUIRES_PAYMENT),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError as exc:
+            raise TopupAlreadyOpened(
+                f"top-up {topup_id} was opened for another amount or currency", topup_id=topup_id
+            ) from exc
 
     async def attach_payment_intent(self, topup_id: str, payment_intent_id: str) -> Topup | None:
         document = await self._topups.find_one_and_update(
