@@ -67,7 +67,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     ledger = Ledger(database)
     operations = PaymentOperations(database, provider)
     migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
-    stripe_accounts = StripeAccounts(database)
+    stripe_accounts = StripeAccounts(database, provider)
     topups = Topups(database, ledger, migration, operations, settings)
     registry = webhook_registry(stripe_accounts, topups)
     return Services(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from app.domain.money import Money
-from app.domain.webhooks import EventVersion, MalformedEvent
+from app.domain.webhooks import MalformedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +237,6 @@ class WebhookEvent:
     account: str | None
     object: EventObject
     normalized: NormalizedEvent
-
-    @property
-    def version(self) -> EventVersion:
-        return EventVersion(self.created, self.id)
 
     def object_as(self, kind: builtins.type[ObjectT]) -> ObjectT:
         """The event's object as `kind`; raises `MalformedEvent` if it is anything else."""

@@ -7,7 +7,7 @@ processes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 from app.errors import ServiceError
@@ -57,18 +57,6 @@ class InvalidWebhookPayload(WebhookRejected):
 class LivemodeMismatch(WebhookRejected):
     code = "livemode_mismatch"
     title = "The event's livemode differs from the configured Stripe mode"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EventVersion:
-    """Where an event stands in the history of its Stripe object.
-
-    Stripe's `created` has one-second resolution; two events of the same second are ordered
-    by id so every worker, whatever the arrival order, converges on the same final state.
-    """
-
-    created: datetime
-    event_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,6 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from app.domain.webhooks import EventVersion, RetryPolicy
-
-
-def test_versions_order_by_time_then_event_id() -> None:
-    second = datetime(2026, 1, 1, tzinfo=UTC)
-    assert EventVersion(second, "evt_b") < EventVersion(second + timedelta(seconds=1), "evt_a")
-    assert EventVersion(second, "evt_a") < EventVersion(second, "evt_b")
+from app.domain.webhooks import RetryPolicy
 
 
 def test_retry_delays_double_up_to_the_cap_and_attempts_run_out() -> None:
