@@ -68,7 +68,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     operations = PaymentOperations(database, provider)
     migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
     stripe_accounts = StripeAccounts(database, provider)
-    topups = Topups(database, ledger, migration, operations, settings)
+    topups = Topups(database, ledger, operations, settings)
     registry = webhook_registry(stripe_accounts, topups)
     return Services(
         settings=settings,
@@ -136,6 +136,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     try:
         await require_transaction_support(database)
         await ensure_indexes(database)
+        await LegacyWalletBridge(database, settings).ensure_user_index(create=settings.legacy_wallet_index)
         yield build_services(database, settings, provider)
     finally:
         await provider.close()

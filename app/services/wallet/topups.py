@@ -15,7 +15,6 @@ from app.domain.money import Money
 from app.domain.wallet import TopupStatus, topup_entry_key, topup_id_for
 from app.errors import InvalidRequest, NotFound
 from app.services.ledger import Ledger
-from app.services.migration import LegacyMigration
 from app.services.payment_operations import CreateTopupIntent, PaymentOperations
 from app.services.wallet.repository import Topup, TopupRepository
 
@@ -35,14 +34,12 @@ class Topups:
         self,
         database: Database,
         ledger: Ledger,
-        migration: LegacyMigration,
         operations: PaymentOperations,
         settings: Settings,
     ) -> None:
         self._db = database
         self._topups = TopupRepository(database)
         self._ledger = ledger
-        self._migration = migration
         self._operations = operations
         self._settings = settings
 
@@ -52,7 +49,8 @@ class Topups:
         The answer alone carries the intent's client secret, for Stripe Elements.
         """
         self._check_amount(amount)
-        await self._migration.migrate_user(user_id)
+        # No migration here: a top-up only adds platform money and never touches the legacy
+        # balance, which the first spend migrates before it uses it.
         topup_id = topup_id_for(user_id, idempotency_key)
         await self._topups.open(topup_id, user_id, amount)
         intent = await self._operations.run(

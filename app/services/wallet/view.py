@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.ledger import Accounts
-from app.domain.migration import InvalidLegacyBalance, LegacyWalletStatus
+from app.domain.migration import LegacyWalletStatus
 from app.services.ledger import Ledger, Posting
 from app.services.migration import LegacyMigration
 from app.services.wallet.topups import Topups
@@ -55,17 +55,14 @@ class WalletView:
         )
 
     async def _legacy_balance(self, user_id: str) -> tuple[int, LegacyWalletStatus]:
-        if await self._migration.record(user_id) is not None:
+        state = await self._migration.legacy_state(user_id)
+        if state.status is LegacyWalletStatus.MIGRATED:
             balance = await self._ledger.balance(Accounts.buyer_legacy(user_id), self._currency)
             return balance, LegacyWalletStatus.MIGRATED
-        wallet = await self._migration.legacy_wallet(user_id)
-        if wallet is None or wallet.currency != self._currency:
+        if state.currency != self._currency:
             return 0, LegacyWalletStatus.NONE
-        try:
-            return wallet.amount().minor_units, LegacyWalletStatus.NOT_MIGRATED
-        except InvalidLegacyBalance:
-            # Shown as nothing to spend until an operator fixes the legacy record.
-            return 0, LegacyWalletStatus.INVALID
+        # An invalid legacy balance shows as nothing to spend until an operator fixes the record.
+        return state.unmigrated, state.status
 
     async def lines(
         self, user_id: str, *, limit: int, starting_after: str | None
