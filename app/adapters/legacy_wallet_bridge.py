@@ -102,6 +102,23 @@ class LegacyWalletBridge:
         if result.modified_count != 1:
             raise LegacyWalletChanged(f"the legacy wallet of {wallet.user_id} changed while it was migrated")
 
+    async def mark_late_migrated(
+        self, session: AsyncClientSession, wallet: LegacyWallet, minor_units: int
+    ) -> None:
+        """Zero again a migrated wallet the legacy system credited since, adding what is moved now
+        to what was migrated; refuses if it changed since `read`."""
+        now = datetime.now(UTC)
+        result = await self._wallets.update_one(
+            {"_id": wallet.document["_id"], "balance": wallet.raw_balance, "migrated": True},
+            {
+                "$set": {"balance": 0, "lateMigratedAt": now, "updatedAt": now},
+                "$inc": {"migratedMinorUnits": minor_units},
+            },
+            session=session,
+        )
+        if result.modified_count != 1:
+            raise LegacyWalletChanged(f"the legacy wallet of {wallet.user_id} changed while it was migrated")
+
 
 def _wallet(user_id: str, document: Document) -> LegacyWallet:
     return LegacyWallet(

@@ -3,6 +3,11 @@
 The legacy document itself says how a user stands (absent, not migrated, migrated), so one
 indexed read of it answers every wallet operation; a transaction is opened only when there is
 something to migrate.
+
+The legacy system keeps running during the rollout and may still credit a migrated (zeroed)
+document, a legacy refund for instance. Such money is migrated too, at the user's next wallet
+operation, as its own entry keyed by its place among the late credits
+(`migration:{user}:late:{n}`), and listed in the user's migration record.
 """
 
 from __future__ import annotations
@@ -17,9 +22,15 @@ from pymongo.errors import DuplicateKeyError
 from app.adapters.legacy_wallet_bridge import LegacyWallet, LegacyWalletBridge
 from app.db import Database
 from app.domain.ledger import Accounts, EntryKind, Move, entry
-from app.domain.migration import InvalidLegacyBalance, LegacyAmount, LegacyWalletStatus, migration_entry_key
+from app.domain.migration import (
+    InvalidLegacyBalance,
+    LegacyAmount,
+    LegacyWalletStatus,
+    late_migration_entry_key,
+    migration_entry_key,
+)
 from app.services.ledger import Ledger
-from app.services.migration.repository import LegacyWalletRecord, MigrationRepository
+from app.services.migration.repository import LateMigration, LegacyWalletRecord, MigrationRepository
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +70,7 @@ class LegacyMigration:
         if wallet is None:
             return LegacyState(LegacyWalletStatus.NONE, None)
         if wallet.migrated:
-            return LegacyState(LegacyWalletStatus.MIGRATED, wallet.currency)
+            return LegacyState(LegacyWalletStatus.MIGRATED, wallet.currency, _credited_since(wallet))
         try:
             amount = wallet.amount().minor_units
         except InvalidLegacyBalance:
@@ -71,12 +82,13 @@ class LegacyMigration:
         wallet = await self._bridge.lookup(user_id)
         if wallet is None:
             return MigrationResult(user_id, LegacyWalletStatus.NONE, 0, None)
-        if wallet.migrated:
+        if wallet.migrated and not _credited_since(wallet):
             return _migrated(wallet)
+        migrate = self._migrate_late_in if wallet.migrated else self._migrate_in
         try:
-            return await self._db.transaction(lambda session: self._migrate_in(session, user_id))
+            return await self._db.transaction(lambda session: migrate(session, user_id))
         except DuplicateKeyError:
-            # Another request migrated the user between our read and our transaction.
+            # Another request migrated the same money between our read and our transaction.
             wallet = await self._bridge.lookup(user_id)
             if wallet is None or not wallet.migrated:
                 raise
@@ -106,6 +118,34 @@ class LegacyMigration:
         )
         return MigrationResult(user_id, LegacyWalletStatus.MIGRATED, amount.minor_units, wallet.currency)
 
+    async def _migrate_late_in(self, session: AsyncClientSession, user_id: str) -> MigrationResult:
+        wallet = await self._bridge.read(user_id, session)
+        if wallet is None or not wallet.migrated:
+            raise LookupError(f"the migrated legacy wallet of {user_id} is gone")
+        amount = _credited_since(wallet)
+        if not amount:
+            return _migrated(wallet)
+        record = await self._records.get(user_id, session)
+        if record is None:
+            raise LookupError(
+                f"the legacy wallet of {user_id} is marked migrated but has no migration record"
+            )
+        number = len(record.late_migrations) + 1
+        key = late_migration_entry_key(user_id, number)
+        credit = Move(Accounts.LEGACY_RESERVE, Accounts.buyer_legacy(user_id), amount, wallet.currency)
+        await self._ledger.post_in(
+            session, entry(key, EntryKind.MIGRATION, [credit], user=user_id, late=str(number))
+        )
+        late = LateMigration(number, amount, wallet.raw_balance, key, datetime.now(UTC))
+        await self._records.add_late(session, user_id, late)
+        await self._bridge.mark_late_migrated(session, wallet, amount)
+        log.warning(
+            "legacy_wallet_credited_after_migration", migrated_user=user_id, amount=amount, late=number
+        )
+        return MigrationResult(
+            user_id, LegacyWalletStatus.MIGRATED, wallet.migrated_minor_units + amount, wallet.currency
+        )
+
     async def _record_in(
         self, session: AsyncClientSession, wallet: LegacyWallet, amount: LegacyAmount
     ) -> LegacyWalletRecord:
@@ -118,6 +158,16 @@ class LegacyMigration:
         )
         await self._records.insert(session, record, wallet.raw_balance, wallet.document)
         return record
+
+
+def _credited_since(wallet: LegacyWallet) -> int:
+    """What the legacy system credited to a migrated wallet since (minor units); 0 if nothing,
+    or if the amount cannot be represented (an operator must look: it is logged)."""
+    try:
+        return wallet.amount().minor_units
+    except InvalidLegacyBalance as exc:
+        log.error("legacy_wallet_credit_unreadable", migrated_user=wallet.user_id, detail=exc.detail)
+        return 0
 
 
 def _migrated(wallet: LegacyWallet) -> MigrationResult:

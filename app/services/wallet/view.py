@@ -58,7 +58,8 @@ class WalletView:
         state = await self._migration.legacy_state(user_id)
         if state.status is LegacyWalletStatus.MIGRATED:
             balance = await self._ledger.balance(Accounts.buyer_legacy(user_id), self._currency)
-            return balance, LegacyWalletStatus.MIGRATED
+            # Credited by the legacy system since the migration: the next spend migrates it first.
+            return balance + state.unmigrated, LegacyWalletStatus.MIGRATED
         if state.currency != self._currency:
             return 0, LegacyWalletStatus.NONE
         # An invalid legacy balance shows as nothing to spend until an operator fixes the record.

@@ -1,6 +1,7 @@
 """Moving one user's legacy balance into the ledger: once, exactly, under concurrency."""
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -71,3 +72,50 @@ async def test_an_invalid_legacy_balance_is_refused_and_nothing_changes(
     assert "migrated" not in legacy
     assert await database[Collections.LEGACY_WALLETS].count_documents({}) == 0
     assert await database[Collections.JOURNAL_ENTRIES].count_documents({}) == 0
+
+
+async def credit_legacy_wallet(database: Database, user_id: str, balance: object) -> None:
+    """The legacy system, still running during the rollout, credits the zeroed document (a refund)."""
+    await database["wallets"].update_one(
+        {"userId": user_id}, {"$set": {"balance": balance, "updatedAt": datetime.now(UTC)}}
+    )
+
+
+async def test_money_credited_to_a_migrated_legacy_wallet_is_migrated_once_as_its_own_entry(
+    database: Database, ledger: Ledger, migration: LegacyMigration
+) -> None:
+    await insert_legacy_wallet(database, "late", "10.00")
+    await migration.migrate_user("late")
+    await credit_legacy_wallet(database, "late", 2.5 + 2.5)
+
+    stranded = await migration.legacy_state("late")
+    results = await asyncio.gather(*(migration.migrate_user("late") for _ in range(10)))
+
+    assert (stranded.status, stranded.unmigrated) == (LegacyWalletStatus.MIGRATED, 500)
+    assert {(r.status, r.amount) for r in results} == {(LegacyWalletStatus.MIGRATED, 1500)}
+    assert await ledger.balance(Accounts.buyer_legacy("late"), "usd") == 1500
+    late_entry = await ledger.entry("migration:late:late:1")
+    assert late_entry is not None
+    assert [(m.source, m.destination, m.amount) for m in late_entry.moves] == [
+        (Accounts.LEGACY_RESERVE, Accounts.buyer_legacy("late"), 500)
+    ]
+    assert await database[Collections.JOURNAL_ENTRIES].count_documents({"kind": "migration"}) == 2
+    record = await migration.record("late")
+    assert record is not None
+    assert [(late.number, late.amount, late.entry_id) for late in record.late_migrations] == [
+        (1, 500, "migration:late:late:1")
+    ]
+    legacy = await database["wallets"].find_one({"userId": "late"})
+    assert legacy is not None
+    assert (legacy["balance"], legacy["migratedMinorUnits"]) == (0, 1500)
+    assert (await migration.legacy_state("late")).unmigrated == 0
+
+    await credit_legacy_wallet(database, "late", "0.75")
+    await migration.migrate_user("late")
+    await migration.migrate_user("late")
+
+    record = await migration.record("late")
+    assert record is not None
+    assert [(late.number, late.amount) for late in record.late_migrations] == [(1, 500), (2, 75)]
+    assert await ledger.balance(Accounts.buyer_legacy("late"), "usd") == 1575
+    assert await ledger.totals_by_currency() == {"usd": 0}
