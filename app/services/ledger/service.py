@@ -49,7 +49,10 @@ class Ledger:
             await self._posting(session, entry, account, currency, delta, now)
             for (account, currency), delta in entry.balance_deltas().items()
         ]
-        await self._repository.insert_postings(session, postings)
+        # Moves that cancel out (A→B 5, B→A 5) conserve money like any other entry: it is
+        # recorded, its key is used, and no balance changes, so it has no postings.
+        if postings:
+            await self._repository.insert_postings(session, postings)
         log.info("ledger_entry_posted", entry_id=entry.key, kind=str(entry.kind), refs=dict(entry.refs))
         return record
 

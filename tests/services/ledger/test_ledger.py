@@ -184,3 +184,32 @@ async def test_history_lists_postings_newest_first_with_balance_after(ledger: Le
         ("in:2", 50, 400),
     ]
     assert [(p.entry_id, p.amount, p.balance_after) for p in rest] == [("in:1", 250, 350), ("in:0", 100, 100)]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=moves_strategy, data=st.data())
+async def test_an_entry_whose_moves_cancel_out_is_posted_without_changing_a_balance(
+    database: Database, ledger: Ledger, moves: list[tuple[str, str, int, str]], data: st.DataObject
+) -> None:
+    """Moves and their reverses, in any order: a valid entry that changes no balance. It is
+    recorded (its key is used, its moves kept) and changes nothing, never a server error."""
+    prefix = uuid.uuid4().hex[:8]
+    there_and_back = [*moves, *[(dst, src, amount, currency) for src, dst, amount, currency in moves]]
+    shuffled = data.draw(st.permutations(there_and_back))
+    journal = entry(
+        f"{prefix}:cancelling",
+        EntryKind.ADJUSTMENT,
+        [
+            Move(f"{prefix}:{src}", f"{prefix}:{dst}", amount, currency)
+            for src, dst, amount, currency in shuffled
+        ],
+    )
+
+    first = await ledger.post(journal)
+    again = await ledger.post(journal)
+
+    assert (again.id, again.fingerprint, again.moves) == (first.id, first.fingerprint, journal.moves)
+    assert await database[Collections.LEDGER_POSTINGS].count_documents({"entry_id": journal.key}) == 0
+    for src, dst, _, currency in moves:
+        assert await ledger.balance(f"{prefix}:{src}", currency) == 0
+        assert await ledger.balance(f"{prefix}:{dst}", currency) == 0
