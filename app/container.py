@@ -22,6 +22,7 @@ from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_webhooks import StripeWebhookSignatures
 from app.config import Settings
 from app.db import Database, connect, require_transaction_support
+from app.domain.payment_operations import OperationKind
 from app.domain.webhooks import RetryPolicy
 from app.services import idempotency, ledger, migration, onboarding, payment_operations, wallet, webhooks
 from app.services.idempotency import IdempotencyStore
@@ -69,6 +70,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
     stripe_accounts = StripeAccounts(database, provider)
     topups = Topups(database, ledger, operations, settings)
+    operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
     registry = webhook_registry(stripe_accounts, topups)
     return Services(
         settings=settings,

@@ -3,6 +3,7 @@ and after, re-driven by the janitor when its outcome is unknown."""
 
 from app.services.payment_operations.janitor import JANITOR_JOB, run_operations_janitor
 from app.services.payment_operations.operations import (
+    OperationListener,
     PaymentOperationConflict,
     PaymentOperationNeedsReview,
     PaymentOperations,
@@ -36,6 +37,7 @@ __all__ = [
     "CreateRefund",
     "CreateTopupIntent",
     "CreateTransfer",
+    "OperationListener",
     "PaymentOperation",
     "PaymentOperationConflict",
     "PaymentOperationNeedsReview",

@@ -18,7 +18,7 @@ import structlog
 from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_errors import PaymentProviderError
 from app.db import Database
-from app.domain.payment_operations import OperationStatus
+from app.domain.payment_operations import OperationKind, OperationStatus
 from app.errors import ServiceError
 from app.services.payment_operations.repository import PaymentOperation, PaymentOperationRepository
 from app.services.payment_operations.requests import PaymentRequest, request_from_record, result_record
@@ -26,6 +26,8 @@ from app.services.payment_operations.requests import PaymentRequest, request_fro
 log = structlog.get_logger(__name__)
 
 R = TypeVar("R")
+# Told what the janitor learnt of an operation of its kind (a domain writing the outcome back).
+OperationListener = Callable[[PaymentOperation], Awaitable[None]]
 
 # Stripe keeps an idempotency key for at least 24 hours; after that a replay could create anew.
 KEY_RETENTION = timedelta(hours=24)
@@ -49,6 +51,12 @@ class PaymentOperations:
     def __init__(self, database: Database, provider: PaymentProvider) -> None:
         self._operations = PaymentOperationRepository(database)
         self._provider = provider
+        self._listeners: dict[OperationKind, list[OperationListener]] = {}
+
+    def on_redriven(self, kind: OperationKind, listener: OperationListener) -> None:
+        """Call `listener` with each operation of `kind` the janitor finishes: only the janitor,
+        since whoever called `run` learns the outcome from its answer."""
+        self._listeners.setdefault(kind, []).append(listener)
 
     async def run(self, request: PaymentRequest[R], refs: Mapping[str, str] | None = None) -> R:
         """Perform `request` once: an operation that already succeeded returns its recorded result.
@@ -92,7 +100,20 @@ class PaymentOperations:
             # One unreadable record must not stop the others from being re-driven.
             log.exception("payment_operation_redrive_crashed", operation_id=operation.id)
         current = await self._operations.get(operation.id)
-        return str(current.status) if current else OperationStatus.PENDING.value
+        if current is None:
+            return OperationStatus.PENDING.value
+        if current.status is not OperationStatus.PENDING:
+            await self._tell_listeners(current)
+        return str(current.status)
+
+    async def _tell_listeners(self, operation: PaymentOperation) -> None:
+        for listener in self._listeners.get(OperationKind(operation.kind), []):
+            try:
+                await listener(operation)
+            except Exception:
+                # The operation's own record is right; a listener that fails is retried by nothing
+                # but is logged, and must not stop the janitor's pass.
+                log.exception("payment_operation_listener_failed", operation_id=operation.id)
 
     async def _record_pending(
         self, request: PaymentRequest[Any], refs: Mapping[str, str]

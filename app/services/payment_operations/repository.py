@@ -32,6 +32,7 @@ class PaymentOperation:
     status: OperationStatus
     attempts: int
     result: dict[str, Any] | None
+    error: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
 
@@ -103,6 +104,7 @@ def _operation(document: Document) -> PaymentOperation:
         status=OperationStatus(document["status"]),
         attempts=document["attempts"],
         result=document.get("result"),
+        error=document.get("error"),
         created_at=document["created_at"],
         updated_at=document["updated_at"],
     )

@@ -2,7 +2,7 @@
 
 from app.domain.wallet import TopupAlreadyOpened
 from app.services.wallet.funds import WalletEntry, WalletFunds
-from app.services.wallet.repository import INDEXES, Topup
+from app.services.wallet.repository import INDEXES, Topup, TopupPage
 from app.services.wallet.topups import TopupAmountOutOfRange, Topups, UnsupportedCurrency
 from app.services.wallet.view import WalletLine, WalletSummary, WalletView
 from app.services.wallet.webhook_handlers import TopupWebhookHandlers
@@ -12,6 +12,7 @@ __all__ = [
     "Topup",
     "TopupAlreadyOpened",
     "TopupAmountOutOfRange",
+    "TopupPage",
     "TopupWebhookHandlers",
     "Topups",
     "UnsupportedCurrency",

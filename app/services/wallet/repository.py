@@ -7,19 +7,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
+from app.domain.ledger import UnknownCursor
 from app.domain.money import Money
-from app.domain.wallet import TopupAlreadyOpened, TopupStatus, sources_of
+from app.domain.wallet import TopupAlreadyOpened, TopupStatus, sources_of, topup_list_key
+
+LIST_KEY = "list_key"
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.TOPUPS: [
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("currency", ASCENDING)]),
         IndexModel([("payment_intent_id", ASCENDING)], sparse=True),
-        IndexModel([("needs_review", ASCENDING)], sparse=True),
+        # The admin list: newest first, alone or by status.
+        IndexModel([(LIST_KEY, DESCENDING)]),
+        IndexModel([("status", ASCENDING), (LIST_KEY, DESCENDING)]),
     ],
 }
 
@@ -32,14 +37,21 @@ class Topup:
     currency: str
     status: TopupStatus
     payment_intent_id: str | None = None
-    needs_review: bool = False
     review_reason: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
     # Known only in the answer to the request that opened the top-up; never stored.
     client_secret: str | None = None
 
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class TopupPage:
+    data: list[Topup]
+    has_more: bool
 
 
 class TopupRepository:
@@ -60,6 +72,7 @@ class TopupRepository:
                         "status": str(TopupStatus.REQUIRES_PAYMENT),
                         "created_at": now,
                         "updated_at": now,
+                        LIST_KEY: topup_list_key(now, topup_id),
                     }
                 },
                 upsert=True,
@@ -96,32 +109,36 @@ class TopupRepository:
             return int(row["total"])
         return 0
 
+    async def page(self, status: TopupStatus | None, limit: int, starting_after: str | None) -> TopupPage:
+        """Top-ups, newest first, of one status or all, after the top-up `starting_after`."""
+        query: dict[str, Any] = {} if status is None else {"status": str(status)}
+        if starting_after is not None:
+            anchor = await self._topups.find_one({"_id": starting_after}, {LIST_KEY: True})
+            if anchor is None:
+                raise UnknownCursor(f"starting_after: no top-up {starting_after}")
+            query[LIST_KEY] = {"$lt": anchor[LIST_KEY]}
+        documents = await self._topups.find(query).sort(LIST_KEY, DESCENDING).limit(limit + 1).to_list()
+        return TopupPage(data=[_topup(d) for d in documents[:limit]], has_more=len(documents) > limit)
+
     async def move(
         self,
         topup_id: str,
         target: TopupStatus,
-        payment_intent_id: str,
+        payment_intent_id: str | None,
         session: AsyncClientSession | None = None,
+        *,
+        review_reason: str | None = None,
     ) -> bool:
         """Move the top-up to `target` if it may go there from where it is; whether it moved."""
+        fields: dict[str, Any] = {"status": str(target), "updated_at": datetime.now(UTC)}
+        if payment_intent_id is not None:
+            fields["payment_intent_id"] = payment_intent_id
+        if review_reason is not None:
+            fields["review_reason"] = review_reason
         result = await self._topups.update_one(
-            {"_id": topup_id, "status": {"$in": sources_of(target)}},
-            {
-                "$set": {
-                    "status": str(target),
-                    "updated_at": datetime.now(UTC),
-                    "payment_intent_id": payment_intent_id,
-                }
-            },
-            session=session,
+            {"_id": topup_id, "status": {"$in": sources_of(target)}}, {"$set": fields}, session=session
         )
         return result.modified_count == 1
-
-    async def flag(self, topup_id: str, reason: str) -> None:
-        await self._topups.update_one(
-            {"_id": topup_id},
-            {"$set": {"needs_review": True, "review_reason": reason, "updated_at": datetime.now(UTC)}},
-        )
 
 
 def _topup(document: Document) -> Topup:
@@ -132,6 +149,7 @@ def _topup(document: Document) -> Topup:
         currency=document["currency"],
         status=TopupStatus(document["status"]),
         payment_intent_id=document.get("payment_intent_id"),
-        needs_review=document.get("needs_review", False),
         review_reason=document.get("review_reason"),
+        created_at=document.get("created_at"),
+        updated_at=document.get("updated_at"),
     )

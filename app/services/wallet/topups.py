@@ -12,11 +12,12 @@ from app.config import Settings
 from app.db import Database
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.money import Money
+from app.domain.payment_operations import OperationStatus
 from app.domain.wallet import TopupStatus, topup_entry_key, topup_id_for
 from app.errors import InvalidRequest, NotFound
 from app.services.ledger import Ledger
-from app.services.payment_operations import CreateTopupIntent, PaymentOperations
-from app.services.wallet.repository import Topup, TopupRepository
+from app.services.payment_operations import CreateTopupIntent, PaymentOperation, PaymentOperations
+from app.services.wallet.repository import Topup, TopupPage, TopupRepository
 
 log = structlog.get_logger(__name__)
 
@@ -93,8 +94,7 @@ class Topups:
         paid = Money(intent.amount_received or intent.amount, intent.currency)
         if paid != topup.money:
             reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
-            await self._topups.flag(topup.id, reason)
-            log.error("topup_flagged_for_review", topup_id=topup.id, reason=reason)
+            await self._to_review(topup.id, intent.id, reason)
             return
         await self._db.transaction(lambda session: self._credit_in(session, topup, intent.id, paid))
 
@@ -115,6 +115,31 @@ class Topups:
             ),
         )
         log.info("topup_credited", topup_id=topup.id, payment_intent=intent_id, amount=paid.amount)
+
+    async def page(self, status: TopupStatus | None, limit: int, starting_after: str | None) -> TopupPage:
+        """Top-ups for staff, newest first, of one status or all."""
+        return await self._topups.page(status, limit, starting_after)
+
+    async def learn_from_operation(self, operation: PaymentOperation) -> None:
+        """What the janitor learnt of a top-up's PaymentIntent call: the intent it created, or
+        that nothing can be found (the top-up then needs review)."""
+        topup_id = operation.refs.get("topup_id")
+        if topup_id is None:
+            return
+        if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
+            await self._topups.attach_payment_intent(topup_id, operation.result["id"])
+            log.info("topup_intent_learnt", topup_id=topup_id, payment_intent=operation.result["id"])
+        elif operation.status is OperationStatus.NEEDS_REVIEW:
+            error = (operation.error or {}).get("code", "unknown")
+            await self._to_review(topup_id, None, f"its PaymentIntent call needs review: {error}")
+
+    async def _to_review(self, topup_id: str, payment_intent_id: str | None, reason: str) -> None:
+        if await self._topups.move(
+            topup_id, TopupStatus.NEEDS_REVIEW, payment_intent_id, review_reason=reason
+        ):
+            log.error(
+                "topup_needs_review", topup_id=topup_id, payment_intent=payment_intent_id, reason=reason
+            )
 
     async def settle_unpaid(self, intent: PaymentIntent, status: TopupStatus) -> None:
         """Mark a top-up failed or canceled; a top-up already credited stays credited."""

@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from pymongo.errors import AutoReconnect
 
 from app.adapters.stripe_adapter import StripeAdapter
+from app.adapters.stripe_errors import PaymentOutcomeUnknown
 from app.config import Settings
 from app.container import Services, build_services
-from app.db import Database
+from app.db import Collections, Database
 from app.domain.money import Money
-from app.services.wallet import TopupAlreadyOpened
+from app.domain.wallet import TopupStatus
+from app.services.payment_operations import run_operations_janitor
+from app.services.wallet import Topup, TopupAlreadyOpened
 from app.services.wallet.repository import TopupRepository
+from tests.conftest import make_settings
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
 
 
 @pytest.fixture
-def settings(emulator_settings: Settings) -> Settings:
-    return emulator_settings
+def settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
+    # One attempt per Stripe call, so a failure injected by the emulator is seen at once.
+    return make_settings(
+        mongodb_uri, stripe_api_base=emulator.base_url, stripe_max_network_retries=0, stripe_retry_attempts=1
+    )
 
 
 @pytest.fixture
@@ -78,3 +86,48 @@ async def test_the_repository_refuses_to_reopen_a_topup_with_another_currency_or
     stored = await topups.get("tu_1")
     assert stored is not None
     assert (stored.user_id, stored.amount, stored.currency) == ("buyer-c", 1000, "usd")
+
+
+async def test_the_janitor_writes_the_payment_intent_it_learns_back_to_the_topup(
+    services: Services, emulator: EmulatorServer
+) -> None:
+    await emulator.control_async(
+        "faults", path_prefix="/v1/payment_intents", method="POST", count=1, drop_response=True
+    )
+    with pytest.raises(PaymentOutcomeUnknown):
+        await services.topups.request("buyer-j", Money(1200, "usd"), "key-j")
+    [topup_id] = [topup.id for topup in await _topups_of(services, "buyer-j")]
+    assert (await services.topups.get(topup_id)).payment_intent_id is None
+
+    await run_operations_janitor(services.database, services.payment_operations, older_than=timedelta(0))
+
+    [intent] = (await emulator.stripe_client().v1.payment_intents.list_async()).data
+    topup = await services.topups.get(topup_id)
+    assert (topup.payment_intent_id, topup.status) == (intent.id, TopupStatus.REQUIRES_PAYMENT)
+
+
+async def test_a_topup_whose_payment_intent_is_never_found_goes_to_review(
+    services: Services, emulator: EmulatorServer
+) -> None:
+    await emulator.control_async(
+        "faults", path_prefix="/v1/payment_intents", method="POST", count=1, status=500
+    )
+    with pytest.raises(PaymentOutcomeUnknown):
+        await services.topups.request("buyer-n", Money(1300, "usd"), "key-n")
+    [topup] = await _topups_of(services, "buyer-n")
+    # Stripe forgets idempotency keys after 24 hours; past that the janitor searches, finds nothing.
+    await services.database[Collections.PAYMENT_OPERATIONS].update_many(
+        {}, {"$set": {"created_at": datetime.now(UTC) - timedelta(hours=25)}}
+    )
+
+    await run_operations_janitor(services.database, services.payment_operations, older_than=timedelta(0))
+
+    reviewed = await services.topups.get(topup.id)
+    assert reviewed.status == TopupStatus.NEEDS_REVIEW
+    assert "not_found_after_key_expiry" in (reviewed.review_reason or "")
+    assert await services.topups.pending_amount("buyer-n", "usd") == 0
+
+
+async def _topups_of(services: Services, user_id: str) -> list[Topup]:
+    documents = services.database[Collections.TOPUPS].find({"user_id": user_id})
+    return [await services.topups.get(document["_id"]) async for document in documents]
