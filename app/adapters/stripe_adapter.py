@@ -205,18 +205,6 @@ class StripeAdapter:
         )
         return to_payment_intent(intent)
 
-    async def confirm_payment_intent(self, payment_intent: str, payment_method: str) -> PaymentIntent:
-        """Server-side confirmation, for the local demo and tests; buyers confirm with Stripe Elements."""
-        params: stripe.params.PaymentIntentConfirmParams = {
-            "payment_method": payment_method,
-            "return_url": "https://example.invalid/return",
-        }
-        intent = await self._call(
-            "payment_intents.confirm",
-            lambda: self._stripe.payment_intents.confirm_async(payment_intent, params),
-        )
-        return to_payment_intent(intent)
-
     async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent:
         intent = await self._call(
             "payment_intents.cancel",
