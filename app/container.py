@@ -31,6 +31,7 @@ from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
+from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import Topups, TopupWebhookHandlers, WalletFunds, WalletView
 from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -71,7 +72,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     stripe_accounts = StripeAccounts(database, provider)
     topups = Topups(database, ledger, operations, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
-    registry = webhook_registry(stripe_accounts, topups)
+    registry = webhook_registry(stripe_accounts, topups, StripeFees(ledger, provider))
     return Services(
         settings=settings,
         database=database,
@@ -94,11 +95,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     )
 
 
-def webhook_registry(stripe_accounts: StripeAccounts, topups: Topups) -> HandlerRegistry:
+def webhook_registry(
+    stripe_accounts: StripeAccounts, topups: Topups, stripe_fees: StripeFees
+) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
     registry = HandlerRegistry()
     registry.register_all(StripeAccountWebhookHandlers(stripe_accounts).by_event_type())
     registry.register_all(TopupWebhookHandlers(topups).by_event_type())
+    registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
     return registry
 
 

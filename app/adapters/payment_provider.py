@@ -86,6 +86,8 @@ class Charge:
     balance_transaction: str | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # The balance transaction itself (amount, fee, net), when Stripe sent it expanded.
+    settlement: BalanceTransaction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +281,10 @@ class PaymentProvider(Protocol):
     ) -> PaymentIntent: ...
 
     async def retrieve_payment_intent(self, payment_intent: str) -> PaymentIntent: ...
+
+    async def retrieve_charge(self, charge: str) -> Charge:
+        """The charge with its balance transaction expanded (`settlement`), once Stripe knows it."""
+        ...
 
     async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent: ...
 

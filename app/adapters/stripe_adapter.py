@@ -23,6 +23,7 @@ from app.adapters.payment_provider import (
     AccountLink,
     Balance,
     BalanceTransaction,
+    Charge,
     Dispute,
     DisputeEvidence,
     PaymentIntent,
@@ -37,6 +38,7 @@ from app.adapters.stripe_objects import (
     to_account_link,
     to_balance,
     to_balance_transaction,
+    to_charge,
     to_dispute,
     to_payment_intent,
     to_payout,
@@ -204,6 +206,13 @@ class StripeAdapter:
             "payment_intents.retrieve", lambda: self._stripe.payment_intents.retrieve_async(payment_intent)
         )
         return to_payment_intent(intent)
+
+    async def retrieve_charge(self, charge: str) -> Charge:
+        params: stripe.params.ChargeRetrieveParams = {"expand": ["balance_transaction"]}
+        found = await self._call(
+            "charges.retrieve", lambda: self._stripe.charges.retrieve_async(charge, params)
+        )
+        return to_charge(found)
 
     async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent:
         intent = await self._call(

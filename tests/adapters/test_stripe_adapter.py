@@ -283,3 +283,24 @@ async def test_objects_are_found_by_the_metadata_we_gave_them(
     ]
     assert await provider.find_transfer_by_metadata("escrow_id", "escrow_404", since) is None
     assert await provider.find_payment_intent_by_metadata("topup_id", "topup_404") is None
+
+
+async def test_a_charge_is_read_with_its_balance_transaction_once_stripe_has_it(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
+    intent = await provider.create_topup_intent(
+        "topup_c", "user_c", 10_000, "usd", idempotency_key="topup:topup_c"
+    )
+    await emulator.control_async(f"payment_intents/{intent.id}/succeed")
+    charge_id = (await provider.retrieve_payment_intent(intent.id)).latest_charge
+    assert charge_id is not None
+
+    before = await provider.retrieve_charge(charge_id)  # deferred settlement: not known yet
+    await emulator.control_async(f"charges/{charge_id}/balance_transaction")
+    after = await provider.retrieve_charge(charge_id)
+
+    assert (before.balance_transaction, before.settlement) == (None, None)
+    assert after.settlement is not None
+    assert after.balance_transaction == after.settlement.id
+    assert (after.settlement.amount, after.settlement.fee, after.settlement.net) == (10_000, 320, 9_680)
+    assert after.payment_intent == intent.id

@@ -142,6 +142,14 @@ class LedgerRepository:
             return int(row["total"])
         return 0
 
+    async def balances_by_account(self, currency: str) -> dict[str, int]:
+        """Every account's balance in `currency`, as the sum of its postings."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"currency": currency}},
+            {"$group": {"_id": "$account", "total": {"$sum": "$amount"}}},
+        ]
+        return {row["_id"]: int(row["total"]) async for row in await self._postings.aggregate(pipeline)}
+
     async def totals_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}
         pipeline = [{"$group": {"_id": "$currency", "total": {"$sum": "$amount"}}}]

@@ -10,7 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Database
-from app.domain.ledger import EntryKeyConflict, JournalEntry, may_go_negative
+from app.domain.ledger import EntryKeyConflict, JournalEntry, may_go_negative, platform_stripe_balance
 from app.services.ledger.account_locks import AccountLocks
 from app.services.ledger.repository import JournalEntryRecord, LedgerRepository, Posting
 
@@ -105,6 +105,12 @@ class Ledger:
         """
         postings = await self._repository.statement(accounts, currency, limit + 1, starting_after)
         return postings[:limit], len(postings) > limit
+
+    async def expected_platform_stripe_balance(self, currency: str) -> int:
+        """What the platform's Stripe balance (available plus pending) must be in `currency`,
+        as the ledger predicts it (`app.domain.ledger.platform_stripe_balance`). Reconciliation
+        compares it with Stripe's."""
+        return platform_stripe_balance(await self._repository.balances_by_account(currency))
 
     async def totals_by_currency(self) -> dict[str, int]:
         """The sum of every account's postings per currency: zero for a conserving ledger."""

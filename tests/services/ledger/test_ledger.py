@@ -159,15 +159,38 @@ async def test_a_refused_entry_changes_nothing(database: Database, ledger: Ledge
         key="split",
         kind=EntryKind.ADJUSTMENT,
         moves=(
-            Move("buyer:y:wallet", "platform:fees", 40, "usd"),
-            Move("platform:fees", "world:bank", 60, "usd"),  # fees hold only 40: the whole entry fails
+            Move("buyer:y:wallet", "escrow:o:s", 40, "usd"),
+            Move("escrow:o:s", "world:bank", 60, "usd"),  # the escrow holds only 40: the whole entry fails
         ),
     )
     with pytest.raises(InsufficientFunds):
         await ledger.post(two_legged)
     assert await ledger.balance("buyer:y:wallet", "usd") == 50
-    assert await ledger.balance("platform:fees", "usd") == 0
+    assert await ledger.balance("escrow:o:s", "usd") == 0
     assert await database[Collections.LEDGER_POSTINGS].count_documents({"entry_id": "split"}) == 0
+
+
+async def test_the_platforms_result_may_go_negative_but_custody_never(
+    database: Database, ledger: Ledger
+) -> None:
+    fee = entry("fee", EntryKind.STRIPE_FEE, [Move(Accounts.PLATFORM_FEES, Accounts.STRIPE_FEES, 320, "usd")])
+    await ledger.post(fee)
+    assert await ledger.balance(Accounts.PLATFORM_FEES, "usd") == -320
+    assert await ledger.balance(Accounts.STRIPE_FEES, "usd") == 320
+
+    for custody in (
+        Accounts.buyer_wallet("c"),
+        Accounts.buyer_legacy("c"),
+        Accounts.escrow("o", "s"),
+        Accounts.seller_pending_transfer("s"),
+        Accounts.seller_connected("s"),
+    ):
+        with pytest.raises(InsufficientFunds):
+            await ledger.post(
+                entry(f"out:{custody}", EntryKind.ADJUSTMENT, [Move(custody, Accounts.BANK, 1, "usd")])
+            )
+        assert await ledger.balance(custody, "usd") == 0
+    await assert_conserved(database, ledger)
 
 
 async def test_history_lists_postings_newest_first_with_balance_after(ledger: Ledger) -> None:
