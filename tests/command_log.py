@@ -21,22 +21,30 @@ class Command:
     in_transaction: bool
 
 
+# Ending a transaction is a command on the `admin` database, whichever database it wrote to.
+_SENT_TO_ADMIN = frozenset({"commitTransaction", "abortTransaction"})
+
+
 class CommandLog(monitoring.CommandListener):
     def __init__(self) -> None:
         self._recordings: dict[str, list[Command]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        recording = self._recordings.get(event.database_name)
-        if recording is None:
-            return
-        target = event.command.get(event.command_name)
-        recording.append(
-            Command(
-                name=event.command_name,
-                collection=target if isinstance(target, str) else None,
-                in_transaction="txnNumber" in event.command and "autocommit" in event.command,
+        if event.command_name in _SENT_TO_ADMIN:
+            recordings = list(self._recordings.values())  # a test records one database at a time
+        else:
+            recordings = (
+                [self._recordings[event.database_name]] if event.database_name in self._recordings else []
             )
-        )
+        target = event.command.get(event.command_name)
+        for recording in recordings:
+            recording.append(
+                Command(
+                    name=event.command_name,
+                    collection=target if isinstance(target, str) else None,
+                    in_transaction="txnNumber" in event.command and "autocommit" in event.command,
+                )
+            )
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

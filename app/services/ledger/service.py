@@ -24,10 +24,10 @@ class Ledger:
         self._locks = AccountLocks()
 
     async def post(self, entry: JournalEntry) -> JournalEntryRecord:
-        """Post `entry` once. Posting the same key again returns the first entry unchanged."""
-        existing = await self._repository.find_entry(entry.key)
-        if existing is not None:
-            return _same_entry_or_conflict(existing, entry)
+        """Post `entry` once. Posting the same key again returns the first entry unchanged.
+
+        The entry is not looked for first: its insert fails on the duplicate key, which says so.
+        """
         balances = [account for account, _ in entry.balance_deltas() if not may_go_negative(account)]
         try:
             async with self._locks.hold(balances):

@@ -22,6 +22,7 @@ from app.domain.ledger import (
     may_go_negative,
 )
 from app.services.ledger import Ledger
+from tests.command_log import CommandLog
 
 ACCOUNT_NAMES = [
     "world:card",
@@ -236,3 +237,19 @@ async def test_an_entry_whose_moves_cancel_out_is_posted_without_changing_a_bala
     for src, dst, _, currency in moves:
         assert await ledger.balance(f"{prefix}:{src}", currency) == 0
         assert await ledger.balance(f"{prefix}:{dst}", currency) == 0
+
+
+async def test_a_post_writes_in_one_transaction_without_reading_first(
+    database: Database, ledger: Ledger, settings: Settings, command_log: CommandLog
+) -> None:
+    credit = entry("credit", EntryKind.TOPUP, [Move(Accounts.CARD, Accounts.buyer_wallet("q"), 100, "usd")])
+
+    with command_log.recording(settings.mongodb_database) as commands:
+        await ledger.post(credit)
+
+    assert [(c.name, c.collection) for c in commands] == [
+        ("insert", Collections.JOURNAL_ENTRIES),
+        ("findAndModify", Collections.LEDGER_ACCOUNTS),
+        ("insert", Collections.LEDGER_POSTINGS),
+        ("commitTransaction", None),
+    ]
