@@ -127,6 +127,13 @@ class LedgerRepository:
             [_posting_document(posting) for posting in postings], session=session
         )
 
+    async def balances(self, accounts: Sequence[str], currency: str) -> dict[str, int]:
+        """The balances of accounts that keep a balance document, in one read (0 if none yet)."""
+        ids = {account_id(account, currency): account for account in accounts}
+        cursor = self._accounts.find({"_id": {"$in": list(ids)}}, {"balance": 1})
+        found = {ids[document["_id"]]: int(document["balance"]) async for document in cursor}
+        return {account: found.get(account, 0) for account in accounts}
+
     async def balance(self, account: str, currency: str, session: AsyncClientSession | None) -> int:
         document = await self._accounts.find_one(
             {"_id": account_id(account, currency)}, {"balance": 1}, session=session

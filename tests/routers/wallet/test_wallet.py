@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.auth import Role
 from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
+from tests.command_log import CommandLog
 from tests.conftest import TokenFactory, bearer
 from tests.legacy_wallets import insert_legacy_wallet
 
@@ -171,3 +172,21 @@ async def test_a_buyer_cannot_read_another_buyers_topup(
     assert alice.status_code == 200
     assert alice.json()["client_secret"] is None
     assert missing.status_code == 404
+
+
+async def test_reading_the_wallet_costs_three_reads(
+    client: httpx.AsyncClient, services: Services, token: TokenFactory, command_log: CommandLog
+) -> None:
+    await insert_legacy_wallet(services.database, "reader", "42.10")
+    await services.migration.migrate_user("reader")
+    await credit_platform_wallet(services, "reader", 1500, "reader-topup")
+
+    with command_log.recording(services.settings.mongodb_database) as commands:
+        body = (await client.get("/wallet", headers=bearer(token("reader", Role.BUYER)))).json()
+
+    assert (body["legacy_balance"], body["platform_balance"], body["total_balance"]) == (4210, 1500, 5710)
+    assert sorted((c.name, c.collection) for c in commands) == [
+        ("aggregate", "topups"),
+        ("find", "ledger_accounts"),
+        ("find", "wallets"),
+    ]
