@@ -64,14 +64,14 @@ class PaymentOperations:
         A pending or failed one is sent again with the same idempotency key, which is safe: the
         provider replays what it did, or does it now if it never did.
         """
-        operation = await self._record_pending(request, refs or {})
+        operation, first = await self._record_pending(request, refs or {})
         if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
             return await request.recorded(self._provider, operation.result)
         if operation.status is OperationStatus.NEEDS_REVIEW:
             raise PaymentOperationNeedsReview(
                 f"payment operation {operation.id} is waiting for an operator", operation_id=operation.id
             )
-        return await self._drive(request, operation)
+        return await self._drive(request, operation, counted=first)
 
     async def reconcile_pending_operations(
         self,
@@ -117,7 +117,8 @@ class PaymentOperations:
 
     async def _record_pending(
         self, request: PaymentRequest[Any], refs: Mapping[str, str]
-    ) -> PaymentOperation:
+    ) -> tuple[PaymentOperation, bool]:
+        """The operation's record, and whether it was recorded just now (its attempt counted)."""
         key, params = request.idempotency_key, request.params()
         recorded = await self._operations.insert_pending(
             key,
@@ -129,7 +130,7 @@ class PaymentOperations:
         )
         if recorded is not None:
             log.info("payment_operation_recorded", operation_id=key, kind=str(request.kind))
-            return recorded
+            return recorded, True
         existing = await self._operations.get(key)
         if existing is None:  # only an operator deletes operations; treat it as a conflict
             raise PaymentOperationConflict(
@@ -139,12 +140,15 @@ class PaymentOperations:
             raise PaymentOperationConflict(
                 f"operation {key} was recorded with different parameters", operation_id=key
             )
-        return existing
+        return existing, False
 
-    async def _drive(self, request: PaymentRequest[R], operation: PaymentOperation) -> R:
+    async def _drive(
+        self, request: PaymentRequest[R], operation: PaymentOperation, *, counted: bool = False
+    ) -> R:
         if _key_expired(operation):
             return await self._resolve_by_metadata(request, operation)
-        await self._operations.count_attempt(operation.id, datetime.now(UTC))
+        if not counted:
+            await self._operations.count_attempt(operation.id, datetime.now(UTC))
         try:
             result = await request.send(self._provider)
         except PaymentProviderError as error:

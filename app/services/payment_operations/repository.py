@@ -50,7 +50,8 @@ class PaymentOperationRepository:
         refs: Mapping[str, str],
         now: datetime,
     ) -> PaymentOperation | None:
-        """Record a new pending operation; None if one is already recorded under `key`."""
+        """Record a new pending operation, its first attempt counted (it is sent straight after);
+        None if one is already recorded under `key`."""
         document: Document = {
             "_id": key,
             "kind": kind,
@@ -59,7 +60,7 @@ class PaymentOperationRepository:
             "request": dict(request),
             "refs": dict(refs),
             "status": OperationStatus.PENDING.value,
-            "attempts": 0,
+            "attempts": 1,
             "created_at": now,
             "updated_at": now,
         }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -82,13 +82,15 @@ class TopupRepository:
                 f"top-up {topup_id} was opened for another amount or currency", topup_id=topup_id
             ) from exc
 
-    async def attach_payment_intent(self, topup_id: str, payment_intent_id: str) -> Topup | None:
-        document = await self._topups.find_one_and_update(
-            {"_id": topup_id},
-            {"$set": {"payment_intent_id": payment_intent_id, "updated_at": datetime.now(UTC)}},
-            return_document=ReturnDocument.AFTER,
-        )
-        return _topup(document) if document else None
+    async def attach_payment_intent(self, topup_id: str, payment_intent_id: str) -> bool:
+        """Record the top-up's PaymentIntent; whether the top-up still awaits payment (the usual
+        case, told by the same update; any other status costs a second one)."""
+        fields = {"$set": {"payment_intent_id": payment_intent_id, "updated_at": datetime.now(UTC)}}
+        awaiting = {"_id": topup_id, "status": str(TopupStatus.REQUIRES_PAYMENT)}
+        if (await self._topups.update_one(awaiting, fields)).matched_count:
+            return True
+        await self._topups.update_one({"_id": topup_id}, fields)
+        return False
 
     async def get(self, topup_id: str) -> Topup | None:
         document = await self._topups.find_one({"_id": topup_id})

@@ -60,9 +60,12 @@ class Topups:
             ),
             refs={"topup_id": topup_id, "user_id": user_id},
         )
-        topup = await self._topups.attach_payment_intent(topup_id, intent.id) or Topup(
-            topup_id, user_id, amount.amount, amount.currency, TopupStatus.REQUIRES_PAYMENT, intent.id
-        )
+        if await self._topups.attach_payment_intent(topup_id, intent.id):
+            topup = Topup(
+                topup_id, user_id, amount.amount, amount.currency, TopupStatus.REQUIRES_PAYMENT, intent.id
+            )
+        else:  # a retry after the top-up moved on (paid, or sent to review by the janitor)
+            topup = await self.get(topup_id)
         log.info("topup_requested", topup_id=topup_id, payment_intent=intent.id, amount=amount.amount)
         return replace(topup, client_secret=intent.client_secret)
 
