@@ -7,9 +7,10 @@ client exists); it records only while a test asks, and only for that test's data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo import monitoring
 
@@ -19,6 +20,7 @@ class Command:
     name: str
     collection: str | None
     in_transaction: bool
+    document: Mapping[str, Any]
 
 
 # Ending a transaction is a command on the `admin` database, whichever database it wrote to.
@@ -43,6 +45,7 @@ class CommandLog(monitoring.CommandListener):
                     name=event.command_name,
                     collection=target if isinstance(target, str) else None,
                     in_transaction="txnNumber" in event.command and "autocommit" in event.command,
+                    document=dict(event.command),
                 )
             )
 
