@@ -122,6 +122,30 @@ class TopupRepository:
         documents = await self._topups.find(query).sort(LIST_KEY, DESCENDING).limit(limit + 1).to_list()
         return TopupPage(data=[_topup(d) for d in documents[:limit]], has_more=len(documents) > limit)
 
+    async def mark_paid(
+        self, topup_id: str, user_id: str, paid: Money, payment_intent_id: str, session: AsyncClientSession
+    ) -> bool:
+        """Move the top-up to `succeeded` if it is this buyer's, for exactly `paid`, and may go
+        there; whether it moved. One update whose match checks it all."""
+        result = await self._topups.update_one(
+            {
+                "_id": topup_id,
+                "user_id": user_id,
+                "amount": paid.amount,
+                "currency": paid.currency,
+                "status": {"$in": sources_of(TopupStatus.SUCCEEDED)},
+            },
+            {
+                "$set": {
+                    "status": str(TopupStatus.SUCCEEDED),
+                    "payment_intent_id": payment_intent_id,
+                    "updated_at": datetime.now(UTC),
+                }
+            },
+            session=session,
+        )
+        return result.modified_count == 1
+
     async def move(
         self,
         topup_id: str,

@@ -90,34 +90,47 @@ class Topups:
         return await self._topups.pending_amount(user_id, currency)
 
     async def credit(self, intent: PaymentIntent) -> None:
-        """Credit the wallet for a succeeded PaymentIntent, once, if it matches its top-up."""
-        topup = await self._topup_of(intent)
-        if topup is None:
-            return
+        """Credit the wallet for a succeeded PaymentIntent, once, if it matches its top-up.
+
+        One transaction: the top-up moves to `succeeded` by an update whose match also checks
+        the buyer, amount and currency it was opened for, and the credit is posted. When nothing
+        matches, the top-up is read to tell why: paid with another amount or currency (it goes
+        to review), already credited or canceled, or unknown.
+        """
+        topup_id, user_id = intent.metadata.get("topup_id"), intent.metadata.get("user_id")
         paid = Money(intent.amount_received or intent.amount, intent.currency)
-        if paid != topup.money:
-            reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
-            await self._to_review(topup.id, intent.id, reason)
-            return
-        await self._db.transaction(lambda session: self._credit_in(session, topup, intent.id, paid))
+        if topup_id and user_id:
+            credited = await self._db.transaction(
+                lambda session: self._credit_in(session, topup_id, user_id, intent.id, paid)
+            )
+            if credited:
+                log.info("topup_credited", topup_id=topup_id, payment_intent=intent.id, amount=paid.amount)
+                return
+        await self._not_credited(topup_id, intent.id, paid)
 
     async def _credit_in(
-        self, session: AsyncClientSession, topup: Topup, intent_id: str, paid: Money
-    ) -> None:
-        if not await self._topups.move(topup.id, TopupStatus.SUCCEEDED, intent_id, session):
-            return
-        credit = Move(Accounts.CARD, Accounts.buyer_wallet(topup.user_id), paid.amount, paid.currency)
-        await self._ledger.post_in(
-            session,
-            entry(
-                topup_entry_key(intent_id),
-                EntryKind.TOPUP,
-                [credit],
-                topup=topup.id,
-                payment_intent=intent_id,
-            ),
+        self, session: AsyncClientSession, topup_id: str, user_id: str, intent_id: str, paid: Money
+    ) -> bool:
+        if not await self._topups.mark_paid(topup_id, user_id, paid, intent_id, session):
+            return False
+        move = Move(Accounts.CARD, Accounts.buyer_wallet(user_id), paid.amount, paid.currency)
+        credit = entry(
+            topup_entry_key(intent_id), EntryKind.TOPUP, [move], topup=topup_id, payment_intent=intent_id
         )
-        log.info("topup_credited", topup_id=topup.id, payment_intent=intent_id, amount=paid.amount)
+        await self._ledger.post_in(session, credit)
+        return True
+
+    async def _not_credited(self, topup_id: str | None, intent_id: str, paid: Money) -> None:
+        topup = await self._topups.get(topup_id) if topup_id else None
+        if topup is None:
+            log.warning("topup_unknown", payment_intent=intent_id, topup_id=topup_id)
+        elif topup.status in (TopupStatus.REQUIRES_PAYMENT, TopupStatus.FAILED):
+            reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
+            await self._to_review(topup.id, intent_id, reason)
+        else:  # credited already, canceled, or in review
+            log.info(
+                "topup_not_credited", topup_id=topup.id, payment_intent=intent_id, status=str(topup.status)
+            )
 
     async def page(self, status: TopupStatus | None, limit: int, starting_after: str | None) -> TopupPage:
         """Top-ups for staff, newest first, of one status or all."""
