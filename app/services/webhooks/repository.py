@@ -160,20 +160,17 @@ class WebhookEventRepository:
             async for d in cursor
         ]
 
-    async def claim(
-        self, events: list[DueEvent], now: datetime, worker_id: str, expires_at: datetime
-    ) -> list[ClaimedEvent]:
+    async def claim(self, events: list[DueEvent], worker_id: str, expires_at: datetime) -> list[ClaimedEvent]:
         """Claim those of `events` still due and unchanged since they were read, in one command;
         the ones another worker took meanwhile are left out."""
         if not events:
             return []
         claim_id = uuid.uuid4().hex
         claims = [
-            # The attempts count read with the event is part of the match: a claim never acts on
-            # a newer state than the one it read.
+            # Every claim counts an attempt, and only a due event is read: an event whose count
+            # is still the one read is still due and unclaimed (the whole compare-and-set).
             UpdateOne(
-                {"_id": event.id, "attempts": event.attempts, "next_attempt_at": {"$lte": now}},
-                _claim_update(worker_id, claim_id, expires_at),
+                {"_id": event.id, "attempts": event.attempts}, _claim_update(worker_id, claim_id, expires_at)
             )
             for event in events
         ]
@@ -253,7 +250,8 @@ def _outcome_update(outcome: AttemptResult) -> UpdateOne:
         released["next_attempt_at"] = ""
     claimed = outcome.claimed
     return UpdateOne(
-        {"_id": claimed.id, "status": EventStatus.PROCESSING.value, "claim_id": claimed.claim_id},
+        # The claim id is the claim's own: a later claim replaces it and an outcome removes it.
+        {"_id": claimed.id, "claim_id": claimed.claim_id},
         {
             "$set": {"status": outcome.status.value, RECORDED_BY: claimed.claim_id, **outcome.fields},
             "$unset": released,
