@@ -23,7 +23,7 @@ from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import EmulatorServer
 from tests.mongo_server import secantus_server
 
-THROUGHPUT_EVENTS = 300
+THROUGHPUT_EVENTS = 400
 
 
 async def sequential_posts(ledger: Ledger, count: int) -> list[float]:
