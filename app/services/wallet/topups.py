@@ -106,7 +106,7 @@ class Topups:
             if credited:
                 log.info("topup_credited", topup_id=topup_id, payment_intent=intent.id, amount=paid.amount)
                 return
-        await self._not_credited(topup_id, intent.id, paid)
+        await self._not_credited(intent, paid)
 
     async def _credit_in(
         self, session: AsyncClientSession, topup_id: str, user_id: str, intent_id: str, paid: Money
@@ -120,16 +120,19 @@ class Topups:
         await self._ledger.post_in(session, credit)
         return True
 
-    async def _not_credited(self, topup_id: str | None, intent_id: str, paid: Money) -> None:
+    async def _not_credited(self, intent: PaymentIntent, paid: Money) -> None:
+        topup_id = intent.metadata.get("topup_id")
         topup = await self._topups.get(topup_id) if topup_id else None
         if topup is None:
-            log.warning("topup_unknown", payment_intent=intent_id, topup_id=topup_id)
+            log.warning("topup_unknown", payment_intent=intent.id, topup_id=topup_id)
         elif topup.status in (TopupStatus.REQUIRES_PAYMENT, TopupStatus.FAILED):
             reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
-            await self._to_review(topup.id, intent_id, reason)
+            if intent.metadata.get("user_id") != topup.user_id:
+                reason += f"; the payment names buyer {intent.metadata.get('user_id')!r}"
+            await self._to_review(topup.id, intent.id, reason)
         else:  # credited already, canceled, or in review
             log.info(
-                "topup_not_credited", topup_id=topup.id, payment_intent=intent_id, status=str(topup.status)
+                "topup_not_credited", topup_id=topup.id, payment_intent=intent.id, status=str(topup.status)
             )
 
     async def page(self, status: TopupStatus | None, limit: int, starting_after: str | None) -> TopupPage:
