@@ -5,10 +5,10 @@ Legacy documents live in the marketplace's MongoDB (`wallets` by default), one p
 user is migrated, the document keeps the migrated amount and its balance is zero, so the legacy
 system can no longer spend money that now lives in the ledger.
 
-Every wallet operation looks its user up by `userId`. The legacy collection has no index on it,
-so the service creates one, `payments_service_userId`, when `LEGACY_WALLET_INDEX` is true (the
-default): the service owns that index, and the legacy system must leave it in place. With the
-setting false, someone else must provide an index on `userId`; start-up warns when none exists.
+Every wallet operation looks its user up by `userId`. When no index leads with `userId`, the
+service creates one, `payments_service_userId`, if `LEGACY_WALLET_INDEX` is true (the default):
+the service owns that index, and the legacy system must leave it in place. With the setting
+false, someone else must provide an index on `userId`; start-up warns when none exists.
 """
 
 from __future__ import annotations
@@ -62,12 +62,14 @@ class LegacyWalletBridge:
         self._wallets: AsyncCollection[Document] = legacy_db[settings.legacy_wallet_collection]
 
     async def ensure_user_index(self, *, create: bool) -> None:
-        """Create the service's index on `userId` (when `create`), or warn when there is none."""
+        """Make sure lookups by `userId` are indexed: an index that leads with it is enough,
+        whoever made it; otherwise create the service's own (when `create`), or warn."""
+        indexes = await self._wallets.index_information()
+        if any(spec["key"][0][0] == "userId" for spec in indexes.values()):
+            return
         if create:
             await self._wallets.create_index([("userId", ASCENDING)], name=USER_INDEX)
-            return
-        indexes = await self._wallets.index_information()
-        if not any(spec["key"][0][0] == "userId" for spec in indexes.values()):
+        else:
             log.warning("legacy_wallets_unindexed", detail="every wallet lookup scans the legacy collection")
 
     async def lookup(self, user_id: str) -> LegacyWallet | None:

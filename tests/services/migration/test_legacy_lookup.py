@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app.auth import Role
 from app.config import Settings
 from app.container import Services
-from app.db import Database
+from app.db import Database, connect
 from tests.command_log import CommandLog
 from tests.conftest import TokenFactory, bearer, make_settings, running_app
 from tests.legacy_wallets import insert_legacy_wallet
@@ -94,3 +94,14 @@ async def test_checking_a_user_without_a_legacy_wallet_opens_no_transaction(
         await services.migration.migrate_user("nobody")
 
     assert [(c.name, c.collection) for c in commands] == [("find", LEGACY)]
+
+
+async def test_an_index_the_legacy_system_already_has_on_user_id_is_used_as_it_is(mongodb_uri: str) -> None:
+    settings = make_settings(mongodb_uri)
+    legacy = connect(settings.mongodb_uri, settings.mongodb_database)
+    await legacy[LEGACY].create_index([("userId", 1)], name="userId_1")
+    try:
+        async for app in running_app(settings):
+            assert await user_id_indexes(app.state.services.database) == ["userId_1"]
+    finally:
+        await legacy.close()
