@@ -68,7 +68,12 @@ class Services:
 def build_services(database: Database, settings: Settings, provider: PaymentProvider) -> Services:
     ledger = Ledger(database)
     operations = PaymentOperations(database, provider)
-    migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
+    migration = LegacyMigration(
+        database,
+        ledger,
+        LegacyWalletBridge(database, settings),
+        recheck=timedelta(seconds=settings.legacy_wallet_recheck_seconds),
+    )
     stripe_accounts = StripeAccounts(database, provider)
     topups = Topups(database, ledger, operations, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)

@@ -1,19 +1,22 @@
 """Moving legacy wallet balances into the ledger, one user at a time, exactly once.
 
 The legacy document itself says how a user stands (absent, not migrated, migrated), so one
-indexed read of it answers every wallet operation; a transaction is opened only when there is
-something to migrate.
+indexed read of it answers a wallet operation, and none at all once the answer is settled (no
+legacy wallet, or migrated with nothing left: `settled.py`); a transaction is opened only when
+there is something to migrate.
 
 The legacy system keeps running during the rollout and may still credit a migrated (zeroed)
-document, a legacy refund for instance. Such money is migrated too, at the user's next wallet
-operation, as its own entry keyed by its place among the late credits
+document, a legacy refund for instance. Such money is migrated too, at the first wallet
+operation that sees it (`settled.py` says when), as its own entry keyed by its place among the late credits
 (`migration:{user}:late:{n}`), and listed in the user's migration record.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -31,6 +34,7 @@ from app.domain.migration import (
 )
 from app.services.ledger import Ledger
 from app.services.migration.repository import LateMigration, LegacyWalletRecord, MigrationRepository
+from app.services.migration.settled import SettledAnswers
 
 log = structlog.get_logger(__name__)
 
@@ -54,11 +58,21 @@ class LegacyState:
 
 
 class LegacyMigration:
-    def __init__(self, database: Database, ledger: Ledger, bridge: LegacyWalletBridge) -> None:
+    def __init__(
+        self,
+        database: Database,
+        ledger: Ledger,
+        bridge: LegacyWalletBridge,
+        *,
+        recheck: timedelta,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = database
         self._ledger = ledger
         self._bridge = bridge
         self._records = MigrationRepository(database)
+        # Users found with nothing to migrate: not looked up again for `recheck` (see settled.py).
+        self._settled: SettledAnswers[MigrationResult] = SettledAnswers(recheck, clock)
 
     async def record(self, user_id: str) -> LegacyWalletRecord | None:
         """What was migrated of the user's legacy wallet, for reports."""
@@ -66,11 +80,18 @@ class LegacyMigration:
 
     async def legacy_state(self, user_id: str) -> LegacyState:
         """How the user's legacy wallet stands, read without migrating anything."""
+        settled = self._settled.get(user_id)
+        if settled is not None:
+            return LegacyState(settled.status, settled.currency)
         wallet = await self._bridge.lookup(user_id)
         if wallet is None:
+            self._settled.remember(user_id, MigrationResult(user_id, LegacyWalletStatus.NONE, 0, None))
             return LegacyState(LegacyWalletStatus.NONE, None)
         if wallet.migrated:
-            return LegacyState(LegacyWalletStatus.MIGRATED, wallet.currency, _credited_since(wallet))
+            credited_since = _credited_since(wallet)
+            if not credited_since:
+                self._settled.remember(user_id, _migrated(wallet))
+            return LegacyState(LegacyWalletStatus.MIGRATED, wallet.currency, credited_since)
         try:
             amount = wallet.amount().minor_units
         except InvalidLegacyBalance:
@@ -79,6 +100,14 @@ class LegacyMigration:
 
     async def migrate_user(self, user_id: str) -> MigrationResult:
         """Move the user's legacy balance into `buyer:{user}:legacy`; a repeat changes nothing."""
+        settled = self._settled.get(user_id)
+        if settled is not None:
+            return settled
+        result = await self._migrate(user_id)
+        self._settled.remember(user_id, result)  # none, or migrated with nothing left: settled
+        return result
+
+    async def _migrate(self, user_id: str) -> MigrationResult:
         wallet = await self._bridge.lookup(user_id)
         if wallet is None:
             return MigrationResult(user_id, LegacyWalletStatus.NONE, 0, None)

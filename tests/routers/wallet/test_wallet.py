@@ -174,19 +174,27 @@ async def test_a_buyer_cannot_read_another_buyers_topup(
     assert missing.status_code == 404
 
 
-async def test_reading_the_wallet_costs_three_reads(
+async def test_reading_the_wallet_costs_three_reads_then_two_once_the_legacy_side_is_settled(
     client: httpx.AsyncClient, services: Services, token: TokenFactory, command_log: CommandLog
 ) -> None:
     await insert_legacy_wallet(services.database, "reader", "42.10")
-    await services.migration.migrate_user("reader")
     await credit_platform_wallet(services, "reader", 1500, "reader-topup")
+    headers = bearer(token("reader", Role.BUYER))
 
-    with command_log.recording(services.settings.mongodb_database) as commands:
-        body = (await client.get("/wallet", headers=bearer(token("reader", Role.BUYER)))).json()
+    with command_log.recording(services.settings.mongodb_database) as unmigrated_reads:
+        before = (await client.get("/wallet", headers=headers)).json()
+    await services.migration.migrate_user("reader")
+    with command_log.recording(services.settings.mongodb_database) as settled_reads:
+        after = (await client.get("/wallet", headers=headers)).json()
 
-    assert (body["legacy_balance"], body["platform_balance"], body["total_balance"]) == (4210, 1500, 5710)
-    assert sorted((c.name, c.collection) for c in commands) == [
+    assert (before["legacy_wallet_status"], before["total_balance"]) == ("not_migrated", 5710)
+    assert (after["legacy_wallet_status"], after["total_balance"]) == ("migrated", 5710)
+    assert sorted((c.name, c.collection) for c in unmigrated_reads) == [
         ("aggregate", "topups"),
         ("find", "ledger_accounts"),
         ("find", "wallets"),
+    ]
+    assert sorted((c.name, c.collection) for c in settled_reads) == [
+        ("aggregate", "topups"),
+        ("find", "ledger_accounts"),
     ]

@@ -3,16 +3,21 @@ creates (when allowed), at most once per wallet operation, and not at all for a 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
 from app.auth import Role
 from app.config import Settings
 from app.container import Services
 from app.db import Database, connect
+from app.domain.ledger import Accounts
+from app.domain.migration import LegacyWalletStatus
+from app.services.migration import LegacyMigration
 from tests.command_log import CommandLog
 from tests.conftest import TokenFactory, bearer, make_settings, running_app
 from tests.legacy_wallets import insert_legacy_wallet
@@ -61,8 +66,11 @@ async def test_a_wallet_read_looks_the_legacy_wallet_up_once_by_its_index(
 
     with command_log.recording(services.settings.mongodb_database) as commands:
         assert (await client.get("/wallet", headers=headers)).status_code == 200
+    with command_log.recording(services.settings.mongodb_database) as again:
+        assert (await client.get("/wallet", headers=headers)).status_code == 200
 
     assert [c.name for c in commands if c.collection == LEGACY] == ["find"]
+    assert [c for c in again if c.collection == LEGACY] == []  # the answer is known
     plan = await services.database[LEGACY].find({"userId": "no-legacy"}).explain()
     assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"])
 
@@ -105,3 +113,39 @@ async def test_an_index_the_legacy_system_already_has_on_user_id_is_used_as_it_i
             assert await user_id_indexes(app.state.services.database) == ["userId_1"]
     finally:
         await legacy.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_known_answer_is_looked_up_again_once_it_is_older_than_the_recheck(
+    services: Services, settings: Settings, command_log: CommandLog
+) -> None:
+    """A user first seen without a legacy wallet, who gets one later (or a migrated wallet the
+    legacy system credits later): seen at the first wallet operation after the recheck."""
+    clock = Clock()
+    migration = LegacyMigration(
+        services.database,
+        services.ledger,
+        LegacyWalletBridge(services.database, settings),
+        recheck=timedelta(seconds=60),
+        clock=clock,
+    )
+    assert (await migration.legacy_state("newcomer")).status is LegacyWalletStatus.NONE
+    await insert_legacy_wallet(services.database, "newcomer", "8.00")
+
+    with command_log.recording(settings.mongodb_database) as commands:
+        still_known = await migration.migrate_user("newcomer")
+    clock.now += 60
+    found = await migration.legacy_state("newcomer")
+    migrated = await migration.migrate_user("newcomer")
+
+    assert (still_known.status, commands) == (LegacyWalletStatus.NONE, [])
+    assert (found.status, found.unmigrated) == (LegacyWalletStatus.NOT_MIGRATED, 800)
+    assert (migrated.status, migrated.amount) == (LegacyWalletStatus.MIGRATED, 800)
+    assert await services.ledger.balance(Accounts.buyer_legacy("newcomer"), "usd") == 800

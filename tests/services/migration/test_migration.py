@@ -1,7 +1,7 @@
 """Moving one user's legacy balance into the ledger: once, exactly, under concurrency."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.legacy_wallets import insert_legacy_wallet
 
 @pytest.fixture
 def migration(database: Database, ledger: Ledger, settings: Settings) -> LegacyMigration:
-    return LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
+    return LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), recheck=timedelta(0))
 
 
 async def test_migrate_user_ten_times_concurrently_migrates_once(

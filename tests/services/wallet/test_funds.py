@@ -1,6 +1,7 @@
 """Spending takes legacy money first, never overdraws, and refunds go back to their sources."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -21,7 +22,9 @@ SINK = "escrow:order:seller"
 @pytest.fixture
 def funds(database: Database, ledger: Ledger, settings: Settings) -> WalletFunds:
     return WalletFunds(
-        database, ledger, LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
+        database,
+        ledger,
+        LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), recheck=timedelta(0)),
     )
 
 
