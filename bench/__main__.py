@@ -24,6 +24,7 @@ from stripe_emulator.testing import EmulatorServer
 from tests.mongo_server import secantus_server
 
 THROUGHPUT_EVENTS = 400
+STRIPE_EVENTS = 200
 
 
 async def sequential_posts(ledger: Ledger, count: int) -> list[float]:
@@ -84,7 +85,8 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
                 transport=httpx.ASGITransport(app=app), base_url="http://bench"
             ) as client:
                 await http.run(client, services, counter, report)
-            await throughput.run(services, uri, THROUGHPUT_EVENTS, report)
+            await throughput.run(services, emulator, uri, THROUGHPUT_EVENTS, report)
+            await throughput.run_with_stripe(services, emulator, uri, STRIPE_EVENTS, report)
         finally:
             await services.database.client.drop_database(settings.mongodb_database)
 

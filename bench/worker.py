@@ -1,5 +1,5 @@
 """One worker process for the throughput figures:
-`python -m bench.worker webhooks|ledger URI DB [COUNT]`.
+`python -m bench.worker webhooks|ledger URI DB [COUNT [STRIPE_API_BASE]]`.
 
 It starts the service's own services (its own MongoDB client, as a replica would), says `ready`,
 waits for `go` on stdin, then either processes due webhook events until none is left
@@ -44,8 +44,12 @@ JOBS: dict[str, Callable[[Services, int], Awaitable[int]]] = {
 }
 
 
-async def work(job: str, uri: str, database: str, count: int, timer: CommandTimer) -> dict[str, object]:
-    settings = bench_settings(uri, database)
+async def work(
+    job: str, uri: str, database: str, count: int, stripe_api_base: str, timer: CommandTimer
+) -> dict[str, object]:
+    settings = (
+        bench_settings(uri, database, stripe_api_base) if stripe_api_base else bench_settings(uri, database)
+    )
     configure_logging(settings.log_level)
     async with running_services(settings) as services:
         print("ready", flush=True)
@@ -66,9 +70,10 @@ async def work(job: str, uri: str, database: str, count: int, timer: CommandTime
 def main() -> None:
     job, uri, database = sys.argv[1], sys.argv[2], sys.argv[3]
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    stripe_api_base = sys.argv[5] if len(sys.argv) > 5 else ""
     timer = CommandTimer()
     monitoring.register(timer)
-    print(json.dumps(asyncio.run(work(job, uri, database, count, timer))), flush=True)
+    print(json.dumps(asyncio.run(work(job, uri, database, count, stripe_api_base, timer))), flush=True)
 
 
 if __name__ == "__main__":
