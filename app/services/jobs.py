@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import structlog
 
-log = structlog.get_logger(__name__)
+from app.services.background import stop_background_tasks
 
-SHUTDOWN_GRACE_SECONDS = 10.0
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,4 @@ async def periodic_jobs(jobs: Sequence[PeriodicJob]) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        stop.set()
-        for job, task in zip(jobs, tasks, strict=True):
-            try:
-                await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
-            except TimeoutError:
-                log.warning("periodic_job_cancelled", job=job.name)
+        await stop_background_tasks(stop, tasks)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import structlog
 
 from app.config import Settings
+from app.services.background import stop_background_tasks
 from app.services.container import running_services
 from app.services.webhooks.processor import EventOutcome, WebhookProcessor
 from app.services.webhooks.wiring import build_processor
@@ -17,7 +18,6 @@ from app.services.webhooks.wiring import build_processor
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 20
-SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class WebhookWorker:
@@ -53,12 +53,8 @@ async def background_worker(processor: WebhookProcessor, settings: Settings) -> 
     try:
         yield
     finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
-        except TimeoutError:
-            # Cancelled mid-handler: the claim lapses and another worker redoes the event.
-            log.warning("webhook_worker_cancelled", worker=processor.worker_id)
+        # Cancelled mid-handler, the event's claim lapses and a worker redoes it (handlers are idempotent).
+        await stop_background_tasks(stop, [task])
 
 
 async def drain(processor: WebhookProcessor) -> list[EventOutcome]:
