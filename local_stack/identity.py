@@ -56,7 +56,11 @@ def http_is_ours(child: Child, port: Port, path: str, answers: Callable[[httpx.R
         raise NotAnswering from exc
     if not listens_on(child, port):
         raise foreign(port, child, f"another process (HTTP {response.status_code} on {path})")
-    if not answers(response):
+    try:
+        expected = answers(response)
+    except ValueError:  # not the JSON it should be
+        expected = False
+    if not expected:
         raise NotAnswering
 
 
