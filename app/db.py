@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pymongo
 import structlog
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -24,6 +25,8 @@ log = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
 T = TypeVar("T")
+
+CLOSE_TIMEOUT_SECONDS = 0.5
 
 
 class Collections:
@@ -71,7 +74,11 @@ class Database:
         return True
 
     async def close(self) -> None:
-        await self.client.close()
+        # Closing sends endSessions, which first waits for a reachable server: for the whole
+        # serverSelectionTimeoutMS (30 s) when the database is already gone at shutdown. Sessions
+        # expire on the server by themselves, so that courtesy only gets a short bound.
+        with pymongo.timeout(CLOSE_TIMEOUT_SECONDS):
+            await self.client.close()
 
 
 def connect(uri: str, database: str) -> Database:

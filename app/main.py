@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.config import Settings, get_settings
 from app.container import in_service_jobs, running_services
+from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
 from app.routers import health, wallet, webhooks
@@ -41,7 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
 
     configure_logging(settings.log_level)
-    app = FastAPI(title="Marketplace payments", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Marketplace payments",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    serve_docs(app)
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)

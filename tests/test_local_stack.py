@@ -16,8 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
-from tests.mongo_server import free_port
+from tests.local_stack_support import free_ports, start_local_stack
 
 
 @dataclass(frozen=True)
@@ -25,41 +26,25 @@ class LocalStack:
     home: Path
     api: str
     emulator: str
-
-
-def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the local stack exited early"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
+    database: str
 
 
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     home = tmp_path_factory.mktemp("local-stack")
-    ports = {"PORT": free_port(), "LOCAL_DB_PORT": free_port(), "LOCAL_STRIPE_EMULATOR_PORT": free_port()}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"MONGODB_URI", "STRIPE_SECRET_KEY", "STRIPE_API_BASE"}
-    }
-    env.update({name: str(port) for name, port in ports.items()}, LOCAL_STACK_HOME=str(home))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    api = f"http://127.0.0.1:{ports['PORT']}"
+    ports = free_ports()
+    stack = start_local_stack(home, ports)
     try:
-        wait_until_ready(f"{api}/readyz", process)
-        yield LocalStack(home, api, f"http://127.0.0.1:{ports['LOCAL_STRIPE_EMULATOR_PORT']}")
+        stack.wait_for_banner()
+        yield LocalStack(
+            home,
+            api=f"http://127.0.0.1:{ports['PORT']}",
+            emulator=f"http://127.0.0.1:{ports['LOCAL_STRIPE_EMULATOR_PORT']}",
+            database=f"mongodb://127.0.0.1:{ports['LOCAL_DB_PORT']}/?directConnection=true",
+        )
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        stack.process.send_signal(signal.SIGTERM)
+        stack.finish()
 
 
 def token_for(stack: LocalStack, user: str, role: str) -> str:
@@ -73,6 +58,16 @@ def token_for(stack: LocalStack, user: str, role: str) -> str:
         timeout=60,
     )
     return result.stdout.strip().splitlines()[-1]
+
+
+def test_when_the_banner_shows_every_component_answers(local_stack: LocalStack) -> None:
+    assert httpx.get(f"{local_stack.api}/readyz").json() == {"status": "ready"}
+    config = httpx.get(f"{local_stack.emulator}/_emulator/config").json()
+    assert config["webhook_url"] == f"{local_stack.api}/webhooks/stripe"
+    client: MongoClient[dict[str, object]]
+    with MongoClient(local_stack.database, serverSelectionTimeoutMS=2000) as client:
+        assert "secantus" in client.admin.command("serverStatus")
+        assert client.payments.users.count_documents({}) > 0, "the demo data is seeded"
 
 
 def test_make_run_serves_demo_data_and_secrets_stay_out_of_git(local_stack: LocalStack) -> None:
