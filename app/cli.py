@@ -15,9 +15,10 @@ from pydantic import ValidationError
 
 from app.auth import Role, mint_token
 from app.config import AuthSettings, Settings
-from app.container import running_services
+from app.container import running_services, topup_expiry_age
 from app.observability import configure_logging
 from app.services.payment_operations import run_operations_janitor
+from app.services.wallet import run_topup_expiry
 from app.services.webhooks import EventOutcome, WebhookWorker, drain
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Marketplace payments service")
@@ -78,7 +79,7 @@ def serve(
 @cli.command()
 def openapi(output: Annotated[Path, typer.Option()] = Path("openapi.json")) -> None:
     """Write the OpenAPI document generated from the application."""
-    from app.openapi import openapi_document
+    from app.main import openapi_document
 
     output.write_text(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")
     typer.echo(f"wrote {output}")
@@ -127,6 +128,29 @@ def reconcile_operations(
         return
     summary = ", ".join(f"{status}={count}" for status, count in sorted(outcomes.items()))
     typer.echo(f"{outcomes.total()} payment operations re-driven" + (f": {summary}" if summary else ""))
+
+
+@cli.command("expire-topups")
+def expire_topups(
+    older_than_hours: Annotated[
+        float | None, typer.Option(min=0, help="Expire top-ups unpaid this long (TOPUP_EXPIRE_AFTER_HOURS)")
+    ] = None,
+) -> None:
+    """Cancel top-ups left unpaid, and their PaymentIntents; one runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        age = (
+            timedelta(hours=older_than_hours) if older_than_hours is not None else topup_expiry_age(settings)
+        )
+        async with running_services(settings) as services:
+            return await run_topup_expiry(services.database, services.topup_expiry, age)
+
+    outcomes = asyncio.run(one_pass(load_settings()))
+    if outcomes is None:
+        typer.echo("another runner holds the expire-topups lease; nothing done")
+        return
+    summary = ", ".join(f"{outcome}={count}" for outcome, count in sorted(outcomes.items()))
+    typer.echo(f"{outcomes.total()} unpaid top-ups handled" + (f": {summary}" if summary else ""))
 
 
 @cli.command("seed-demo")

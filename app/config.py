@@ -68,6 +68,16 @@ class Settings(AuthSettings):
     legacy_wallet_collection: str = "wallets"
     topup_min_amount: int = Field(default=500, ge=1)
     topup_max_amount: int = Field(default=100_000, ge=1)
+    topup_max_open_per_buyer: int = Field(
+        default=5, ge=1, description="Top-ups awaiting payment a buyer may hold at once"
+    )
+    topup_expire_after_hours: float = Field(
+        default=24.0, gt=0, description="An unpaid top-up is canceled, with its PaymentIntent, after this"
+    )
+    topup_expiry_interval_seconds: float = Field(default=300.0, gt=0)
+
+    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON API request bodies")
+    max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Stripe webhook bodies")
 
     jobs_enabled: bool = Field(default=True, description="Run periodic jobs inside the HTTP service.")
     payment_operations_janitor_interval_seconds: float = Field(default=60.0, gt=0)

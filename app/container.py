@@ -30,7 +30,14 @@ from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
-from app.services.wallet import Topups, TopupWebhookHandlers, WalletFunds, WalletView
+from app.services.wallet import (
+    TopupExpiry,
+    Topups,
+    TopupWebhookHandlers,
+    WalletFunds,
+    WalletView,
+    run_topup_expiry,
+)
 from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, WebhookProcessor
 
 # Each repository's indexes, keyed by collection; a new domain adds its own here.
@@ -57,6 +64,7 @@ class Services:
     stripe_accounts: StripeAccounts
     wallet_funds: WalletFunds
     topups: Topups
+    topup_expiry: TopupExpiry
     wallet_view: WalletView
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
@@ -81,6 +89,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         stripe_accounts=stripe_accounts,
         wallet_funds=WalletFunds(database, ledger, migration),
         topups=topups,
+        topup_expiry=TopupExpiry(database, operations),
         wallet_view=WalletView(ledger, migration, topups, settings.platform_currency),
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
@@ -119,7 +128,16 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
             settings.payment_operations_janitor_interval_seconds,
             lambda: run_operations_janitor(services.database, services.payment_operations, stale_after),
         ),
+        PeriodicJob(
+            "topup_expiry",
+            settings.topup_expiry_interval_seconds,
+            lambda: run_topup_expiry(services.database, services.topup_expiry, topup_expiry_age(settings)),
+        ),
     ]
+
+
+def topup_expiry_age(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.topup_expire_after_hours)
 
 
 async def ensure_indexes(database: Database) -> None:

@@ -43,6 +43,7 @@ class Collections:
     WEBHOOK_EVENTS = "webhook_events"
     LEGACY_WALLETS = "legacy_wallets"
     TOPUPS = "topups"
+    TOPUP_OPENINGS = "topup_openings"
     LEASES = "leases"
 
 

@@ -3,12 +3,14 @@ compare-and-set updates that name the states it may come from."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
 from app.domain.money import Money
@@ -19,6 +21,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("currency", ASCENDING)]),
         IndexModel([("payment_intent_id", ASCENDING)], sparse=True),
         IndexModel([("needs_review", ASCENDING)], sparse=True),
+        # The expiry job: top-ups awaiting payment, oldest first.
+        IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
     ],
 }
 
@@ -43,25 +47,42 @@ class Topup:
 
 class TopupRepository:
     def __init__(self, database: Database) -> None:
+        self._db = database
         self._topups = database[Collections.TOPUPS]
+        self._openings = database[Collections.TOPUP_OPENINGS]
 
-    async def open(self, topup_id: str, user_id: str, amount: Money) -> None:
-        """Create the top-up awaiting payment; opening it again changes nothing."""
-        now = datetime.now(UTC)
-        await self._topups.update_one(
-            {"_id": topup_id},
-            {
-                "$setOnInsert": {
-                    "user_id": user_id,
-                    "amount": amount.amount,
-                    "currency": amount.currency,
-                    "status": str(TopupStatus.REQUIRES_PAYMENT),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            },
-            upsert=True,
-        )
+    async def open(self, topup_id: str, user_id: str, amount: Money, max_open: int) -> bool:
+        """Create the top-up awaiting payment, unless the buyer already has `max_open` awaiting
+        payment (False); opening an existing one again changes nothing.
+
+        Each opening writes the buyer's `topup_openings` document in its transaction, so two
+        openings of one buyer conflict and run one after the other: together they cannot pass
+        the limit, on one replica or several.
+        """
+
+        async def attempt(session: AsyncClientSession) -> bool:
+            if await self._topups.count_documents({"_id": topup_id}, limit=1, session=session):
+                return True
+            now = datetime.now(UTC)
+            await self._openings.update_one(
+                {"_id": user_id}, {"$set": {"last_opened_at": now}}, upsert=True, session=session
+            )
+            awaiting = {"user_id": user_id, "status": str(TopupStatus.REQUIRES_PAYMENT)}
+            if await self._topups.count_documents(awaiting, session=session) >= max_open:
+                return False
+            await self._topups.insert_one(_new_document(topup_id, user_id, amount, now), session=session)
+            return True
+
+        try:
+            return await self._db.transaction(attempt)
+        except DuplicateKeyError:
+            return True  # opened by a concurrent request with the same key
+
+    async def unpaid_opened_before(self, cutoff: datetime) -> AsyncIterator[Topup]:
+        """Top-ups still awaiting payment that were opened before `cutoff`, oldest first."""
+        query = {"status": str(TopupStatus.REQUIRES_PAYMENT), "created_at": {"$lt": cutoff}}
+        async for document in self._topups.find(query).sort("created_at", ASCENDING):
+            yield _topup(document)
 
     async def attach_payment_intent(self, topup_id: str, payment_intent_id: str) -> Topup | None:
         document = await self._topups.find_one_and_update(
@@ -71,8 +92,9 @@ class TopupRepository:
         )
         return _topup(document) if document else None
 
-    async def get(self, topup_id: str) -> Topup | None:
-        document = await self._topups.find_one({"_id": topup_id})
+    async def get(self, topup_id: str, owner: str | None = None) -> Topup | None:
+        query = {"_id": topup_id} if owner is None else {"_id": topup_id, "user_id": owner}
+        document = await self._topups.find_one(query)
         return _topup(document) if document else None
 
     async def pending_amount(self, user_id: str, currency: str) -> int:
@@ -116,6 +138,18 @@ class TopupRepository:
             {"_id": topup_id},
             {"$set": {"needs_review": True, "review_reason": reason, "updated_at": datetime.now(UTC)}},
         )
+
+
+def _new_document(topup_id: str, user_id: str, amount: Money, now: datetime) -> Document:
+    return {
+        "_id": topup_id,
+        "user_id": user_id,
+        "amount": amount.amount,
+        "currency": amount.currency,
+        "status": str(TopupStatus.REQUIRES_PAYMENT),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _topup(document: Document) -> Topup:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any, ClassVar
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -13,7 +15,7 @@ from app.db import Database
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.money import Money
 from app.domain.wallet import TopupStatus, topup_entry_key, topup_id_for
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, NotFound, ServiceError
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from app.services.payment_operations import CreateTopupIntent, PaymentOperations
@@ -24,10 +26,20 @@ log = structlog.get_logger(__name__)
 
 class TopupAmountOutOfRange(InvalidRequest):
     code = "topup_amount_out_of_range"
+    title = "The amount is outside the top-up limits"
+    members: ClassVar[Mapping[str, Any]] = {"minimum": int, "maximum": int}
 
 
 class UnsupportedCurrency(InvalidRequest):
     code = "unsupported_currency"
+    title = "Wallets do not hold this currency"
+
+
+class TooManyOpenTopups(ServiceError):
+    code = "too_many_open_topups"
+    status = 429
+    title = "Too many top-ups are awaiting payment"
+    members: ClassVar[Mapping[str, Any]] = {"limit": int}
 
 
 class Topups:
@@ -54,7 +66,11 @@ class Topups:
         self._check_amount(amount)
         await self._migration.migrate_user(user_id)
         topup_id = topup_id_for(user_id, idempotency_key)
-        await self._topups.open(topup_id, user_id, amount)
+        limit = self._settings.topup_max_open_per_buyer
+        if not await self._topups.open(topup_id, user_id, amount, limit):
+            raise TooManyOpenTopups(
+                f"{limit} top-ups already await payment; pay one or let it expire", limit=limit
+            )
         intent = await self._operations.run(
             CreateTopupIntent(
                 topup_id=topup_id, user_id=user_id, amount=amount.amount, currency=amount.currency
@@ -78,8 +94,9 @@ class Topups:
                 f"a top-up is between {low} and {high} minor units", minimum=low, maximum=high
             )
 
-    async def get(self, topup_id: str) -> Topup:
-        topup = await self._topups.get(topup_id)
+    async def get(self, topup_id: str, *, owner: str | None = None) -> Topup:
+        """The top-up; with `owner`, only that buyer's: another's is not found, like an unknown one."""
+        topup = await self._topups.get(topup_id, owner)
         if topup is None:
             raise NotFound(f"no top-up {topup_id}")
         return topup
