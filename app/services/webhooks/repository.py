@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from app.adapters.payment_provider import NormalizedEvent, WebhookEvent
 from app.db import Collections, Database, Document
 from app.domain.webhooks import EventStatus
-from app.errors import InvalidRequest
+from app.errors import UnknownCursor
 
 # Receipt time then id as one string: the list's order and its cursor in one indexed field.
 LIST_KEY = "list_key"
@@ -120,7 +120,7 @@ class WebhookEventRepository:
     async def _after(self, event_id: str) -> dict[str, Any]:
         anchor = await self._events.find_one({"_id": event_id}, {LIST_KEY: True})
         if anchor is None:
-            raise InvalidRequest(f"starting_after: no webhook event {event_id}")
+            raise UnknownCursor(f"starting_after: no webhook event {event_id}")
         return {LIST_KEY: {"$lt": anchor[LIST_KEY]}}
 
     async def claim_due(self, now: datetime, worker_id: str, expires_at: datetime) -> ClaimedEvent | None:
