@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 
 from app.config import AuthSettings
-from app.errors import ServiceError
+from app.errors import NotFound, ServiceError
 
 
 class Role(StrEnum):
@@ -104,6 +104,9 @@ def mint_token(
 
 
 def ensure_owner(principal: Principal, owner_id: str, *, staff_roles: tuple[Role, ...] = ()) -> None:
-    """A user reaches only their own data; staff roles named by the route may reach anyone's."""
+    """A user reaches only their own data; staff roles named by the route may reach anyone's.
+
+    Another user's id answers 404, exactly like an id that does not exist, so it tells nothing.
+    """
     if principal.user_id != owner_id and not principal.has_any(*staff_roles):
-        raise Forbidden("this belongs to another user")
+        raise NotFound(f"no {owner_id}")

@@ -17,9 +17,10 @@ from app.auth import Role, mint_token
 from app.config import Settings
 from app.container import ensure_indexes
 from app.db import Database, connect
-from app.main import create_app
+from app.main import create_app, openapi_document
 from app.services.ledger import Ledger
 from tests.mongo_server import free_port, secantus_server
+from tests.problem_contract import answered_problems, undocumented_problems
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -30,6 +31,17 @@ CONNECT_WEBHOOK_SECRET = "whsec_connect_emulator"
 STRIPE_TEST_KEY = "sk_test_emulator"
 
 TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def problems_stay_documented() -> Iterator[None]:
+    """After the session's last test: every problem a route answered is in its document."""
+    yield
+    undocumented = undocumented_problems(answered_problems(), openapi_document())
+    assert not undocumented, (
+        "routes answered problems their OpenAPI document does not list; declare the errors with "
+        "@raises on the route (or its dependency) and run `make openapi`:\n  " + "\n  ".join(undocumented)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,18 @@ class PaymentOutcomeUnknown(PaymentProviderError):
     outcome_unknown = True
 
 
+# What any provider call can raise; calls that confirm a card can also raise `CardDeclined`.
+PROVIDER_ERRORS: tuple[type[PaymentProviderError], ...] = (
+    PaymentProviderError,
+    StripeInvalidRequest,
+    StripeIdempotencyConflict,
+    PaymentProviderMisconfigured,
+    PaymentProviderRateLimited,
+    PaymentProviderUnavailable,
+    PaymentOutcomeUnknown,
+)
+
+
 def _stripe_status(error: stripe.StripeError) -> int:
     return error.http_status or 0
 

@@ -6,12 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth import Principal, Role, ensure_owner
+from app.auth import Principal, Role
 from app.domain.money import Money
+from app.errors import NotFound, UnknownCursor
+from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import IdempotentRequestDep, TopupsDep, WalletViewDep, require_roles
 from app.schemas.wallet import TopupOut, TopupRequestBody, WalletLineOut, WalletLinesOut, WalletOut
+from app.services.migration import MIGRATION_ERRORS
+from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
+from app.services.wallet import TooManyOpenTopups, TopupAmountOutOfRange, UnsupportedCurrency
 
-router = APIRouter(prefix="/wallet", tags=["wallet"])
+router = APIRouter(prefix="/wallet", tags=["wallet"], route_class=ContractRoute)
 Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
 
 
@@ -20,6 +25,13 @@ Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
     status_code=201,
     response_model=TopupOut,
     summary="Start a card top-up; returns the client secret for Stripe Elements",
+)
+@raises(
+    TopupAmountOutOfRange,
+    UnsupportedCurrency,
+    TooManyOpenTopups,
+    *MIGRATION_ERRORS,
+    *PAYMENT_OPERATION_ERRORS,
 )
 async def request_topup(
     body: TopupRequestBody, buyer: Buyer, idempotent: IdempotentRequestDep, topups: TopupsDep
@@ -31,18 +43,20 @@ async def request_topup(
 
 
 @router.get("/topups/{topup_id}", response_model=TopupOut, summary="A top-up's status")
+@raises(NotFound)
 async def get_topup(topup_id: str, buyer: Buyer, topups: TopupsDep) -> TopupOut:
-    topup = await topups.get(topup_id)
-    ensure_owner(buyer, topup.user_id)
+    topup = await topups.get(topup_id, owner=buyer.user_id)
     return TopupOut.model_validate(topup, from_attributes=True)
 
 
 @router.get("", response_model=WalletOut, summary="Legacy and platform balances")
+@raises()
 async def get_wallet(buyer: Buyer, wallet_view: WalletViewDep) -> WalletOut:
     return WalletOut.model_validate(await wallet_view.summary(buyer.user_id), from_attributes=True)
 
 
 @router.get("/transactions", response_model=WalletLinesOut, summary="History of both balances, newest first")
+@raises(UnknownCursor)
 async def list_transactions(
     buyer: Buyer,
     wallet_view: WalletViewDep,

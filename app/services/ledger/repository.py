@@ -11,7 +11,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document
-from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move, UnknownCursor
+from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move
+from app.errors import UnknownCursor
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],

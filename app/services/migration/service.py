@@ -9,14 +9,19 @@ import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from app.adapters.legacy_wallet_bridge import LegacyWallet, LegacyWalletBridge
+from app.adapters.legacy_wallet_bridge import LegacyWallet, LegacyWalletBridge, LegacyWalletChanged
 from app.db import Database
 from app.domain.ledger import Accounts, EntryKind, Move, entry
-from app.domain.migration import LegacyAmount, LegacyWalletStatus, migration_entry_key
+from app.domain.migration import InvalidLegacyBalance, LegacyAmount, LegacyWalletStatus, migration_entry_key
+from app.errors import ServiceError
 from app.services.ledger import Ledger
 from app.services.migration.repository import LegacyWalletRecord, MigrationRepository
 
 log = structlog.get_logger(__name__)
+
+
+# What `LegacyMigration.migrate_user` can raise, for the routes that call it to declare.
+MIGRATION_ERRORS: tuple[type[ServiceError], ...] = (InvalidLegacyBalance, LegacyWalletChanged)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ and after, re-driven by the janitor when its outcome is unknown."""
 
 from app.services.payment_operations.janitor import JANITOR_JOB, run_operations_janitor
 from app.services.payment_operations.operations import (
+    PAYMENT_OPERATION_ERRORS,
     PaymentOperationConflict,
     PaymentOperationNeedsReview,
     PaymentOperations,
@@ -27,6 +28,7 @@ from app.services.payment_operations.requests import (
 __all__ = [
     "INDEXES",
     "JANITOR_JOB",
+    "PAYMENT_OPERATION_ERRORS",
     "REQUEST_TYPES",
     "CancelPaymentIntent",
     "CloseDispute",

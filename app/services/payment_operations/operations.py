@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import structlog
 
 from app.adapters.payment_provider import PaymentProvider
-from app.adapters.stripe_errors import PaymentProviderError
+from app.adapters.stripe_errors import PROVIDER_ERRORS, PaymentProviderError
 from app.db import Database
 from app.domain.payment_operations import OperationStatus
 from app.errors import ServiceError
@@ -43,6 +43,14 @@ class PaymentOperationNeedsReview(ServiceError):
     code = "payment_operation_needs_review"
     status = 409
     title = "The outcome of this payment operation must be checked by an operator"
+
+
+# What `PaymentOperations.run` can raise, for the routes that call it to declare.
+PAYMENT_OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
+    PaymentOperationConflict,
+    PaymentOperationNeedsReview,
+    *PROVIDER_ERRORS,
+)
 
 
 class PaymentOperations:

@@ -77,9 +77,12 @@ async def test_the_wrong_role_is_403(client: httpx.AsyncClient, token: TokenFact
     assert_problem(response, 403, "forbidden")
 
 
-async def test_someone_elses_id_is_403(client: httpx.AsyncClient, token: TokenFactory) -> None:
+async def test_someone_elses_id_is_404_and_tells_nothing(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
     response = await client.get("/test/buyers/alice", headers=bearer(token("mallory", Role.BUYER)))
-    assert_problem(response, 403, "forbidden")
+    assert_problem(response, 404, "not_found")
+    assert "belongs" not in response.json()["detail"]
 
 
 async def test_staff_named_by_the_route_may_read_anyone(
