@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -74,7 +75,9 @@ class IdempotencyStore:
         try:
             status, body = await operation()
         except ServiceError as exc:
-            if exc.status >= 500:
+            # A server error, or a limit that may lift (429), is not the request's answer: the
+            # same key may try again.
+            if exc.status >= 500 or exc.status == HTTPStatus.TOO_MANY_REQUESTS:
                 await self._keys.release(record_id)
                 raise
             # A refusal is an answer too: the same request gets the same refusal.
