@@ -15,14 +15,15 @@ response in the OpenAPI document, one per status, with the exact codes it can ca
 It also reads the body before FastAPI does: at most the route's limit (refused from
 `Content-Length`, or as soon as the stream passes it, without reading the rest), as JSON only,
 and through `app.strict_json`, so every malformed body is one `400 malformed_json`; and it
-refuses query parameters the route does not take (422).
+refuses query parameters the route does not take, or that come twice (422).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -85,10 +86,10 @@ class ContractRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         reads_json = self.body_field is not None
-        query_names = frozenset(_query_names(self.dependant))
+        query = _QueryParameters.of(self.dependant)
 
         async def handle_within_contract(request: Request) -> Response:
-            _refuse_unknown_query_parameters(request, query_names)
+            query.check(request)
             limit = self.body_limit(request.app.state.settings)
             bounded = _JsonBodyRequest(request.scope, _bounded_receive(request.scope, request.receive, limit))
             if reads_json:
@@ -118,16 +119,48 @@ class _JsonBodyRequest(Request):
         return self._parsed
 
 
-def _refuse_unknown_query_parameters(request: Request, known: frozenset[str]) -> None:
-    """A query parameter the route does not take is refused, as Stripe refuses unknown parameters,
-    so a misspelt filter (`limt=5`) cannot be silently ignored."""
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
+@dataclass(frozen=True)
+class _QueryParameters:
+    """The query parameters a route takes: one value each, or many (a list)."""
+
+    single: frozenset[str]
+    many: frozenset[str]
+
+    @classmethod
+    def of(cls, dependant: Dependant) -> _QueryParameters:
+        fields = list(_query_fields(dependant))
+        many = frozenset(field.alias for field in fields if _is_list(field.field_info.annotation))
+        return cls(frozenset(field.alias for field in fields) - many, many)
+
+    def check(self, request: Request) -> None:
+        """Refuse a parameter the route does not take, as Stripe refuses unknown parameters (a
+        misspelt `limt=5` is not silently ignored), and one value given twice (not the last
+        one silently taken)."""
+        given = request.query_params
+        unknown = sorted(set(given) - self.single - self.many)
+        repeated = sorted(name for name in self.single if len(given.getlist(name)) > 1)
         errors = [
             {"loc": ["query", name], "msg": "Unknown parameter", "type": "extra_forbidden"}
             for name in unknown
         ]
-        raise InvalidRequest(f"unknown query parameters: {', '.join(unknown)}", errors=errors)
+        errors += [
+            {"loc": ["query", name], "msg": "Given more than once", "type": "too_long"} for name in repeated
+        ]
+        if errors:
+            detail = "; ".join(f"query.{error['loc'][1]}: {error['msg']}" for error in errors)
+            raise InvalidRequest(detail, errors=errors)
+
+
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for dependency in dependant.dependencies:
+        yield from _query_fields(dependency)
+
+
+def _is_list(annotation: Any) -> bool:
+    return any(
+        get_origin(kind) in (list, set, tuple, frozenset) for kind in (annotation, *get_args(annotation))
+    )
 
 
 def _bounded_receive(scope: Scope, receive: Receive, limit: int) -> Receive:
@@ -167,12 +200,6 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield dependant.call
     for dependency in dependant.dependencies:
         yield from _calls(dependency)
-
-
-def _query_names(dependant: Dependant) -> Iterator[str]:
-    yield from (field.alias for field in dependant.query_params)
-    for dependency in dependant.dependencies:
-        yield from _query_names(dependency)
 
 
 def problem_responses(errors: Sequence[type[ServiceError]]) -> dict[int | str, dict[str, Any]]:

@@ -21,7 +21,15 @@ class RequestBody(BaseModel):
 
 
 # `"1000"`, `1000.0` and `true` are not amounts: only a JSON integer is.
-MinorUnits = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT, description="Minor units")]
+MinorUnits = Annotated[
+    int,
+    Field(
+        strict=True,
+        gt=0,
+        le=MAX_AMOUNT,
+        description='Minor units, as a JSON integer: `1000.0`, `"1000"` and `true` are refused',
+    ),
+]
 
 
 def from_settings(**keywords: str | list[str]) -> dict[str, Any]:

@@ -51,6 +51,7 @@ class BadRequest:
     buyer: bool = True
     # The field a validation error must name.
     names: tuple[str | int, ...] | None = None
+    method: str = "POST"
 
 
 def topup(body: object, **kwargs: Any) -> BadRequest:
@@ -94,6 +95,8 @@ BAD_REQUESTS = {
     "bad-idempotency-key": topup({"amount": 1000, "currency": "usd"}, status=422, code="validation_error", headers={**JSON, "Idempotency-Key": "has spaces"}, names=("header", "Idempotency-Key")),
     "empty-idempotency-key": topup({"amount": 1000, "currency": "usd"}, status=422, code="validation_error", headers={**JSON, "Idempotency-Key": ""}, names=("header", "Idempotency-Key")),
     "unknown-query-parameter": BadRequest(TOPUP + "?dry_run=1", b'{"amount": 1000, "currency": "usd"}', 422, "validation_error", names=("query", "dry_run")),
+    "repeated-query-parameter": BadRequest("/wallet/transactions?limit=1&limit=100", b"", 422, "validation_error", method="GET", names=("query", "limit")),
+    "unknown-query-parameter-on-a-read": BadRequest("/wallet/transactions?limt=5", b"", 422, "validation_error", method="GET", names=("query", "limt")),
     "malformed-bearer": BadRequest(TOPUP, b'{"amount": 1000, "currency": "usd"}', 401, "unauthenticated", headers={**JSON, "Authorization": "Bearer not.a.jwt"}, buyer=False),
     "webhook-created-1e20-as-float": signed_webhook(event_with(created=1e20), 400, "invalid_webhook_payload"),
     "webhook-created-1e20-as-integer": signed_webhook(event_with(created=10**20), 400, "invalid_webhook_payload"),
@@ -125,14 +128,14 @@ async def test_a_bad_request_gets_its_documented_problem_and_changes_nothing(
     content = case.body if isinstance(case.body, bytes) else case.body.chunks()
     before = await database_counts(database)
 
-    response = await client.post(case.path, content=content, headers=headers)
+    response = await client.request(case.method, case.path, content=content, headers=headers)
 
     assert (response.status_code, response.headers["content-type"]) == (case.status, PROBLEM_JSON), (
         response.text
     )
     problem = response.json()
     assert (problem["status"], problem["code"]) == (case.status, case.code)
-    assert (str(case.status), case.code) in DOCUMENTED[(case.path.split("?")[0], "POST")]
+    assert (str(case.status), case.code) in DOCUMENTED[(case.path.split("?")[0], case.method)]
     if case.names is not None:
         assert case.names in [tuple(error["loc"]) for error in problem["errors"]]
     if isinstance(case.body, Stream):  # refused as the stream passed the limit: the rest was never read
