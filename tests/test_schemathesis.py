@@ -18,6 +18,8 @@ import pytest
 import requests
 import schemathesis
 import uvicorn
+from pydantic import SecretStr
+from pymongo import MongoClient
 from requests.compat import json as requests_json
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core import NotSet
@@ -25,9 +27,9 @@ from schemathesis.generation.case import Case
 from schemathesis.hooks import HookContext
 
 from app.auth import Role, mint_token
-from app.config import Settings
+from app.config import AuthSettings, Settings
 from app.main import create_app, openapi_document
-from tests.conftest import PLATFORM_WEBHOOK_SECRET, make_settings
+from tests.conftest import PLATFORM_WEBHOOK_SECRET, TEST_JWT_SECRET, make_settings
 from tests.mongo_server import free_port
 from tests.stripe_events import signature_header
 
@@ -44,8 +46,8 @@ class ServiceThread:
     """The service under uvicorn in a thread of its own, with its own event loop."""
 
     def __init__(self, settings: Settings) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = int(self.url.rsplit(":", 1)[1])
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
         self._server = uvicorn.Server(
             uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
         )
@@ -79,11 +81,17 @@ def service(service_settings: Settings, stripe_emulator: EmulatorServer) -> Iter
             yield running
         finally:
             stripe_emulator.configure(webhook_url=None)
+    with MongoClient(service_settings.mongodb_uri) as client:
+        client.drop_database(service_settings.mongodb_database)
 
 
-@pytest.fixture(scope="module")
-def tokens(service_settings: Settings) -> dict[Role, str]:
-    return {role: mint_token(service_settings, f"schemathesis-{role}", [role]) for role in ROLES}
+# A token of each role, signed with the key of the service's settings (`make_settings`).
+TOKENS = {
+    role: mint_token(
+        AuthSettings(_env_file=None, jwt_secret=SecretStr(TEST_JWT_SECRET)), f"schemathesis-{role}", [role]
+    )
+    for role in ROLES
+}
 
 
 def roles_id(roles: tuple[Role, ...]) -> str:
@@ -93,8 +101,15 @@ def roles_id(roles: tuple[Role, ...]) -> str:
 # The committed document (what the frontend generates its client from), as the app generates it.
 schema = schemathesis.openapi.from_dict(
     openapi_document(),
+    # The Authorization header is given, so it is not generated (nor left out as a negative case);
+    # each request is then sent with the token of each role in turn.
     config=SchemathesisConfig.from_dict(
-        {"seed": SEED, "generation": {"max-examples": MAX_EXAMPLES}, "checks": {"enabled": True}}
+        {
+            "seed": SEED,
+            "generation": {"max-examples": MAX_EXAMPLES},
+            "checks": {"enabled": True},
+            "headers": {"Authorization": f"Bearer {TOKENS[Role.BUYER]}"},
+        }
     ),
 )
 
@@ -104,7 +119,7 @@ schema = schemathesis.openapi.from_dict(
 @schema.parametrize()
 @pytest.mark.parametrize("roles", [ROLES], ids=roles_id)
 def test_the_service_answers_as_its_document_says(
-    case: Case, roles: tuple[Role, ...], service: ServiceThread, tokens: dict[Role, str]
+    case: Case, roles: tuple[Role, ...], service: ServiceThread
 ) -> None:
     if case.path == WEBHOOK_PATH:
         sign_as_stripe(case)
@@ -112,7 +127,7 @@ def test_the_service_answers_as_its_document_says(
         case.call_and_validate(base_url=service.url)
         return
     for role in roles:
-        case.call_and_validate(base_url=service.url, headers={"Authorization": f"Bearer {tokens[role]}"})
+        case.call_and_validate(base_url=service.url, headers={"Authorization": f"Bearer {TOKENS[role]}"})
 
 
 @schema.hook
