@@ -13,7 +13,7 @@ from app.container import in_service_jobs, running_services
 from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
-from app.routers import health, wallet, webhooks
+from app.routers import config, health, wallet, webhooks
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(config.router)
     app.include_router(webhooks.router)
     app.include_router(wallet.router)
     return app
