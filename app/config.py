@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CURRENCY_PATTERN = re.compile(r"^[a-z]{3}$")
@@ -39,6 +39,9 @@ class Settings(AuthSettings):
     mongodb_database: str = "payments"
 
     stripe_secret_key: SecretStr
+    # Public by design: Stripe.js runs with it in the browser. Optional because only frontends
+    # need it (`GET /config/stripe`); workers and operator commands run without it.
+    stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr
     stripe_connect_webhook_secret: SecretStr
@@ -99,6 +102,20 @@ class Settings(AuthSettings):
             raise ValueError("must be a Stripe secret or restricted key (sk_test_…, sk_live_…)")
         return value
 
+    @field_validator("stripe_publishable_key")
+    @classmethod
+    def _publishable_key_shape_and_mode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("pk_test_", "pk_live_")):
+            raise ValueError("must be a Stripe publishable key (pk_test_…, pk_live_…)")
+        secret = info.data.get("stripe_secret_key")
+        # Stripe.js with a test key cannot confirm a live PaymentIntent, nor the reverse: every
+        # payment the frontend attempts would fail.
+        if secret is not None and value.startswith("pk_live_") != _is_live(secret):
+            raise ValueError("must be of the same mode (test or live) as STRIPE_SECRET_KEY")
+        return value
+
     @field_validator("stripe_webhook_secret", "stripe_connect_webhook_secret")
     @classmethod
     def _webhook_secret_shape(cls, value: SecretStr) -> SecretStr:
@@ -108,7 +125,11 @@ class Settings(AuthSettings):
 
     @property
     def stripe_livemode(self) -> bool:
-        return self.stripe_secret_key.get_secret_value().startswith(("sk_live_", "rk_live_"))
+        return _is_live(self.stripe_secret_key)
+
+
+def _is_live(secret_key: SecretStr) -> bool:
+    return secret_key.get_secret_value().startswith(("sk_live_", "rk_live_"))
 
 
 @lru_cache(maxsize=1)

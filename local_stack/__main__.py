@@ -25,6 +25,8 @@ from local_stack.identity import database_is_ours, http_is_ours, wait_until_ours
 from local_stack.ports import HOST, Port, port_from, refuse_taken
 
 EMULATOR_KEY = "sk_test_emulator"
+# The emulator's default publishable key; the service and the emulator both read it from .env.
+EMULATOR_PUBLISHABLE_KEY = "pk_test_emulator"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -74,15 +76,16 @@ class LocalStack:
                 "# Local default settings, written by `make run`. Exported variables override these.\n"
                 f"JWT_SECRET={secrets.token_urlsafe(48)}\n"
                 f"STRIPE_SECRET_KEY={EMULATOR_KEY}\n"
+                f"STRIPE_PUBLISHABLE_KEY={EMULATOR_PUBLISHABLE_KEY}\n"
                 f"STRIPE_API_BASE=http://{HOST}:{emulator_port.number}\n"
                 "STRIPE_WEBHOOK_SECRET=whsec_platform_emulator\n"
                 "STRIPE_CONNECT_WEBHOOK_SECRET=whsec_connect_emulator\n"
             )
-        values = {}
-        for line in env_file.read_text().splitlines():
-            if line.strip() and not line.startswith("#") and "=" in line:
-                name, value = line.split("=", 1)
-                values[name.strip()] = value.strip()
+        values = read_env_file(env_file)
+        if values.get("STRIPE_SECRET_KEY") == EMULATOR_KEY and "STRIPE_PUBLISHABLE_KEY" not in values:
+            # A .env written before the service handed out a publishable key: add the emulator's.
+            add_env_line(env_file, "STRIPE_PUBLISHABLE_KEY", EMULATOR_PUBLISHABLE_KEY)
+            values["STRIPE_PUBLISHABLE_KEY"] = EMULATOR_PUBLISHABLE_KEY
         return {**values, **self.environ}
 
     def launch(self, name: str, command: list[str], env: dict[str, str], log_name: str | None) -> Child:
@@ -150,6 +153,23 @@ class LocalStack:
             self.pause(0.2)
 
 
+def read_env_file(env_file: Path) -> dict[str, str]:
+    values = {}
+    for line in env_file.read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name.strip()] = value.strip()
+    return values
+
+
+def add_env_line(env_file: Path, name: str, value: str) -> None:
+    """Append `name=value`, leaving every existing line as it is."""
+    text = env_file.read_text()
+    separator = "" if not text or text.endswith("\n") else "\n"
+    with env_file.open("a") as appending:
+        appending.write(f"{separator}{name}={value}\n")
+
+
 def wake_accept_loop(port: Port) -> None:
     """SecantusDB checks its stop flag only between accepted connections; one connection wakes it."""
     with contextlib.suppress(OSError):
@@ -170,10 +190,24 @@ Marketplace payments, local default: every component is up and answering
   Demo users: buyer_demo (buyer), seller_demo (seller), admin_demo (admin)
   Get a token:  .venv/bin/python -m app token --user buyer_demo --role buyer
   Then:         curl -H "Authorization: Bearer $TOKEN" {base}/...  (see the docs for the routes)
-  Stop:      Ctrl-C
+{pay_a_topup(env["STRIPE_API_BASE"], base) if uses_emulator else ""}  Stop:      Ctrl-C
 """,
         flush=True,
     )
+
+
+def pay_a_topup(emulator_base: str, api_base: str) -> str:
+    """The banner's steps to pay a top-up as a buyer's browser would, on the emulator's payment page."""
+    print_from_answer = "import json, sys; print(json.load(sys.stdin)['client_secret'])"
+    return f"""  Pay a top-up on the emulator's test payment page (README: "Pay a top-up locally"):
+    1. TOKEN=$(.venv/bin/python -m app token --user buyer_demo --role buyer | tail -n 1)
+    2. SECRET=$(curl -s -X POST {api_base}/wallet/topup_request -H "Authorization: Bearer $TOKEN" \\
+         -H "Idempotency-Key: topup-$(date +%s)" -H "Content-Type: application/json" \\
+         -d '{{"amount": 2500, "currency": "usd"}}' | .venv/bin/python -c "{print_from_answer}")
+    3. Open this in a browser and pick a card:
+         echo "{emulator_base}/_emulator/pay?client_secret=$SECRET&return_url={api_base}/docs"
+    Then the balance: curl -H "Authorization: Bearer $TOKEN" {api_base}/wallet
+"""
 
 
 def main() -> None:

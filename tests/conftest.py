@@ -29,6 +29,7 @@ TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PLATFORM_WEBHOOK_SECRET = "whsec_platform_emulator"
 CONNECT_WEBHOOK_SECRET = "whsec_connect_emulator"
 STRIPE_TEST_KEY = "sk_test_emulator"
+STRIPE_PUBLISHABLE_TEST_KEY = "pk_test_emulator"
 
 TokenFactory = Callable[..., str]
 
@@ -57,6 +58,7 @@ def stripe_emulator() -> Iterator[EmulatorServer]:
 
     emulator_settings = EmulatorSettings(
         api_key=STRIPE_TEST_KEY,
+        publishable_key=STRIPE_PUBLISHABLE_TEST_KEY,
         webhook_secret=PLATFORM_WEBHOOK_SECRET,
         connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         delivery_backoff_seconds=0.05,
@@ -77,6 +79,7 @@ def make_settings(mongodb_uri: str, **overrides: object) -> Settings:
         "mongodb_uri": mongodb_uri,
         "mongodb_database": f"test_{uuid.uuid4().hex[:12]}",
         "stripe_secret_key": STRIPE_TEST_KEY,
+        "stripe_publishable_key": STRIPE_PUBLISHABLE_TEST_KEY,
         # Unreachable unless a test asks for the emulator: no test may talk to real Stripe.
         "stripe_api_base": "http://127.0.0.1:9",
         "stripe_webhook_secret": PLATFORM_WEBHOOK_SECRET,

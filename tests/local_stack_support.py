@@ -29,7 +29,14 @@ def stack_environment(home: Path, ports: Mapping[str, int]) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"MONGODB_URI", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "EMULATOR_WEBHOOK_URL"}
+        if name
+        not in {
+            "MONGODB_URI",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_PUBLISHABLE_KEY",
+            "STRIPE_API_BASE",
+            "EMULATOR_WEBHOOK_URL",
+        }
     }
     env.update({name: str(port) for name, port in ports.items()}, LOCAL_STACK_HOME=str(home))
     return env
