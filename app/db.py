@@ -44,6 +44,7 @@ class Collections:
     LEGACY_WALLETS = "legacy_wallets"
     TOPUPS = "topups"
     LEASES = "leases"
+    AUDIT_PENDING = "audit_pending"
     AUDIT_LOG = "audit_log"
     AUDIT_CHAIN = "audit_chain"
 

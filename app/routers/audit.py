@@ -36,7 +36,8 @@ async def list_audit_records(
         str | None, Query(max_length=255, description="Last id of the previous page")
     ] = None,
 ) -> AuditRecordList:
-    """Unsealed records (changes committed moments ago) are listed too, with `seq` and `hash` null."""
+    """The hash chain, newest first. A change appears once the sealer has chained it, within
+    about a second (AUDIT_SEAL_INTERVAL_SECONDS)."""
     where = AuditFilter(actor_id=actor, object_type=object_type, object_id=object_id, action=action)
     page = await audit_log.page(where, limit, starting_after)
     return AuditRecordList(

@@ -22,9 +22,7 @@ class AuditObjectOut(BaseModel):
 
 class AuditRecordOut(BaseModel):
     id: str
-    seq: int | None = Field(
-        description="Place in the hash chain; null until the sealer has chained the record"
-    )
+    seq: int = Field(description="Place in the hash chain: 1, 2, 3… without gaps")
     at: datetime = Field(description="When the change was made")
     actor: ActorOut
     action: str = Field(examples=["topup.status_changed"])
@@ -32,8 +30,8 @@ class AuditRecordOut(BaseModel):
     before: dict[str, Any] | None = Field(description="The object's audited fields before the change")
     after: dict[str, Any] | None = Field(description="The same fields after the change")
     request_id: str | None = Field(description="The HTTP request that made the change, if one did")
-    prev_hash: str | None = Field(description="SHA-256 of record seq - 1; null until sealed")
-    hash: str | None = Field(description="SHA-256 of this record's canonical form; null until sealed")
+    prev_hash: str = Field(description="`hash` of record seq - 1 (64 zeros for record 1)")
+    hash: str = Field(description="SHA-256 of this record's canonical form (see app/domain/audit.py)")
 
 
 class AuditRecordList(BaseModel):

@@ -1,10 +1,14 @@
-"""The `audit_log` collection (one document per audited change) and `audit_chain` (the chain's
-head: the last sealed record's seq and hash).
+"""The audit collections: `audit_pending` (records written by the changes' transactions, not yet
+chained), `audit_log` (the chain: append-only, every record sealed) and `audit_chain` (its head:
+the last record's seq and hash).
 
-A record is inserted unsealed, inside the transaction of the change it records, carrying
-`pending` (its place in the sealer's queue). Sealing sets `seq`, `prev_hash` and `hash` and drops
-`pending`, once: the update names a record without `seq`, the head moves by compare-and-set in
-the same transaction, and `seq` is unique, so two sealers can never give out one seq twice.
+A change's transaction inserts its record into `audit_pending`, a collection with no index but
+its `_id`, so the hot money paths pay one small insert. The sealer moves records from there into
+`audit_log` with their seal, in one transaction that also moves the head by compare-and-set:
+`audit_log` is only ever inserted into, and `seq` is unique, so a seq is never given twice.
+
+A record id is `aud_` and the time of the change (UTC, to the millisecond) then random hex: ids
+sort by time, which orders both the sealer's queue and the admin list, and is the list's cursor.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document
@@ -32,29 +36,24 @@ from app.domain.audit import (
 )
 from app.errors import InvalidRequest
 
-# The time of the change then the record id, as one string: the list's order and its cursor.
-LIST_KEY = "list_key"
-# Present exactly while a record waits to be sealed; its value orders the sealer's queue.
-PENDING = "pending"
 HEAD_ID = "head"
-
-# The admin list's filters, most selective first; a query uses the index of the first it names.
+# The `_id` index, named where a query has no filter: some planners sort a whole scan instead.
+BY_ID = [("_id", ASCENDING)]
+# The admin list's filters, most selective first; a query reads the index of the first it names.
 FILTERED_FIELDS = ("object.id", "actor.id", "action", "object.type")
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.AUDIT_LOG: [
         # The chain in order, for the verifier's walk; unique, so a seq is never given twice.
-        IndexModel([("seq", ASCENDING)], unique=True, sparse=True),
-        IndexModel([(PENDING, ASCENDING)], sparse=True),
-        # The admin list: newest first, alone or by each filter.
-        IndexModel([(LIST_KEY, DESCENDING)]),
-        *(IndexModel([(field, ASCENDING), (LIST_KEY, DESCENDING)]) for field in FILTERED_FIELDS),
+        IndexModel([("seq", ASCENDING)], unique=True),
+        # The admin list, newest first (by `_id`), by each filter; unfiltered it reads `_id`'s own.
+        *(IndexModel([(field, ASCENDING), ("_id", DESCENDING)]) for field in FILTERED_FIELDS),
     ],
 }
 
 
 class ChainMoved(RuntimeError):
-    """The head or a record changed under the sealer: its transaction must not commit."""
+    """The head or the queue changed under the sealer: its transaction must not commit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +105,7 @@ class AuditFilter:
         """The index to read by: with several filters, a planner may otherwise scan the collection."""
         query = self.as_query()
         leading = [(field, ASCENDING) for field in FILTERED_FIELDS if field in query][:1]
-        return [*leading, (LIST_KEY, DESCENDING)]
+        return [*leading, ("_id", DESCENDING)] if leading else BY_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,20 +120,19 @@ class Unsealed:
     oldest_at: datetime | None
 
 
-def list_key(at: datetime, record_id: str) -> str:
-    return f"{at:%Y-%m-%dT%H:%M:%S.%f}|{record_id}"
+def record_id(at: datetime) -> str:
+    return f"aud_{at:%Y%m%dT%H%M%S}{at.microsecond // 1000:03d}Z{uuid.uuid4().hex[:16]}"
 
 
 class AuditRepository:
     def __init__(self, database: Database) -> None:
+        self._pending = database[Collections.AUDIT_PENDING]
         self._log = database[Collections.AUDIT_LOG]
         self._chain = database[Collections.AUDIT_CHAIN]
 
-    async def insert(self, session: AsyncClientSession, event: AuditEvent) -> AuditRecord:
-        record_id = f"aud_{uuid.uuid4().hex}"
-        key = list_key(event.at, record_id)
-        document = {"_id": record_id, **_event_document(event), LIST_KEY: key, PENDING: key}
-        await self._log.insert_one(document, session=session)
+    async def insert_pending(self, session: AsyncClientSession, event: AuditEvent) -> AuditRecord:
+        document = {"_id": record_id(event.at), **_event_document(event)}
+        await self._pending.insert_one(document, session=session)
         return _record(document)
 
     async def head(self, session: AsyncClientSession | None = None) -> ChainHead:
@@ -142,28 +140,20 @@ class AuditRepository:
         return ChainHead(document["seq"], document["hash"]) if document else EMPTY_CHAIN
 
     async def has_pending(self) -> bool:
-        return await self._log.find_one({PENDING: {"$exists": True}}, {"_id": True}) is not None
+        return await self._pending.find_one({}, {"_id": True}) is not None
 
     async def pending(self, session: AsyncClientSession, limit: int) -> list[AuditRecord]:
         """The oldest records waiting to be sealed, in the order they will take in the chain."""
-        cursor = self._log.find({PENDING: {"$exists": True}}, session=session).sort(PENDING, ASCENDING)
-        return [_record(document) async for document in cursor.limit(limit)]
+        cursor = self._pending.find({}, session=session, hint=BY_ID).sort("_id", ASCENDING).limit(limit)
+        return [_record(document) async for document in cursor]
 
-    async def seal(self, session: AsyncClientSession, seals: Sequence[tuple[str, Seal]]) -> None:
-        """Give each record its seal; every one must still be unsealed."""
-        updates = [
-            UpdateOne(
-                {"_id": record_id, "seq": {"$exists": False}},
-                {
-                    "$set": {"seq": seal.seq, "prev_hash": seal.prev_hash, "hash": seal.hash},
-                    "$unset": {PENDING: ""},
-                },
-            )
-            for record_id, seal in seals
-        ]
-        result = await self._log.bulk_write(updates, ordered=True, session=session)
-        if result.modified_count != len(updates):
-            raise ChainMoved("a record was sealed by someone else")
+    async def append_sealed(self, session: AsyncClientSession, sealed: Sequence[AuditRecord]) -> None:
+        """Move sealed records from the queue to the chain; each must still be waiting."""
+        ids = [record.id for record in sealed]
+        removed = await self._pending.delete_many({"_id": {"$in": ids}}, session=session)
+        if removed.deleted_count != len(ids):
+            raise ChainMoved("a record waiting to be sealed was sealed by someone else")
+        await self._log.insert_many([_sealed_document(record) for record in sealed], session=session)
 
     async def move_head(
         self, session: AsyncClientSession, old: ChainHead, new: ChainHead, now: datetime
@@ -178,30 +168,27 @@ class AuditRepository:
         if result.modified_count != 1 and result.upserted_id is None:
             raise ChainMoved(f"the chain head is no longer at record {old.seq}")
 
-    async def sealed_in_order(self, batch_size: int) -> AsyncIterator[Document]:
-        """Every sealed record, raw, by seq: a cursor, so memory does not grow with the log."""
-        cursor = self._log.find({"seq": {"$gte": 0}}, {LIST_KEY: False}, batch_size=batch_size)
-        async for document in cursor.sort("seq", ASCENDING):
+    async def chain_in_order(self, batch_size: int) -> AsyncIterator[Document]:
+        """Every chained record, raw, by seq: a cursor, so memory does not grow with the log."""
+        cursor = self._log.find({"seq": {"$gte": 0}}, batch_size=batch_size).sort("seq", ASCENDING)
+        async for document in cursor:
             yield document
 
     async def unsealed(self) -> Unsealed:
-        count = await self._log.count_documents({PENDING: {"$exists": True}})
-        oldest = await self._log.find_one({PENDING: {"$exists": True}}, sort=[(PENDING, ASCENDING)])
+        count = await self._pending.count_documents({})
+        oldest = await self._pending.find_one({}, {"at": True}, sort=BY_ID, hint=BY_ID)
         return Unsealed(count, oldest["at"] if oldest else None)
 
     async def find_page(self, where: AuditFilter, limit: int, starting_after: str | None) -> AuditPage:
+        """Chained records, newest first."""
         query = where.as_query()
         if starting_after is not None:
-            query[LIST_KEY] = {"$lt": await self._list_key_of(starting_after)}
-        cursor = self._log.find(query, hint=where.index()).sort(LIST_KEY, DESCENDING).limit(limit + 1)
+            if not await self._log.find_one({"_id": starting_after}, {"_id": True}):
+                raise InvalidRequest(f"starting_after: no audit record {starting_after}")
+            query["_id"] = {"$lt": starting_after}
+        cursor = self._log.find(query, hint=where.index()).sort("_id", DESCENDING).limit(limit + 1)
         documents = await cursor.to_list()
         return AuditPage(data=[_record(d) for d in documents[:limit]], has_more=len(documents) > limit)
-
-    async def _list_key_of(self, record_id: str) -> str:
-        anchor = await self._log.find_one({"_id": record_id}, {LIST_KEY: True})
-        if anchor is None:
-            raise InvalidRequest(f"starting_after: no audit record {record_id}")
-        return str(anchor[LIST_KEY])
 
 
 def _event_document(event: AuditEvent) -> Document:
@@ -213,6 +200,16 @@ def _event_document(event: AuditEvent) -> Document:
         "before": _plain(event.before),
         "after": _plain(event.after),
         "request_id": event.request_id,
+    }
+
+
+def _sealed_document(record: AuditRecord) -> Document:
+    return {
+        "_id": record.id,
+        "seq": record.seq,
+        **_event_document(record.event),
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
     }
 
 
@@ -238,7 +235,7 @@ def _record(document: Document) -> AuditRecord:
 
 
 def sealed_event(document: Document) -> SealedEvent:
-    """A sealed record read for verification; raises KeyError, ValueError or TypeError when the
+    """A chained record read for verification; raises KeyError, ValueError or TypeError when the
     document is not a well-formed sealed record."""
     record = _record(document)
     if record.seq is None or record.prev_hash is None or record.hash is None:

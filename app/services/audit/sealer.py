@@ -2,15 +2,18 @@
 
 One sealer runs at a time (the `audit_sealer` lease), in the HTTP service every
 AUDIT_SEAL_INTERVAL_SECONDS or from `python -m app audit seal`. The lease only saves wasted work:
-correctness rests on the transaction, which reads the head, seals records that have no `seq`
-yet and moves the head by compare-and-set. Two sealers racing (a lease that lapsed mid-pass)
-conflict on the head and one retries from the new head, so `seq` has no gap and the chain no
-fork. A record is visible to the sealer once its change has committed, and every pass takes the
-oldest waiting records, so every committed change's record is sealed by a later pass.
+correctness rests on the transaction, which reads the head, takes the oldest records waiting
+in `audit_pending`, appends them sealed to `audit_log` and moves the head by compare-and-set.
+Two sealers racing (a lease that lapsed mid-pass) conflict on the head and on the records they
+both took, and one retries from the new head, so `seq` has no gap and the chain no fork. A record
+reaches the queue when its change commits and leaves it only into the chain, so every committed
+change's record is sealed by a later pass. `seq` is the order of sealing; `at` is when the
+change was made, so a transaction that committed late may follow a later `at`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import structlog
@@ -70,7 +73,11 @@ class AuditSealer:
         if not records:
             return []
         seals = seal_after(head, [record.event for record in records])
-        await self._records.seal(session, [(r.id, s) for r, s in zip(records, seals, strict=True)])
+        sealed = [
+            replace(record, seq=seal.seq, prev_hash=seal.prev_hash, hash=seal.hash)
+            for record, seal in zip(records, seals, strict=True)
+        ]
+        await self._records.append_sealed(session, sealed)
         last = seals[-1]
         await self._records.move_head(session, head, ChainHead(last.seq, last.hash), self._clock())
         return seals

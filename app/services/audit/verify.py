@@ -38,7 +38,7 @@ class AuditVerifier:
         """Walk the chain from record 1 and stop at the first record where it does not hold."""
         head = await self._records.head()
         walk, checked, first_break = ChainWalk(), 0, None
-        async for document in self._records.sealed_in_order(VERIFY_BATCH):
+        async for document in self._records.chain_in_order(VERIFY_BATCH):
             first_break = _check(walk, document)
             if first_break is not None:
                 break

@@ -35,19 +35,19 @@ async def test_the_audit_log_needs_a_token_and_the_admin_or_support_role(
         assert (await client.get("/admin/audit", headers=bearer(token("staff", role)))).status_code == 200
 
 
-async def test_records_are_listed_newest_first_sealed_or_not(
+async def test_chained_records_are_listed_newest_first(
     client: httpx.AsyncClient, services: Services, support: dict[str, str]
 ) -> None:
     first = await record_change(services.database, services.audit_log, "o1")
-    await services.audit_sealer.seal_pending()
     second = await record_change(services.database, services.audit_log, "o2")
+    assert (await client.get("/admin/audit", headers=support)).json()["data"] == []  # not sealed yet
+    await services.audit_sealer.seal_pending()
 
     body = (await client.get("/admin/audit", headers=support)).json()
 
     assert [r["id"] for r in body["data"]] == [second.id, first.id]
     newest, oldest = body["data"]
-    assert (newest["seq"], newest["hash"], newest["prev_hash"]) == (None, None, None)
-    assert oldest["seq"] == 1
+    assert (oldest["seq"], newest["seq"], newest["prev_hash"]) == (1, 2, oldest["hash"])
     assert len(oldest["hash"]) == 64
     assert oldest["actor"] == {"kind": "job", "id": "test_job"}
     assert oldest["object"] == {"type": "test_object", "id": "o1"}
@@ -63,6 +63,7 @@ async def test_each_filter_narrows_the_list(
     by_alice = await record_change(database, audit, "o1", actor=Actor.user("alice"))
     by_bob = await record_change(database, audit, "o2", actor=Actor.user("bob"))
     also_o1 = await record_change(database, audit, "o1", actor=Actor.user("bob"))
+    await services.audit_sealer.seal_pending()
 
     async def ids(**params: str) -> list[str]:
         response = await client.get("/admin/audit", params=params, headers=support)
@@ -82,6 +83,7 @@ async def test_pages_follow_each_other_without_gaps_or_repeats(
     client: httpx.AsyncClient, services: Services, support: dict[str, str]
 ) -> None:
     recorded = [await record_change(services.database, services.audit_log, f"o{i}") for i in range(5)]
+    await services.audit_sealer.seal_pending()
 
     seen: list[str] = []
     cursor: dict[str, str] = {}

@@ -36,4 +36,10 @@ async def stored_chain(database: Database) -> list[Document]:
 
 
 async def audit_documents(database: Database, **query: object) -> list[Document]:
-    return await database[Collections.AUDIT_LOG].find(query).to_list()
+    """Records matching `query`, waiting to be sealed or chained."""
+    waiting = await database[Collections.AUDIT_PENDING].find(query).to_list()
+    return waiting + await database[Collections.AUDIT_LOG].find(query).to_list()
+
+
+async def waiting_count(database: Database) -> int:
+    return await database[Collections.AUDIT_PENDING].count_documents({})

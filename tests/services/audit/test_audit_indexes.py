@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from app.db import Collections, Database
-from app.services.audit import AuditFilter, AuditLog
+from app.services.audit import AuditFilter, AuditLog, AuditSealer
+from app.services.audit.repository import BY_ID
 from tests.services.audit.support import TEST_ACTION, record_change
 
 
@@ -30,13 +31,15 @@ def stages(plan: dict[str, Any]) -> list[str]:
     ],
 )
 async def test_each_admin_filter_is_served_by_an_index(database: Database, where: AuditFilter) -> None:
+    """The query `AuditRepository.find_page` sends for a later page, with its hint."""
     audit = AuditLog(database)
     for index in range(3):
         await record_change(database, audit, f"o{index}")
-    query = {**where.as_query(), "list_key": {"$lt": "9"}}  # as a later page asks
+    await AuditSealer(database, "sealer").seal_pending()
+    query = {**where.as_query(), "_id": {"$lt": "aud_9"}}
 
     cursor = database[Collections.AUDIT_LOG].find(query, hint=where.index())
-    explained = await cursor.sort("list_key", -1).limit(21).explain()
+    explained = await cursor.sort("_id", -1).limit(21).explain()
 
     plan = stages(explained["queryPlanner"]["winningPlan"])
     assert "IXSCAN" in plan
@@ -44,15 +47,23 @@ async def test_each_admin_filter_is_served_by_an_index(database: Database, where
 
 
 @pytest.mark.parametrize(
-    ("query", "order"),
-    [({"seq": {"$gte": 0}}, "seq"), ({"pending": {"$exists": True}}, "pending")],
+    ("collection", "query", "order", "hint"),
+    [
+        (Collections.AUDIT_LOG, {"seq": {"$gte": 0}}, "seq", None),
+        (Collections.AUDIT_PENDING, {}, "_id", BY_ID),
+    ],
 )
 async def test_the_verifier_and_the_sealer_walk_an_index(
-    database: Database, query: dict[str, Any], order: str
+    database: Database, collection: str, query: dict[str, Any], order: str, hint: list[tuple[str, int]] | None
 ) -> None:
-    await record_change(database, AuditLog(database), "o1")
+    """The verifier's walk by seq; the sealer's queue by `_id`, each as the repository asks."""
+    audit = AuditLog(database)
+    await record_change(database, audit, "o1")
+    await AuditSealer(database, "sealer").seal_pending()
+    await record_change(database, audit, "o2")
 
-    explained = await database[Collections.AUDIT_LOG].find(query).sort(order, 1).explain()
+    cursor = database[collection].find(query, hint=hint) if hint else database[collection].find(query)
+    explained = await cursor.sort(order, 1).explain()
 
     plan = stages(explained["queryPlanner"]["winningPlan"])
     assert "IXSCAN" in plan

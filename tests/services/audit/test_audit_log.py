@@ -12,7 +12,13 @@ from app.config import Settings
 from app.db import Collections, Database, connect
 from app.domain.audit import GENESIS_HASH, Actor, AuditObject, UnauditableValue
 from app.services.audit import AuditLog, AuditOutsideTransaction, AuditSealer, AuditVerifier
-from tests.services.audit.support import TEST_ACTION, audit_documents, record_change, stored_chain
+from tests.services.audit.support import (
+    TEST_ACTION,
+    audit_documents,
+    record_change,
+    stored_chain,
+    waiting_count,
+)
 
 
 @pytest.fixture
@@ -113,7 +119,7 @@ async def test_records_are_sealed_in_order_and_verify_reports_those_waiting(
     assert [d["_id"] for d in chain] == [r.id for r in recorded]
     assert [d["seq"] for d in chain] == [1, 2, 3, 4, 5]
     assert [d["prev_hash"] for d in chain] == [GENESIS_HASH] + [d["hash"] for d in chain[:-1]]
-    assert all("pending" not in d for d in chain)
+    assert await waiting_count(database) == 0
     sealed = await verifier.verify()
     assert (sealed.intact, sealed.sealed, sealed.unsealed, sealed.oldest_unsealed_at) == (True, 5, 0, None)
     head = await database[Collections.AUDIT_CHAIN].find_one({"_id": "head"})
@@ -154,7 +160,7 @@ async def test_sealers_racing_without_a_lease_never_fork_the_chain(
 
     async def keep_sealing(sealer: AuditSealer) -> int:
         sealed = 0
-        while await audit_documents(database, pending={"$exists": True}):
+        while await waiting_count(database):
             sealed += await sealer.seal_pending() or 0
         return sealed
 

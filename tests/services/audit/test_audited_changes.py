@@ -117,7 +117,7 @@ async def test_a_failed_then_canceled_topup_leaves_one_record_per_move(
     await deliver_and_process(client, services, failed)
     await deliver_and_process(client, services, canceled, failed)
 
-    records = sorted(await records_of(services, "topup", topup_id), key=lambda r: r["list_key"])
+    records = sorted(await records_of(services, "topup", topup_id), key=lambda r: r["_id"])
     assert [change(r) for r in records] == [
         (
             {"kind": "webhook", "id": failed["id"]},
@@ -249,7 +249,7 @@ async def test_each_dead_lettering_is_audited_once_with_its_last_error(
     assert replay.json()["outcome"] == "dead_lettered"
     records = await records_of(services, "webhook_event", receipt.event_id)
     dead_letters = sorted(
-        (r for r in records if r["action"] == "webhook_event.dead_lettered"), key=lambda r: r["list_key"]
+        (r for r in records if r["action"] == "webhook_event.dead_lettered"), key=lambda r: r["_id"]
     )
     assert [change(r) for r in dead_letters] == [
         (
