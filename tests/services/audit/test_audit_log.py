@@ -11,7 +11,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from app.config import Settings
 from app.db import Collections, Database, connect
 from app.domain.audit import GENESIS_HASH, Actor, AuditObject, UnauditableValue
-from app.services.audit import AuditLog, AuditOutsideTransaction, AuditSealer, AuditVerifier
+from app.services.audit import SEALER_JOB, AuditLog, AuditOutsideTransaction, AuditSealer, AuditVerifier
+from app.services.jobs import Lease
 from tests.services.audit.support import (
     TEST_ACTION,
     audit_documents,
@@ -129,11 +130,11 @@ async def test_records_are_sealed_in_order_and_verify_reports_those_waiting(
 
 async def test_a_sealer_waits_while_another_holds_the_lease(database: Database, audit: AuditLog) -> None:
     await record_change(database, audit, "o1")
-    holder = AuditSealer(database, "holder")
-    assert await holder._lease.acquire()
+    holder = Lease(database, SEALER_JOB, "holder", timedelta(minutes=1))
+    assert await holder.acquire()
 
     assert await AuditSealer(database, "other").seal_pending() is None
-    await holder._lease.release()
+    await holder.release()
     assert await AuditSealer(database, "other").seal_pending() == 1
 
 
