@@ -44,6 +44,9 @@ class Collections:
     LEGACY_WALLETS = "legacy_wallets"
     TOPUPS = "topups"
     LEASES = "leases"
+    AUDIT_PENDING = "audit_pending"
+    AUDIT_LOG = "audit_log"
+    AUDIT_CHAIN = "audit_chain"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

@@ -13,7 +13,7 @@ from app.container import in_service_jobs, running_services
 from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
 from app.problems import install_problem_handlers
-from app.routers import config, health, wallet, webhooks
+from app.routers import audit, config, health, wallet, webhooks
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
 
@@ -58,4 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(config.router)
     app.include_router(webhooks.router)
     app.include_router(wallet.router)
+    app.include_router(audit.router)
     return app
