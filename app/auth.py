@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 
 from app.config import AuthSettings
+from app.domain.audit import Actor
 from app.errors import NotFound, ServiceError
 
 
@@ -42,6 +43,11 @@ class Principal:
 
     def has_any(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
+
+    @property
+    def actor(self) -> Actor:
+        """This person as the audit log names them: by their strongest role."""
+        return Actor.from_roles(self.user_id, self.roles)
 
 
 def _verification_key(settings: AuthSettings) -> str:

@@ -85,6 +85,9 @@ class Settings(AuthSettings):
     jobs_enabled: bool = Field(default=True, description="Run periodic jobs inside the HTTP service.")
     payment_operations_janitor_interval_seconds: float = Field(default=60.0, gt=0)
     payment_operations_stale_after_seconds: float = Field(default=300.0, ge=0)
+    audit_seal_interval_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="How often the audit sealer chains new audit records."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -23,7 +23,17 @@ from app.adapters.stripe_webhooks import StripeWebhookSignatures
 from app.config import Settings
 from app.db import Database, connect, require_transaction_support
 from app.domain.webhooks import RetryPolicy
-from app.services import idempotency, ledger, migration, onboarding, payment_operations, wallet, webhooks
+from app.services import (
+    audit,
+    idempotency,
+    ledger,
+    migration,
+    onboarding,
+    payment_operations,
+    wallet,
+    webhooks,
+)
+from app.services.audit import AuditLog, AuditSealer, AuditVerifier
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
@@ -42,6 +52,7 @@ from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, 
 
 # Each repository's indexes, keyed by collection; a new domain adds its own here.
 INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
+    audit.INDEXES,
     ledger.INDEXES,
     idempotency.INDEXES,
     migration.INDEXES,
@@ -57,6 +68,9 @@ class Services:
     settings: Settings
     database: Database
     provider: PaymentProvider
+    audit_log: AuditLog
+    audit_sealer: AuditSealer
+    audit_verifier: AuditVerifier
     ledger: Ledger
     idempotency: IdempotencyStore
     payment_operations: PaymentOperations
@@ -72,16 +86,20 @@ class Services:
 
 
 def build_services(database: Database, settings: Settings, provider: PaymentProvider) -> Services:
+    audit_log = AuditLog(database)
     ledger = Ledger(database)
-    operations = PaymentOperations(database, provider)
-    migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings))
+    operations = PaymentOperations(database, provider, audit_log)
+    migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), audit_log)
     stripe_accounts = StripeAccounts(database)
-    topups = Topups(database, ledger, migration, operations, settings)
+    topups = Topups(database, ledger, migration, operations, audit_log, settings)
     registry = webhook_registry(stripe_accounts, topups)
     return Services(
         settings=settings,
         database=database,
         provider=provider,
+        audit_log=audit_log,
+        audit_sealer=AuditSealer(database, owner=runner_id()),
+        audit_verifier=AuditVerifier(database),
         ledger=ledger,
         idempotency=IdempotencyStore(database, timedelta(hours=settings.idempotency_key_ttl_hours)),
         payment_operations=operations,
@@ -89,14 +107,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         stripe_accounts=stripe_accounts,
         wallet_funds=WalletFunds(database, ledger, migration),
         topups=topups,
-        topup_expiry=TopupExpiry(database, operations),
+        topup_expiry=TopupExpiry(database, topups, operations),
         wallet_view=WalletView(ledger, migration, topups, settings.platform_currency),
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
         webhook_events=WebhookEvents(database),
         webhook_processor=WebhookProcessor(
-            database, registry, webhook_retry_policy(settings), worker_id=runner_id()
+            database, registry, webhook_retry_policy(settings), audit_log, worker_id=runner_id()
         ),
     )
 
@@ -133,6 +151,7 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
             settings.topup_expiry_interval_seconds,
             lambda: run_topup_expiry(services.database, services.topup_expiry, topup_expiry_age(settings)),
         ),
+        PeriodicJob("audit_sealer", settings.audit_seal_interval_seconds, services.audit_sealer.seal_pending),
     ]
 
 

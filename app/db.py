@@ -45,6 +45,9 @@ class Collections:
     TOPUPS = "topups"
     TOPUP_OPENINGS = "topup_openings"
     LEASES = "leases"
+    AUDIT_PENDING = "audit_pending"
+    AUDIT_LOG = "audit_log"
+    AUDIT_CHAIN = "audit_chain"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

@@ -14,7 +14,7 @@ from app.container import ensure_indexes
 from app.db import connect
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.services.ledger import Ledger
-from bench import http
+from bench import audit, http
 from tests.mongo_server import secantus_server
 
 
@@ -88,6 +88,7 @@ async def concurrent_posts_hot(ledger: Ledger) -> float:
 async def run_all(uri: str) -> None:
     await run(uri)
     await http.run(uri, report)
+    await audit.measure(uri, report)
 
 
 def main() -> None:

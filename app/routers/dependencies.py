@@ -23,6 +23,7 @@ from app.db import Database
 from app.errors import NotFound
 from app.problems import StoredProblem
 from app.routers.contract import raises
+from app.services.audit import AuditLog
 from app.services.idempotency import (
     IdempotencyKeyReused,
     IdempotencyStore,
@@ -51,6 +52,10 @@ ServicesOfApp = Annotated[Services, Depends(get_services)]
 
 def get_database(services: ServicesOfApp) -> Database:
     return services.database
+
+
+def get_audit_log(services: ServicesOfApp) -> AuditLog:
+    return services.audit_log
 
 
 def get_ledger(services: ServicesOfApp) -> Ledger:
@@ -84,6 +89,7 @@ def get_webhook_events(services: ServicesOfApp) -> WebhookEvents:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # For the readiness probe alone: services own their collections, routers never build one.
 DatabaseDep = Annotated[Database, Depends(get_database)]
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]

@@ -107,7 +107,7 @@ async def replay_webhook_event(
     admin_user: Admin, events: WebhookEventsDep, event_id: EventId, processor: WebhookProcessorDep
 ) -> ReplayResult:
     """Handlers are idempotent, so replaying an event already processed changes nothing."""
-    outcome = await processor.replay(event_id)
+    outcome = await processor.replay(event_id, admin_user.actor)
     log.info("webhook_replay_requested", event_id=event_id, admin=admin_user.user_id, outcome=outcome.outcome)
     event = WebhookEventDetail.model_validate(await events.get(event_id), from_attributes=True)
     return ReplayResult(outcome=outcome.outcome, event=event)

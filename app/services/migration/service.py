@@ -11,9 +11,11 @@ from pymongo.errors import DuplicateKeyError
 
 from app.adapters.legacy_wallet_bridge import LegacyWallet, LegacyWalletBridge, LegacyWalletChanged
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.migration import InvalidLegacyBalance, LegacyAmount, LegacyWalletStatus, migration_entry_key
 from app.errors import ServiceError
+from app.services.audit import AuditLog
 from app.services.ledger import Ledger
 from app.services.migration.repository import LegacyWalletRecord, MigrationRepository
 
@@ -34,9 +36,12 @@ class MigrationResult:
 
 
 class LegacyMigration:
-    def __init__(self, database: Database, ledger: Ledger, bridge: LegacyWalletBridge) -> None:
+    def __init__(
+        self, database: Database, ledger: Ledger, bridge: LegacyWalletBridge, audit: AuditLog
+    ) -> None:
         self._db = database
         self._ledger = ledger
+        self._audit = audit
         self._bridge = bridge
         self._records = MigrationRepository(database)
 
@@ -47,20 +52,20 @@ class LegacyMigration:
         """The user's legacy wallet as the legacy system holds it now, migrated or not."""
         return await self._bridge.read(user_id)
 
-    async def migrate_user(self, user_id: str) -> MigrationResult:
+    async def migrate_user(self, user_id: str, actor: Actor) -> MigrationResult:
         """Move the user's legacy balance into `buyer:{user}:legacy`; a repeat changes nothing."""
         existing = await self.record(user_id)
         if existing is not None:
             return _result(existing)
         try:
-            return await self._db.transaction(lambda session: self._migrate_in(session, user_id))
+            return await self._db.transaction(lambda session: self._migrate_in(session, user_id, actor))
         except DuplicateKeyError:
             existing = await self.record(user_id)
             if existing is None:
                 raise
             return _result(existing)
 
-    async def _migrate_in(self, session: AsyncClientSession, user_id: str) -> MigrationResult:
+    async def _migrate_in(self, session: AsyncClientSession, user_id: str, actor: Actor) -> MigrationResult:
         wallet = await self._bridge.read(user_id, session=session)
         if wallet is None:
             return MigrationResult(user_id, LegacyWalletStatus.NONE, 0, None, normalized=False)
@@ -74,6 +79,24 @@ class LegacyMigration:
                 session, entry(migration_entry_key(user_id), EntryKind.MIGRATION, [opening], user=user_id)
             )
         await self._bridge.mark_migrated(session, wallet, amount.minor_units)
+        await self._audit.record(
+            session,
+            actor,
+            "legacy_wallet.migrated",
+            AuditObject("legacy_wallet", user_id),
+            # The legacy balance as the legacy system held it (a decimal, as text: never a float).
+            before={
+                "legacy_balance": str(wallet.raw_balance),
+                "currency": wallet.currency,
+                "migrated": False,
+            },
+            after={
+                "legacy_balance": "0",
+                "migrated": True,
+                "migrated_amount": amount.minor_units,
+                "normalized": amount.normalized,
+            },
+        )
         log.info(
             "legacy_wallet_migrated",
             migrated_user=user_id,

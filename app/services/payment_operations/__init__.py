@@ -1,8 +1,9 @@
 """Payment operations: every provider call that creates or changes something, recorded before
 and after, re-driven by the janitor when its outcome is unknown."""
 
-from app.services.payment_operations.janitor import JANITOR_JOB, run_operations_janitor
+from app.services.payment_operations.janitor import run_operations_janitor
 from app.services.payment_operations.operations import (
+    JANITOR_JOB,
     PAYMENT_OPERATION_ERRORS,
     PaymentOperationConflict,
     PaymentOperationNeedsReview,

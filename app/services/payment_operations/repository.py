@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
@@ -77,12 +78,23 @@ class PaymentOperationRepository:
             {"_id": key}, {"$inc": {"attempts": 1}, "$set": {"updated_at": now}}
         )
 
-    async def complete(self, key: str, status: OperationStatus, fields: Document, now: datetime) -> None:
-        """Finish an operation; only an unfinished one changes, so a success is never overwritten."""
-        await self._operations.update_one(
+    async def complete(
+        self,
+        key: str,
+        status: OperationStatus,
+        fields: Document,
+        now: datetime,
+        session: AsyncClientSession | None = None,
+    ) -> OperationStatus | None:
+        """Finish an operation; only an unfinished one changes, so a success is never overwritten.
+        The status it left, or None when it was already finished."""
+        previous = await self._operations.find_one_and_update(
             {"_id": key, "status": {"$in": UNFINISHED}},
             {"$set": {**fields, "status": status.value, "updated_at": now, "completed_at": now}},
+            projection={"status": True},
+            session=session,
         )
+        return OperationStatus(previous["status"]) if previous else None
 
     async def pending_since(self, cutoff: datetime) -> AsyncIterator[PaymentOperation]:
         """Operations pending since before `cutoff`, oldest first."""

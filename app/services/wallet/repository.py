@@ -118,9 +118,10 @@ class TopupRepository:
         target: TopupStatus,
         payment_intent_id: str,
         session: AsyncClientSession | None = None,
-    ) -> bool:
-        """Move the top-up to `target` if it may go there from where it is; whether it moved."""
-        result = await self._topups.update_one(
+    ) -> TopupStatus | None:
+        """Move the top-up to `target` if it may go there from where it is; the status it left,
+        or None when it did not move."""
+        previous = await self._topups.find_one_and_update(
             {"_id": topup_id, "status": {"$in": sources_of(target)}},
             {
                 "$set": {
@@ -129,15 +130,19 @@ class TopupRepository:
                     "payment_intent_id": payment_intent_id,
                 }
             },
+            projection={"status": True},
+            session=session,
+        )
+        return TopupStatus(previous["status"]) if previous else None
+
+    async def flag(self, topup_id: str, reason: str, session: AsyncClientSession) -> bool:
+        """Flag the top-up for an operator; whether it was not flagged before."""
+        result = await self._topups.update_one(
+            {"_id": topup_id, "needs_review": {"$ne": True}},
+            {"$set": {"needs_review": True, "review_reason": reason, "updated_at": datetime.now(UTC)}},
             session=session,
         )
         return result.modified_count == 1
-
-    async def flag(self, topup_id: str, reason: str) -> None:
-        await self._topups.update_one(
-            {"_id": topup_id},
-            {"$set": {"needs_review": True, "review_reason": reason, "updated_at": datetime.now(UTC)}},
-        )
 
 
 def _new_document(topup_id: str, user_id: str, amount: Money, now: datetime) -> Document:

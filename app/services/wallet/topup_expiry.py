@@ -11,6 +11,7 @@ import structlog
 
 from app.adapters.stripe_errors import PaymentProviderError
 from app.db import Database
+from app.domain.audit import Actor
 from app.domain.wallet import TopupStatus
 from app.services.jobs import Lease, runner_id
 from app.services.payment_operations import (
@@ -21,16 +22,20 @@ from app.services.payment_operations import (
     PaymentOperations,
 )
 from app.services.wallet.repository import Topup, TopupRepository
+from app.services.wallet.topups import Topups
 
 log = structlog.get_logger(__name__)
 
 TOPUP_EXPIRY_JOB = "expire_topups"
 TOPUP_EXPIRY_LEASE_TTL = timedelta(minutes=10)
+# The expiry's changes are audited as this job's.
+EXPIRY_ACTOR = Actor.job(TOPUP_EXPIRY_JOB)
 
 
 class TopupExpiry:
-    def __init__(self, database: Database, operations: PaymentOperations) -> None:
-        self._topups = TopupRepository(database)
+    def __init__(self, database: Database, topups: Topups, operations: PaymentOperations) -> None:
+        self._unpaid = TopupRepository(database)
+        self._topups = topups
         self._operations = operations
 
     async def expire_unpaid(
@@ -41,7 +46,7 @@ class TopupExpiry:
         `keep_going` is asked before each top-up (a lease renewal): False stops the pass.
         """
         outcomes: Counter[str] = Counter()
-        async for topup in self._topups.unpaid_opened_before(datetime.now(UTC) - older_than):
+        async for topup in self._unpaid.unpaid_opened_before(datetime.now(UTC) - older_than):
             if keep_going is not None and not await keep_going():
                 break
             outcomes[await self._expire(topup)] += 1
@@ -62,7 +67,7 @@ class TopupExpiry:
             # Most likely paid at the last minute: the webhook credits it. Else the next pass retries.
             log.warning("topup_expiry_failed", topup_id=topup.id, code=exc.code, detail=exc.detail)
             return "failed"
-        if not await self._topups.move(topup.id, TopupStatus.CANCELED, canceled.id):
+        if not await self._topups.settle_unpaid(canceled, TopupStatus.CANCELED, EXPIRY_ACTOR):
             return "settled_meanwhile"
         log.info("topup_expired", topup_id=topup.id, payment_intent=canceled.id, amount=topup.amount)
         return "canceled"

@@ -12,10 +12,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from app.adapters.payment_provider import PaymentIntent
 from app.config import Settings
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.money import Money
 from app.domain.wallet import TopupStatus, topup_entry_key, topup_id_for
 from app.errors import InvalidRequest, NotFound, ServiceError
+from app.services.audit import AuditLog
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from app.services.payment_operations import CreateTopupIntent, PaymentOperations
@@ -49,9 +51,11 @@ class Topups:
         ledger: Ledger,
         migration: LegacyMigration,
         operations: PaymentOperations,
+        audit: AuditLog,
         settings: Settings,
     ) -> None:
         self._db = database
+        self._audit = audit
         self._topups = TopupRepository(database)
         self._ledger = ledger
         self._migration = migration
@@ -64,7 +68,7 @@ class Topups:
         The answer alone carries the intent's client secret, for Stripe Elements.
         """
         self._check_amount(amount)
-        await self._migration.migrate_user(user_id)
+        await self._migration.migrate_user(user_id, Actor.user(user_id))
         topup_id = topup_id_for(user_id, idempotency_key)
         limit = self._settings.topup_max_open_per_buyer
         if not await self._topups.open(topup_id, user_id, amount, limit):
@@ -104,7 +108,7 @@ class Topups:
     async def pending_amount(self, user_id: str, currency: str) -> int:
         return await self._topups.pending_amount(user_id, currency)
 
-    async def credit(self, intent: PaymentIntent) -> None:
+    async def credit(self, intent: PaymentIntent, actor: Actor) -> None:
         """Credit the wallet for a succeeded PaymentIntent, once, if it matches its top-up."""
         topup = await self._topup_of(intent)
         if topup is None:
@@ -112,15 +116,23 @@ class Topups:
         paid = Money(intent.amount_received or intent.amount, intent.currency)
         if paid != topup.money:
             reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
-            await self._topups.flag(topup.id, reason)
+            await self._db.transaction(lambda session: self._flag_in(session, topup, reason, actor))
             log.error("topup_flagged_for_review", topup_id=topup.id, reason=reason)
             return
-        await self._db.transaction(lambda session: self._credit_in(session, topup, intent.id, paid))
+        await self._db.transaction(lambda session: self._credit_in(session, topup, intent.id, paid, actor))
+
+    async def _flag_in(self, session: AsyncClientSession, topup: Topup, reason: str, actor: Actor) -> None:
+        if await self._topups.flag(topup.id, reason, session):
+            before, after = {"needs_review": False}, {"needs_review": True, "review_reason": reason}
+            subject = AuditObject("topup", topup.id)
+            await self._audit.record(
+                session, actor, "topup.flagged_for_review", subject, before=before, after=after
+            )
 
     async def _credit_in(
-        self, session: AsyncClientSession, topup: Topup, intent_id: str, paid: Money
+        self, session: AsyncClientSession, topup: Topup, intent_id: str, paid: Money, actor: Actor
     ) -> None:
-        if not await self._topups.move(topup.id, TopupStatus.SUCCEEDED, intent_id, session):
+        if not await self._move_in(session, topup, TopupStatus.SUCCEEDED, intent_id, actor):
             return
         credit = Move(Accounts.CARD, Accounts.buyer_wallet(topup.user_id), paid.amount, paid.currency)
         await self._ledger.post_in(
@@ -135,11 +147,29 @@ class Topups:
         )
         log.info("topup_credited", topup_id=topup.id, payment_intent=intent_id, amount=paid.amount)
 
-    async def settle_unpaid(self, intent: PaymentIntent, status: TopupStatus) -> None:
-        """Mark a top-up failed or canceled; a top-up already credited stays credited."""
+    async def settle_unpaid(self, intent: PaymentIntent, status: TopupStatus, actor: Actor) -> bool:
+        """Mark a top-up failed or canceled; a top-up already credited stays credited. Whether
+        it moved."""
         topup = await self._topup_of(intent)
-        if topup is not None and await self._topups.move(topup.id, status, intent.id):
+        if topup is not None and await self._db.transaction(
+            lambda session: self._move_in(session, topup, status, intent.id, actor)
+        ):
             log.info("topup_settled_unpaid", topup_id=topup.id, payment_intent=intent.id, status=status)
+            return True
+        return False
+
+    async def _move_in(
+        self, session: AsyncClientSession, topup: Topup, target: TopupStatus, intent_id: str, actor: Actor
+    ) -> bool:
+        """Move the top-up's status and audit the move, in the caller's transaction; whether it moved."""
+        previous = await self._topups.move(topup.id, target, intent_id, session)
+        if previous is not None:
+            before, after = {"status": str(previous)}, {"status": str(target), "payment_intent_id": intent_id}
+            subject = AuditObject("topup", topup.id)
+            await self._audit.record(
+                session, actor, "topup.status_changed", subject, before=before, after=after
+            )
+        return previous is not None
 
     async def _topup_of(self, intent: PaymentIntent) -> Topup | None:
         topup_id = intent.metadata.get("topup_id")

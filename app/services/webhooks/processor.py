@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.adapters.payment_provider import WebhookEvent
 from app.adapters.stripe_webhooks import parse_event
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.webhooks import EventStatus, Outcome, RetryPolicy
 from app.errors import NotFound, ServiceError
+from app.services.audit import AuditLog
 from app.services.webhooks import metrics
 from app.services.webhooks.registry import HandlerRegistry
 from app.services.webhooks.repository import ClaimedEvent, WebhookEventRepository
@@ -55,10 +58,13 @@ class WebhookProcessor:
         database: Database,
         registry: HandlerRegistry,
         policy: RetryPolicy,
+        audit: AuditLog,
         *,
         worker_id: str,
         clock: Clock = utc_now,
     ) -> None:
+        self._db = database
+        self._audit = audit
         self._events = WebhookEventRepository(database)
         self._registry = registry
         self._policy = policy
@@ -76,16 +82,31 @@ class WebhookProcessor:
             outcomes.append(await self._run(claimed))
         return outcomes
 
-    async def replay(self, event_id: str) -> EventOutcome:
+    async def replay(self, event_id: str, actor: Actor) -> EventOutcome:
         """Run an event's handlers now, whatever its status, unless a live claim holds it."""
-        now = self._clock()
-        claimed = await self._events.claim_unheld(event_id, now, self.worker_id, now + self._policy.claim_ttl)
+        claimed = await self._db.transaction(lambda session: self._claim_replay_in(session, event_id, actor))
         if claimed is None:
             if await self._events.exists(event_id):
                 raise EventInProgress(f"webhook event {event_id} is being processed; retry shortly")
             raise NotFound(f"no webhook event {event_id}")
         log.info("webhook_replayed", event_id=event_id, event_type=claimed.type)
         return await self._run(claimed)
+
+    async def _claim_replay_in(
+        self, session: AsyncClientSession, event_id: str, actor: Actor
+    ) -> ClaimedEvent | None:
+        now = self._clock()
+        previous = await self._events.status_of(event_id, session)
+        expires_at = now + self._policy.claim_ttl
+        claimed = await self._events.claim_unheld(event_id, now, self.worker_id, expires_at, session)
+        if claimed is not None:
+            before = {"status": str(previous), "attempts": claimed.attempts - 1}
+            after = {"status": str(EventStatus.PROCESSING), "attempts": claimed.attempts}
+            subject = AuditObject("webhook_event", event_id)
+            await self._audit.record(
+                session, actor, "webhook_event.replayed", subject, before=before, after=after
+            )
+        return claimed
 
     async def _run(self, claimed: ClaimedEvent) -> EventOutcome:
         try:
@@ -133,7 +154,7 @@ class WebhookProcessor:
             status, outcome = EventStatus.FAILED, Outcome.RETRY_SCHEDULED
             retry_at = self._clock() + self._policy.delay_after(claimed.attempts)
             fields = {"last_error": error, "next_attempt_at": retry_at}
-        if not await self._events.record_outcome(claimed, status, fields):
+        if not await self._record_failure(claimed, status, fields):
             return self._claim_lost(claimed)
         if outcome is Outcome.DEAD_LETTERED:
             metrics.DEAD_LETTERED.labels(claimed.type).inc()
@@ -141,6 +162,28 @@ class WebhookProcessor:
         else:
             log.warning("webhook_handler_failed", attempts=claimed.attempts, error=error, exc_info=exc)
         return _outcome(claimed, outcome)
+
+    async def _record_failure(
+        self, claimed: ClaimedEvent, status: EventStatus, fields: dict[str, Any]
+    ) -> bool:
+        if status is not EventStatus.DEAD_LETTER:
+            return await self._events.record_outcome(claimed, status, fields)
+        return await self._db.transaction(lambda session: self._dead_letter_in(session, claimed, fields))
+
+    async def _dead_letter_in(
+        self, session: AsyncClientSession, claimed: ClaimedEvent, fields: dict[str, Any]
+    ) -> bool:
+        """Dead-letter the event and audit it, while this claim is still the current one."""
+        if not await self._events.record_outcome(claimed, EventStatus.DEAD_LETTER, fields, session):
+            return False
+        before = {"status": str(EventStatus.PROCESSING), "attempts": claimed.attempts}
+        after = {"status": str(EventStatus.DEAD_LETTER), "attempts": claimed.attempts, **fields}
+        actor = Actor.job(f"webhook_processor/{self.worker_id}")
+        subject = AuditObject("webhook_event", claimed.id)
+        await self._audit.record(
+            session, actor, "webhook_event.dead_lettered", subject, before=before, after=after
+        )
+        return True
 
     def _claim_lost(self, claimed: ClaimedEvent) -> EventOutcome:
         log.warning("webhook_claim_lost", attempts=claimed.attempts)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.adapters.payment_provider import NormalizedEvent, WebhookEvent
@@ -106,6 +107,10 @@ class WebhookEventRepository:
         document = await self._events.find_one({"_id": event_id})
         return _stored(document) if document else None
 
+    async def status_of(self, event_id: str, session: AsyncClientSession) -> EventStatus | None:
+        document = await self._events.find_one({"_id": event_id}, {"status": True}, session=session)
+        return EventStatus(document["status"]) if document else None
+
     async def exists(self, event_id: str) -> bool:
         return bool(await self._events.count_documents({"_id": event_id}, limit=1))
 
@@ -128,17 +133,26 @@ class WebhookEventRepository:
         return await self._claim({"next_attempt_at": {"$lte": now}}, worker_id, expires_at)
 
     async def claim_unheld(
-        self, event_id: str, now: datetime, worker_id: str, expires_at: datetime
+        self,
+        event_id: str,
+        now: datetime,
+        worker_id: str,
+        expires_at: datetime,
+        session: AsyncClientSession | None = None,
     ) -> ClaimedEvent | None:
         """Claim one event whatever its status, unless a live claim holds it."""
         not_held = [
             {"status": {"$ne": EventStatus.PROCESSING.value}},
             {"claim_expires_at": {"$lte": now}},
         ]
-        return await self._claim({"_id": event_id, "$or": not_held}, worker_id, expires_at)
+        return await self._claim({"_id": event_id, "$or": not_held}, worker_id, expires_at, session)
 
     async def _claim(
-        self, selector: dict[str, Any], worker_id: str, expires_at: datetime
+        self,
+        selector: dict[str, Any],
+        worker_id: str,
+        expires_at: datetime,
+        session: AsyncClientSession | None = None,
     ) -> ClaimedEvent | None:
         document = await self._events.find_one_and_update(
             selector,
@@ -156,6 +170,7 @@ class WebhookEventRepository:
             projection={"payload": True, "type": True, "attempts": True, "claim_id": True},
             sort=[("next_attempt_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
+            session=session,
         )
         if document is None:
             return None
@@ -168,7 +183,11 @@ class WebhookEventRepository:
         )
 
     async def record_outcome(
-        self, claimed: ClaimedEvent, status: EventStatus, fields: dict[str, Any]
+        self,
+        claimed: ClaimedEvent,
+        status: EventStatus,
+        fields: dict[str, Any],
+        session: AsyncClientSession | None = None,
     ) -> bool:
         """Write an outcome and release the claim, only while this claim is still the current one."""
         released = {"claimed_by": "", "claim_id": "", "claim_expires_at": ""}
@@ -177,6 +196,7 @@ class WebhookEventRepository:
         result = await self._events.update_one(
             {"_id": claimed.id, "status": EventStatus.PROCESSING.value, "claim_id": claimed.claim_id},
             {"$set": {"status": status.value, **fields}, "$unset": released},
+            session=session,
         )
         return result.modified_count == 1
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from app.auth import Role
 from app.container import Services
+from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from tests.conftest import TokenFactory, bearer
 from tests.legacy_wallets import insert_legacy_wallet
@@ -48,7 +49,7 @@ async def test_wallet_after_migration_reads_the_ledger(
     client: httpx.AsyncClient, services: Services, token: TokenFactory
 ) -> None:
     await insert_legacy_wallet(services.database, "bob", "42.10")
-    await services.migration.migrate_user("bob")
+    await services.migration.migrate_user("bob", Actor.user("bob"))
 
     body = (await client.get("/wallet", headers=bearer(token("bob", Role.BUYER)))).json()
 
@@ -73,7 +74,7 @@ async def test_transactions_list_both_balances_newest_first_with_cursor(
     client: httpx.AsyncClient, services: Services, token: TokenFactory
 ) -> None:
     await insert_legacy_wallet(services.database, "carol", "5.00")
-    await services.migration.migrate_user("carol")
+    await services.migration.migrate_user("carol", Actor.user("carol"))
     for index in range(3):
         await credit_platform_wallet(services, "carol", 100 * (index + 1), f"carol-topup-{index}")
     await credit_platform_wallet(services, "dave", 999, "dave-topup")  # someone else's line

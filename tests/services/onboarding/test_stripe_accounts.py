@@ -11,6 +11,7 @@ from app.adapters.stripe_webhooks import parse_event
 from app.config import Settings
 from app.container import build_services
 from app.db import Database
+from app.domain.audit import Actor
 from app.domain.webhooks import Outcome
 from app.services.onboarding import SellerAccountConflict, StripeAccounts
 from app.services.webhooks import WebhookInbox, WebhookProcessor
@@ -132,7 +133,7 @@ async def test_deauthorization_is_recorded_once_and_survives_older_updates(
     await deliver(inbox, account_updated(verified(account_id), created=NOW - 30))
     await deliver(inbox, deauthorized)
     await worker.process_due()
-    await worker.replay(deauthorized["id"])
+    await worker.replay(deauthorized["id"], Actor.from_roles("admin-1", ["admin"]))
     await deliver(inbox, account_updated(verified(account_id), created=NOW - 60))
     await worker.process_due()
 

@@ -55,6 +55,11 @@ async def opened_hours_ago(services: Services, user_id: str, key: str, hours: fl
     return topup
 
 
+async def audit_records(services: Services, query: dict[str, str]) -> int:
+    collections = (Collections.AUDIT_PENDING, Collections.AUDIT_LOG)
+    return sum([await services.database[name].count_documents(query) for name in collections])
+
+
 async def stripe_status(emulator: EmulatorServer, payment_intent_id: str) -> str:
     intent = await emulator.stripe_client().v1.payment_intents.retrieve_async(payment_intent_id)
     return str(intent.status)
@@ -82,6 +87,8 @@ async def test_an_unpaid_topup_expires_with_its_payment_intent(
     )
     assert operation is not None
     assert operation["status"] == "succeeded"
+    audited = {"action": "topup.status_changed", "object.id": stale.id, "actor.id": "expire_topups"}
+    assert await audit_records(services, audited) == 1
     assert await run_topup_expiry(services.database, services.topup_expiry, DAY) == {}
 
 
