@@ -10,10 +10,11 @@ from pathlib import Path
 
 from local_stack.ports import Port
 
-# Ctrl-C or SIGTERM to `make run` leaves every child gone within 2 s. The API goes first and alone:
+# Ctrl-C or SIGTERM to `make run` leaves every child gone within 2 s, with room for make and a
+# loaded machine (the database sometimes needs its SIGKILL). The API goes first and alone:
 # while it shuts down it still talks to the database; the others do not depend on each other.
-API_STOP_SECONDS = 1.0
-STOP_SECONDS = 1.8
+API_STOP_SECONDS = 0.8
+STOP_SECONDS = 1.4
 POLL_SECONDS = 0.02
 
 
