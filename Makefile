@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 SOURCES := app stripe_emulator local_stack tests bench migrations
 
-.PHONY: install run test lint typecheck pytest openapi bench clean
+.PHONY: install run test lint typecheck pytest openapi fuzz bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ pytest: install
 
 openapi: install
 	$(PY) -m app openapi --output openapi.json
+
+# The schemathesis run of `make test`, longer: FUZZ_EXAMPLES per operation, seeded by FUZZ_SEED.
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?= 20260901
+fuzz: install
+	SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SEED=$(FUZZ_SEED) \
+		$(PY) -m pytest tests/test_schemathesis.py -q -p no:cacheprovider --timeout 3600
 
 bench: install
 	$(PY) -m bench

@@ -13,7 +13,8 @@ from typing import Any
 import jwt
 
 from app.config import AuthSettings
-from app.errors import ServiceError
+from app.domain.audit import Actor
+from app.errors import NotFound, ServiceError
 
 
 class Role(StrEnum):
@@ -42,6 +43,11 @@ class Principal:
 
     def has_any(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
+
+    @property
+    def actor(self) -> Actor:
+        """This person as the audit log names them: by their strongest role."""
+        return Actor.from_roles(self.user_id, self.roles)
 
 
 def _verification_key(settings: AuthSettings) -> str:
@@ -104,6 +110,9 @@ def mint_token(
 
 
 def ensure_owner(principal: Principal, owner_id: str, *, staff_roles: tuple[Role, ...] = ()) -> None:
-    """A user reaches only their own data; staff roles named by the route may reach anyone's."""
+    """A user reaches only their own data; staff roles named by the route may reach anyone's.
+
+    Another user's id answers 404, exactly like an id that does not exist, so it tells nothing.
+    """
     if principal.user_id != owner_id and not principal.has_any(*staff_roles):
-        raise Forbidden("this belongs to another user")
+        raise NotFound(f"no {owner_id}")

@@ -15,12 +15,16 @@ from pydantic import ValidationError
 
 from app.auth import Role, mint_token
 from app.config import AuthSettings, Settings
-from app.container import running_services
+from app.container import running_services, topup_expiry_age
 from app.observability import configure_logging
+from app.services.audit import ChainReport
 from app.services.payment_operations import run_operations_janitor
+from app.services.wallet import run_topup_expiry
 from app.services.webhooks import EventOutcome, WebhookWorker, drain
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Marketplace payments service")
+audit = typer.Typer(no_args_is_help=True, help="The audit log: prove its hash chain intact, seal new records")
+cli.add_typer(audit, name="audit")
 
 
 def _load(settings_class: type[AuthSettings]) -> AuthSettings:
@@ -78,7 +82,7 @@ def serve(
 @cli.command()
 def openapi(output: Annotated[Path, typer.Option()] = Path("openapi.json")) -> None:
     """Write the OpenAPI document generated from the application."""
-    from app.openapi import openapi_document
+    from app.main import openapi_document
 
     output.write_text(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")
     typer.echo(f"wrote {output}")
@@ -127,6 +131,68 @@ def reconcile_operations(
         return
     summary = ", ".join(f"{status}={count}" for status, count in sorted(outcomes.items()))
     typer.echo(f"{outcomes.total()} payment operations re-driven" + (f": {summary}" if summary else ""))
+
+
+@cli.command("expire-topups")
+def expire_topups(
+    older_than_hours: Annotated[
+        float | None, typer.Option(min=0, help="Expire top-ups unpaid this long (TOPUP_EXPIRE_AFTER_HOURS)")
+    ] = None,
+) -> None:
+    """Cancel top-ups left unpaid, and their PaymentIntents; one runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        age = (
+            timedelta(hours=older_than_hours) if older_than_hours is not None else topup_expiry_age(settings)
+        )
+        async with running_services(settings) as services:
+            return await run_topup_expiry(services.database, services.topup_expiry, age)
+
+    outcomes = asyncio.run(one_pass(load_settings()))
+    if outcomes is None:
+        typer.echo("another runner holds the expire-topups lease; nothing done")
+        return
+    summary = ", ".join(f"{outcome}={count}" for outcome, count in sorted(outcomes.items()))
+    typer.echo(f"{outcomes.total()} unpaid top-ups handled" + (f": {summary}" if summary else ""))
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain from record 1; name the first broken record and exit 1 if there is one."""
+
+    async def walk(settings: Settings) -> ChainReport:
+        async with running_services(settings) as services:
+            return await services.audit_verifier.verify()
+
+    report = asyncio.run(walk(load_settings()))
+    if report.first_break is not None:
+        broken = report.first_break
+        record = f" ({broken.record_id})" if broken.record_id else ""
+        typer.echo(f"audit chain broken at record {broken.seq}{record}: {broken.reason}", err=True)
+        typer.echo(f"{report.sealed} records before it verified", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"audit chain intact: {report.sealed} records verified")
+    if report.unsealed and report.oldest_unsealed_at is not None:
+        oldest = f"{report.oldest_unsealed_at:%Y-%m-%dT%H:%M:%SZ}"
+        typer.echo(
+            f"{report.unsealed} records not sealed yet, the oldest from {oldest}; "
+            "the sealer chains them (`python -m app audit seal`)"
+        )
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Chain the audit records not sealed yet; one sealer at a time (the audit_sealer lease)."""
+
+    async def seal(settings: Settings) -> int | None:
+        async with running_services(settings) as services:
+            return await services.audit_sealer.seal_pending()
+
+    sealed = asyncio.run(seal(load_settings()))
+    if sealed is None:
+        typer.echo("another sealer holds the audit_sealer lease; nothing done")
+        return
+    typer.echo(f"{sealed} audit records sealed")
 
 
 @cli.command("seed-demo")

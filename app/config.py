@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CURRENCY_PATTERN = re.compile(r"^[a-z]{3}$")
@@ -39,6 +39,9 @@ class Settings(AuthSettings):
     mongodb_database: str = "payments"
 
     stripe_secret_key: SecretStr
+    # Public by design: Stripe.js runs with it in the browser. Optional because only frontends
+    # need it (`GET /config/stripe`); workers and operator commands run without it.
+    stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr
     stripe_connect_webhook_secret: SecretStr
@@ -77,10 +80,23 @@ class Settings(AuthSettings):
     )
     topup_min_amount: int = Field(default=500, ge=1)
     topup_max_amount: int = Field(default=100_000, ge=1)
+    topup_max_open_per_buyer: int = Field(
+        default=5, ge=1, description="Top-ups awaiting payment a buyer may hold at once"
+    )
+    topup_expire_after_hours: float = Field(
+        default=24.0, gt=0, description="An unpaid top-up is canceled, with its PaymentIntent, after this"
+    )
+    topup_expiry_interval_seconds: float = Field(default=300.0, gt=0)
+
+    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON API request bodies")
+    max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Stripe webhook bodies")
 
     jobs_enabled: bool = Field(default=True, description="Run periodic jobs inside the HTTP service.")
     payment_operations_janitor_interval_seconds: float = Field(default=60.0, gt=0)
     payment_operations_stale_after_seconds: float = Field(default=300.0, ge=0)
+    audit_seal_interval_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="How often the audit sealer chains new audit records."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -98,6 +114,20 @@ class Settings(AuthSettings):
             raise ValueError("must be a Stripe secret or restricted key (sk_test_…, sk_live_…)")
         return value
 
+    @field_validator("stripe_publishable_key")
+    @classmethod
+    def _publishable_key_shape_and_mode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("pk_test_", "pk_live_")):
+            raise ValueError("must be a Stripe publishable key (pk_test_…, pk_live_…)")
+        secret = info.data.get("stripe_secret_key")
+        # Stripe.js with a test key cannot confirm a live PaymentIntent, nor the reverse: every
+        # payment the frontend attempts would fail.
+        if secret is not None and value.startswith("pk_live_") != _is_live(secret):
+            raise ValueError("must be of the same mode (test or live) as STRIPE_SECRET_KEY")
+        return value
+
     @field_validator("stripe_webhook_secret", "stripe_connect_webhook_secret")
     @classmethod
     def _webhook_secret_shape(cls, value: SecretStr) -> SecretStr:
@@ -107,7 +137,11 @@ class Settings(AuthSettings):
 
     @property
     def stripe_livemode(self) -> bool:
-        return self.stripe_secret_key.get_secret_value().startswith(("sk_live_", "rk_live_"))
+        return _is_live(self.stripe_secret_key)
+
+
+def _is_live(secret_key: SecretStr) -> bool:
+    return secret_key.get_secret_value().startswith(("sk_live_", "rk_live_"))
 
 
 @lru_cache(maxsize=1)

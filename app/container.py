@@ -24,7 +24,17 @@ from app.config import Settings
 from app.db import Database, connect, require_transaction_support
 from app.domain.payment_operations import OperationKind
 from app.domain.webhooks import RetryPolicy
-from app.services import idempotency, ledger, migration, onboarding, payment_operations, wallet, webhooks
+from app.services import (
+    audit,
+    idempotency,
+    ledger,
+    migration,
+    onboarding,
+    payment_operations,
+    wallet,
+    webhooks,
+)
+from app.services.audit import AuditLog, AuditSealer, AuditVerifier
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
@@ -32,11 +42,19 @@ from app.services.migration import LegacyMigration
 from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
-from app.services.wallet import Topups, TopupWebhookHandlers, WalletFunds, WalletView
+from app.services.wallet import (
+    TopupExpiry,
+    Topups,
+    TopupWebhookHandlers,
+    WalletFunds,
+    WalletView,
+    run_topup_expiry,
+)
 from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, WebhookProcessor
 
 # Each repository's indexes, keyed by collection; a new domain adds its own here.
 INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
+    audit.INDEXES,
     ledger.INDEXES,
     idempotency.INDEXES,
     migration.INDEXES,
@@ -52,6 +70,9 @@ class Services:
     settings: Settings
     database: Database
     provider: PaymentProvider
+    audit_log: AuditLog
+    audit_sealer: AuditSealer
+    audit_verifier: AuditVerifier
     ledger: Ledger
     idempotency: IdempotencyStore
     payment_operations: PaymentOperations
@@ -59,6 +80,7 @@ class Services:
     stripe_accounts: StripeAccounts
     wallet_funds: WalletFunds
     topups: Topups
+    topup_expiry: TopupExpiry
     wallet_view: WalletView
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
@@ -66,22 +88,27 @@ class Services:
 
 
 def build_services(database: Database, settings: Settings, provider: PaymentProvider) -> Services:
+    audit_log = AuditLog(database)
     ledger = Ledger(database)
-    operations = PaymentOperations(database, provider)
+    operations = PaymentOperations(database, provider, audit_log)
     migration = LegacyMigration(
         database,
         ledger,
         LegacyWalletBridge(database, settings),
+        audit_log,
         recheck=timedelta(seconds=settings.legacy_wallet_recheck_seconds),
     )
     stripe_accounts = StripeAccounts(database, provider)
-    topups = Topups(database, ledger, operations, settings)
+    topups = Topups(database, ledger, operations, audit_log, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
     registry = webhook_registry(stripe_accounts, topups, StripeFees(ledger, provider))
     return Services(
         settings=settings,
         database=database,
         provider=provider,
+        audit_log=audit_log,
+        audit_sealer=AuditSealer(database, owner=runner_id()),
+        audit_verifier=AuditVerifier(database),
         ledger=ledger,
         idempotency=IdempotencyStore(database, timedelta(hours=settings.idempotency_key_ttl_hours)),
         payment_operations=operations,
@@ -89,13 +116,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         stripe_accounts=stripe_accounts,
         wallet_funds=WalletFunds(database, ledger, migration),
         topups=topups,
+        topup_expiry=TopupExpiry(database, topups, operations),
         wallet_view=WalletView(ledger, migration, topups, settings.platform_currency),
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
         webhook_events=WebhookEvents(database),
         webhook_processor=WebhookProcessor(
-            database, registry, webhook_retry_policy(settings), worker_id=runner_id()
+            database, registry, webhook_retry_policy(settings), audit_log, worker_id=runner_id()
         ),
     )
 
@@ -130,7 +158,17 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
             settings.payment_operations_janitor_interval_seconds,
             lambda: run_operations_janitor(services.database, services.payment_operations, stale_after),
         ),
+        PeriodicJob(
+            "topup_expiry",
+            settings.topup_expiry_interval_seconds,
+            lambda: run_topup_expiry(services.database, services.topup_expiry, topup_expiry_age(settings)),
+        ),
+        PeriodicJob("audit_sealer", settings.audit_seal_interval_seconds, services.audit_sealer.seal_pending),
     ]
+
+
+def topup_expiry_age(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.topup_expire_after_hours)
 
 
 async def ensure_indexes(database: Database) -> None:

@@ -6,6 +6,7 @@ once, in `app.problems`, to RFC 9457 problem documents.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -13,6 +14,9 @@ class ServiceError(Exception):
     code: ClassVar[str] = "service_error"
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Service error"
+    # The extension members its problem document may carry, by name, with their types; the
+    # OpenAPI document lists them beside the standard members.
+    members: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
@@ -40,6 +44,13 @@ class NotFound(ServiceError):
     code = "not_found"
     status = 404
     title = "Not found"
+
+
+class UnknownCursor(NotFound):
+    """A list's `starting_after` that is not an item of that list: unknown, or someone else's."""
+
+    code = "unknown_cursor"
+    title = "The list has no such item to start after"
 
 
 class InvalidRequest(ServiceError):

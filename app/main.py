@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from app.config import Settings, get_settings
 from app.container import in_service_jobs, running_services
+from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
+from app.openapi import PaymentsApi
 from app.problems import install_problem_handlers
-from app.routers import health, wallet, webhooks
+from app.routers import audit, config, health, wallet, webhooks
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
 
@@ -21,8 +25,10 @@ log = structlog.get_logger(__name__)
 DESCRIPTION = """Payments backend of the marketplace on Stripe Connect.
 
 Money is always `{"amount": <integer minor units>, "currency": "<iso lowercase>"}`.
-Errors are RFC 9457 `application/problem+json` with a stable `code`.
+Errors are RFC 9457 `application/problem+json` with a stable `code`; each operation lists every
+status it can answer and, per status, the codes it can carry.
 Every money-moving POST requires an `Idempotency-Key` header.
+Request bodies are JSON of at most 64 KiB (1 MiB for Stripe webhooks); unknown fields are refused.
 """
 
 
@@ -41,12 +47,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
 
     configure_logging(settings.log_level)
-    app = FastAPI(title="Marketplace payments", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = PaymentsApi(
+        title="Marketplace payments",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    serve_docs(app)
     app.state.settings = settings
-    app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
+    # Added last, so outermost: every log line of a request, its crash included, has its id.
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(config.router)
     app.include_router(webhooks.router)
     app.include_router(wallet.router)
     app.include_router(wallet.admin)
+    app.include_router(audit.router)
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document of an app with default settings, generated without connecting to anything."""
+    placeholders = Settings.model_construct(log_level="WARNING", stripe_secret_key=SecretStr("sk_test_"))
+    return create_app(placeholders).openapi()

@@ -78,7 +78,7 @@ def _incoming_request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path: object = getattr(route, "path", None)
     # Unmatched paths share one label so random URLs cannot blow up metric cardinality.
@@ -112,7 +112,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            route, method, elapsed = _route_template(scope), scope["method"], time.perf_counter() - started
+            route, method, elapsed = route_template(scope), scope["method"], time.perf_counter() - started
             HTTP_REQUESTS.labels(route, method, str(status)).inc()
             HTTP_LATENCY.labels(route, method).observe(elapsed)
             # The query string is left out: cursors and filters are not worth the risk of leaking.

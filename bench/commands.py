@@ -80,6 +80,8 @@ class CommandTimer(monitoring.CommandListener):
 
 
 def _collection(event: monitoring.CommandStartedEvent) -> str:
+    if event.command_name == "bulkWrite":  # one command writing to several collections
+        return "+".join(ns["ns"].split(".", 1)[1] for ns in event.command.get("nsInfo", []))
     target = event.command.get(event.command_name)
     return target if isinstance(target, str) else ""
 

@@ -13,6 +13,7 @@ import httpx
 
 from app.auth import Role, mint_token
 from app.container import Services
+from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.services.webhooks import drain
 from bench.commands import CommandCounter
@@ -54,7 +55,7 @@ async def wallet_reads(
     fund = Move(Accounts.CARD, Accounts.buyer_wallet("bench"), 5000, "usd")
     await services.ledger.post(entry("bench-fund", EntryKind.TOPUP, [fund]))
     await insert_legacy_wallet(services.database, "bench-migrated", "12.50")
-    await services.migration.migrate_user("bench-migrated")
+    await services.migration.migrate_user("bench-migrated", Actor.user("bench-migrated"))
     await insert_legacy_wallet(services.database, "bench-legacy", "7.25")
     for user, kind in (
         ("bench", "no legacy wallet"),

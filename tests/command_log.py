@@ -27,23 +27,32 @@ class Command:
 _SENT_TO_ADMIN = frozenset({"commitTransaction", "abortTransaction"})
 
 
+def _target(event: monitoring.CommandStartedEvent) -> tuple[str, str | None]:
+    """The database and collection a command is about. `bulkWrite` is sent to `admin` and
+    names its namespaces: it is about their database, and its collections joined by `+`."""
+    if event.command_name == "bulkWrite":
+        namespaces = [info["ns"].split(".", 1) for info in event.command.get("nsInfo", [])]
+        if namespaces:
+            return namespaces[0][0], "+".join(collection for _, collection in namespaces)
+    target = event.command.get(event.command_name)
+    return event.database_name, target if isinstance(target, str) else None
+
+
 class CommandLog(monitoring.CommandListener):
     def __init__(self) -> None:
         self._recordings: dict[str, list[Command]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        database, collection = _target(event)
         if event.command_name in _SENT_TO_ADMIN:
             recordings = list(self._recordings.values())  # a test records one database at a time
         else:
-            recordings = (
-                [self._recordings[event.database_name]] if event.database_name in self._recordings else []
-            )
-        target = event.command.get(event.command_name)
+            recordings = [self._recordings[database]] if database in self._recordings else []
         for recording in recordings:
             recording.append(
                 Command(
                     name=event.command_name,
-                    collection=target if isinstance(target, str) else None,
+                    collection=collection,
                     in_transaction="txnNumber" in event.command and "autocommit" in event.command,
                     document=dict(event.command),
                 )

@@ -17,10 +17,11 @@ from app.auth import Role, mint_token
 from app.config import Settings
 from app.container import ensure_indexes
 from app.db import Database, connect
-from app.main import create_app
+from app.main import create_app, openapi_document
 from app.services.ledger import Ledger
 from tests.command_log import COMMANDS, CommandLog
 from tests.mongo_server import free_port, secantus_server
+from tests.problem_contract import answered_problems, undocumented_problems
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -29,8 +30,20 @@ TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PLATFORM_WEBHOOK_SECRET = "whsec_platform_emulator"
 CONNECT_WEBHOOK_SECRET = "whsec_connect_emulator"
 STRIPE_TEST_KEY = "sk_test_emulator"
+STRIPE_PUBLISHABLE_TEST_KEY = "pk_test_emulator"
 
 TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def problems_stay_documented() -> Iterator[None]:
+    """After the session's last test: every problem a route answered is in its document."""
+    yield
+    undocumented = undocumented_problems(answered_problems(), openapi_document())
+    assert not undocumented, (
+        "routes answered problems their OpenAPI document does not list; declare the errors with "
+        "@raises on the route (or its dependency) and run `make openapi`:\n  " + "\n  ".join(undocumented)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +59,7 @@ def stripe_emulator() -> Iterator[EmulatorServer]:
 
     emulator_settings = EmulatorSettings(
         api_key=STRIPE_TEST_KEY,
+        publishable_key=STRIPE_PUBLISHABLE_TEST_KEY,
         webhook_secret=PLATFORM_WEBHOOK_SECRET,
         connect_webhook_secret=CONNECT_WEBHOOK_SECRET,
         delivery_backoff_seconds=0.05,
@@ -66,6 +80,7 @@ def make_settings(mongodb_uri: str, **overrides: object) -> Settings:
         "mongodb_uri": mongodb_uri,
         "mongodb_database": f"test_{uuid.uuid4().hex[:12]}",
         "stripe_secret_key": STRIPE_TEST_KEY,
+        "stripe_publishable_key": STRIPE_PUBLISHABLE_TEST_KEY,
         # Unreachable unless a test asks for the emulator: no test may talk to real Stripe.
         "stripe_api_base": "http://127.0.0.1:9",
         "stripe_webhook_secret": PLATFORM_WEBHOOK_SECRET,

@@ -4,13 +4,16 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import Settings
-from app.db import Database
+from app.db import Collections, Database
+from app.services.audit import AuditLog
 from app.services.onboarding.repository import StripeAccountRepository
 from tests.conftest import CONNECT_WEBHOOK_SECRET, PLATFORM_WEBHOOK_SECRET, STRIPE_TEST_KEY, TEST_JWT_SECRET
+from tests.services.audit.support import record_change
 from tests.services.webhooks.support import deliver, inbox_for
 from tests.stripe_events import account_updated, connected_account
 
@@ -50,3 +53,36 @@ async def test_process_webhooks_once_drains_the_due_events_and_exits(
     assert result.exit_code == 0, result.output
     assert "1 webhook events handled: processed=1" in result.output
     assert await StripeAccountRepository(database).get(account["id"]) is not None
+
+
+async def test_audit_seal_then_verify_and_verify_names_the_first_broken_record(
+    database: Database, settings: Settings
+) -> None:
+    audit = AuditLog(database)
+    records = [await record_change(database, audit, f"o{index}") for index in range(3)]
+    runner, env = CliRunner(), environment(settings)
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli, ["audit", *args], env=env)
+
+    waiting = await asyncio.to_thread(run, "verify")
+    assert waiting.exit_code == 0, waiting.output
+    assert "audit chain intact: 0 records verified" in waiting.output
+    assert "3 records not sealed yet" in waiting.output
+
+    sealed = await asyncio.to_thread(run, "seal")
+    assert sealed.exit_code == 0, sealed.output
+    assert "3 audit records sealed" in sealed.output
+    intact = await asyncio.to_thread(run, "verify")
+    assert intact.exit_code == 0, intact.output
+    assert "audit chain intact: 3 records verified" in intact.output
+    assert "not sealed" not in intact.output
+
+    await database[Collections.AUDIT_LOG].update_one({"_id": records[1].id}, {"$inc": {"after.amount": 1}})
+    broken = await asyncio.to_thread(run, "verify")
+    assert broken.exit_code == 1
+    assert (
+        f"audit chain broken at record 2 ({records[1].id}): the record does not match its hash"
+        in broken.output
+    )
+    assert "1 records before it verified" in broken.output

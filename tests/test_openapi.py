@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from app.openapi import openapi_document
+from app.main import openapi_document
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -57,6 +57,7 @@ VALID_ENV = {
             "pk_test_wrong",
         ),
         ({"JWT_SECRET": "short"}, ["JWT_SECRET"], "short"),
+        ({"STRIPE_PUBLISHABLE_KEY": "pk_live_other_mode"}, ["STRIPE_PUBLISHABLE_KEY"], None),
         ({"MONGODB_URI": ""}, [], None),
         ({"PLATFORM_FEE_BPS": "10001"}, ["PLATFORM_FEE_BPS"], None),
     ],

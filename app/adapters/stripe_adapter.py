@@ -32,7 +32,7 @@ from app.adapters.payment_provider import (
     Transfer,
     TransferReversal,
 )
-from app.adapters.stripe_errors import map_stripe_error, should_retry
+from app.adapters.stripe_errors import map_stripe_error, should_retry, stripe_code
 from app.adapters.stripe_objects import (
     to_account,
     to_account_link,
@@ -499,7 +499,7 @@ class StripeAdapter:
                 "stripe_call_failed",
                 **context,
                 error=type(error).__name__,
-                stripe_code=error.code,
+                stripe_code=stripe_code(error),
                 http_status=error.http_status,
                 stripe_request_id=error.request_id,
                 duration_ms=_elapsed_ms(started),
@@ -514,7 +514,11 @@ class StripeAdapter:
         def log_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             log.info(
-                "stripe_call_retrying", **context, attempt=state.attempt_number, error=type(error).__name__
+                "stripe_call_retrying",
+                **context,
+                attempt=state.attempt_number,
+                error=type(error).__name__,
+                stripe_code=stripe_code(error) if isinstance(error, stripe.StripeError) else None,
             )
 
         retrying = AsyncRetrying(

@@ -8,7 +8,11 @@ import stripe
 
 from app.errors import ServiceError
 
-# Stripe answers 409 while another request with the same idempotency key is still running.
+# Stripe answers 409 `idempotency_key_in_use` while another request with the same key is still
+# running (here: the janitor re-driving an operation whose first attempt Stripe is still running).
+# Nothing is saved under the key then, so the same request may be sent again
+# (https://docs.stripe.com/api/idempotent_requests); the other request may still do the work.
+# 409 is documented for that conflict alone, so every 409 is handled as it.
 _CONFLICT_IN_FLIGHT = 409
 
 
@@ -69,8 +73,28 @@ class PaymentOutcomeUnknown(PaymentProviderError):
     outcome_unknown = True
 
 
+# What any provider call can raise; calls that confirm a card can also raise `CardDeclined`.
+PROVIDER_ERRORS: tuple[type[PaymentProviderError], ...] = (
+    PaymentProviderError,
+    StripeInvalidRequest,
+    StripeIdempotencyConflict,
+    PaymentProviderMisconfigured,
+    PaymentProviderRateLimited,
+    PaymentProviderUnavailable,
+    PaymentOutcomeUnknown,
+)
+
+
 def _stripe_status(error: stripe.StripeError) -> int:
     return error.http_status or 0
+
+
+def stripe_code(error: stripe.StripeError) -> str | None:
+    """Stripe's error code. The SDK sets `code` only on some exception classes (a 409 is a plain
+    `APIError` without it); the error body always carries it."""
+    if error.code:
+        return error.code
+    return error.error.code if error.error is not None else None
 
 
 def should_retry(error: BaseException) -> bool:
@@ -88,7 +112,7 @@ def should_retry(error: BaseException) -> bool:
 
 def map_stripe_error(error: stripe.StripeError, *, changes_state: bool) -> PaymentProviderError:
     """Our typed error for a Stripe exception; `changes_state` is False for reads."""
-    context: dict[str, Any] = {"stripe_code": error.code, "stripe_request_id": error.request_id}
+    context: dict[str, Any] = {"stripe_code": stripe_code(error), "stripe_request_id": error.request_id}
     status = _stripe_status(error)
     if isinstance(error, stripe.CardError):
         decline = error.error.decline_code if error.error else None
@@ -99,6 +123,12 @@ def map_stripe_error(error: stripe.StripeError, *, changes_state: bool) -> Payme
         return PaymentProviderMisconfigured("Stripe refused the configured API key.", **context)
     if isinstance(error, stripe.RateLimitError):
         return PaymentProviderRateLimited("Stripe is rate limiting requests; retry later.", **context)
+    if status == _CONFLICT_IN_FLIGHT and changes_state:
+        return PaymentOutcomeUnknown(
+            "Another request with this idempotency key is still running at Stripe; "
+            "the operation will be re-driven.",
+            **context,
+        )
     if isinstance(error, stripe.APIConnectionError) or status >= 500 or status == _CONFLICT_IN_FLIGHT:
         if changes_state:
             return PaymentOutcomeUnknown("Stripe did not answer; the operation will be re-driven.", **context)

@@ -8,10 +8,9 @@ and a handler that needs the object fails (and is retried) instead of the delive
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import stripe
 import structlog
@@ -29,7 +28,16 @@ from app.adapters.stripe_objects import (
     to_transfer,
 )
 from app.config import Settings
-from app.domain.webhooks import InvalidSignature, MalformedEvent
+from app.domain.webhooks import (
+    MAX_ACCOUNT_ID_LENGTH,
+    MAX_CREATED,
+    MAX_EVENT_ID_LENGTH,
+    MAX_EVENT_TYPE_LENGTH,
+    MAX_OBJECT_ID_LENGTH,
+    InvalidSignature,
+    MalformedEvent,
+)
+from app.strict_json import InvalidJson, is_int64, parse_json
 
 log = structlog.get_logger(__name__)
 
@@ -84,35 +92,45 @@ class StripeWebhookSignatures:
 
 
 def parse_event(payload: str) -> WebhookEvent:
-    """The event in a verified webhook body; raises `MalformedEvent` if it is not one."""
+    """The event in a verified webhook body; raises `MalformedEvent` if it is not one (see the
+    bounds in `app.domain.webhooks`)."""
     try:
-        body = json.loads(payload)
-    except json.JSONDecodeError as exc:
+        # The envelope is bounded below; the object's integers are Stripe's (`normalize` checks).
+        body = parse_json(payload, int64_only=False)
+    except InvalidJson as exc:
         raise MalformedEvent(str(exc)) from exc
     if not isinstance(body, Mapping) or body.get("object") != "event":
         raise MalformedEvent("the body is not a Stripe event object")
     event_id, event_type = body.get("id"), body.get("type")
     created, livemode = body.get("created"), body.get("livemode")
     account, data = body.get("account"), body.get("data")
-    if not isinstance(event_id, str) or not event_id.startswith("evt_"):
-        raise MalformedEvent("the event has no `evt_` id")
-    if not isinstance(event_type, str) or not event_type:
-        raise MalformedEvent("the event has no type")
-    if type(created) is not int or not isinstance(livemode, bool):
-        raise MalformedEvent("the event needs an integer `created` and a boolean `livemode`")
-    if account is not None and not isinstance(account, str):
-        raise MalformedEvent("the event's `account` must be a string")
-    if not isinstance(data, Mapping) or not isinstance(data.get("object"), Mapping):
+    if not _bounded_string(event_id, MAX_EVENT_ID_LENGTH) or not event_id.startswith("evt_"):
+        raise MalformedEvent(f"the event has no `evt_` id of at most {MAX_EVENT_ID_LENGTH} characters")
+    if not _bounded_string(event_type, MAX_EVENT_TYPE_LENGTH) or not event_type:
+        raise MalformedEvent(f"the event has no type of at most {MAX_EVENT_TYPE_LENGTH} characters")
+    if type(created) is not int or not 0 <= created <= MAX_CREATED or not isinstance(livemode, bool):
+        raise MalformedEvent("the event needs an integer `created` (a Unix time) and a boolean `livemode`")
+    if account is not None and not _bounded_string(account, MAX_ACCOUNT_ID_LENGTH):
+        raise MalformedEvent(f"the event's `account` must be a string of at most {MAX_ACCOUNT_ID_LENGTH}")
+    if not isinstance(data, Mapping) or not isinstance(data_object := data.get("object"), Mapping):
         raise MalformedEvent("the event has no `data.object`")
+    if (object_id := data_object.get("id")) is not None and not _bounded_string(
+        object_id, MAX_OBJECT_ID_LENGTH
+    ):
+        raise MalformedEvent(f"`data.object.id` must be a string of at most {MAX_OBJECT_ID_LENGTH}")
     return WebhookEvent(
         id=event_id,
         type=event_type,
         created=datetime.fromtimestamp(created, UTC),
         livemode=livemode,
         account=account,
-        object=_read_object(event_id, data["object"]),
-        normalized=normalize(event_type, account, data["object"]),
+        object=_read_object(event_id, data_object),
+        normalized=normalize(event_type, account, data_object),
     )
+
+
+def _bounded_string(value: Any, max_length: int) -> TypeGuard[str]:
+    return isinstance(value, str) and len(value) <= max_length
 
 
 def _read_object(event_id: str, data: JsonObject) -> EventObject:
@@ -134,7 +152,7 @@ def normalize(event_type: str, account: str | None, data_object: JsonObject) -> 
         object_type=_string_or_none(data_object.get("object")),
         object_id=_string_or_none(data_object.get("id")),
         account=account,
-        amount=amount if type(amount) is int else None,
+        amount=amount if is_int64(amount) else None,
         currency=_string_or_none(currency),
         refs=our_refs(data_object.get("metadata")),
     )

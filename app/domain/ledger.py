@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.money import validate_currency
-from app.errors import InvalidRequest, ServiceError
+from app.errors import ServiceError
 
 WORLD_PREFIX = "world:"
 PLATFORM_PREFIX = "platform:"
@@ -117,10 +117,6 @@ class EntryKeyConflict(LedgerError):
     code = "entry_key_conflict"
     status = 409
     title = "A different journal entry already has this key"
-
-
-class UnknownCursor(InvalidRequest):
-    code = "invalid_cursor"
 
 
 @dataclass(frozen=True, slots=True)

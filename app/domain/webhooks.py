@@ -79,6 +79,16 @@ class Outcome(StrEnum):
     CLAIM_LOST = "claim_lost"
 
 
+# Bounds of what a Stripe event may carry. Stripe's ids are far shorter than these; `created` must
+# be a time that datetimes and BSON dates hold (1970 to the end of 9999). An event outside them is
+# refused whole, signed or not, rather than stored or half-read.
+MAX_EVENT_ID_LENGTH = 255
+MAX_EVENT_TYPE_LENGTH = 100
+MAX_ACCOUNT_ID_LENGTH = 255
+MAX_OBJECT_ID_LENGTH = 255
+MAX_CREATED = 253_402_300_799
+
+
 class MalformedEvent(ValueError):
     """The body is not a Stripe v1 snapshot event, or its object is not what its type says."""
 

@@ -20,8 +20,16 @@ from app.auth import Forbidden, Principal, Role, Unauthenticated, decode_token, 
 from app.config import Settings
 from app.container import Services
 from app.db import Database
+from app.errors import NotFound
 from app.problems import StoredProblem
-from app.services.idempotency import IdempotencyStore, request_fingerprint
+from app.routers.contract import raises
+from app.services.audit import AuditLog
+from app.services.idempotency import (
+    IdempotencyKeyReused,
+    IdempotencyStore,
+    IdempotentRequestInFlight,
+    request_fingerprint,
+)
 from app.services.ledger import Ledger
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
@@ -44,6 +52,10 @@ ServicesOfApp = Annotated[Services, Depends(get_services)]
 
 def get_database(services: ServicesOfApp) -> Database:
     return services.database
+
+
+def get_audit_log(services: ServicesOfApp) -> AuditLog:
+    return services.audit_log
 
 
 def get_ledger(services: ServicesOfApp) -> Ledger:
@@ -77,6 +89,7 @@ def get_webhook_events(services: ServicesOfApp) -> WebhookEvents:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # For the readiness probe alone: services own their collections, routers never build one.
 DatabaseDep = Annotated[Database, Depends(get_database)]
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
@@ -91,6 +104,7 @@ WebhookEventsDep = Annotated[WebhookEvents, Depends(get_webhook_events)]
 _bearer = HTTPBearer(auto_error=False)
 
 
+@raises(Unauthenticated)
 async def current_principal(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -106,6 +120,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    @raises(Forbidden)
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):
             raise Forbidden(f"this needs one of the roles: {', '.join(sorted(roles))}")
@@ -118,9 +133,10 @@ def require_owner(
     path_param: str, *roles: Role, staff_roles: tuple[Role, ...] = ()
 ) -> Callable[[Request, Principal], Coroutine[Any, Any, Principal]]:
     """A dependency: the caller has one of `roles` (or a staff role) and the `path_param` id is
-    their own, unless they hold a staff role."""
+    their own, unless they hold a staff role; another user's id is 404, like an unknown one."""
     role_check = require_roles(*roles, *staff_roles)
 
+    @raises(Forbidden, NotFound)
     async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
         await role_check(principal)
         ensure_owner(principal, request.path_params[path_param], staff_roles=staff_roles)
@@ -179,6 +195,8 @@ class IdempotentRequest:
         return answer.model_validate(stored.body)
 
 
+# A replay answers the first request's answer again: a refusal of the route itself, or one of these.
+@raises(IdempotencyKeyReused, IdempotentRequestInFlight)
 def idempotent_request(
     key: IdempotencyKey, store: IdempotencyDep, request: Request, response: Response
 ) -> IdempotentRequest:

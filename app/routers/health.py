@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.errors import ServiceError
+from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import DatabaseDep
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ContractRoute)
 
 
 class NotReady(ServiceError):
@@ -18,11 +19,13 @@ class NotReady(ServiceError):
 
 
 @router.get("/healthz", summary="The process is up")
+@raises()
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="MongoDB is reachable")
+@raises(NotReady)
 async def readyz(database: DatabaseDep) -> dict[str, str]:
     if not await database.is_reachable():
         raise NotReady("MongoDB is not reachable")
@@ -30,5 +33,6 @@ async def readyz(database: DatabaseDep) -> dict[str, str]:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@raises()
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

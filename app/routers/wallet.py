@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth import Principal, Role, ensure_owner
+from app.auth import Principal, Role
 from app.domain.money import Money
 from app.domain.wallet import TopupStatus
+from app.errors import NotFound, UnknownCursor
+from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import IdempotentRequestDep, TopupsDep, WalletViewDep, require_roles
 from app.schemas.wallet import (
     StaffTopupList,
@@ -19,8 +21,15 @@ from app.schemas.wallet import (
     WalletLinesOut,
     WalletOut,
 )
+from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
+from app.services.wallet import (
+    TooManyOpenTopups,
+    TopupAlreadyOpened,
+    TopupAmountOutOfRange,
+    UnsupportedCurrency,
+)
 
-router = APIRouter(prefix="/wallet", tags=["wallet"])
+router = APIRouter(prefix="/wallet", tags=["wallet"], route_class=ContractRoute)
 Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
 
 
@@ -29,6 +38,13 @@ Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
     status_code=201,
     response_model=TopupOut,
     summary="Start a card top-up; returns the client secret for Stripe Elements",
+)
+@raises(
+    TopupAmountOutOfRange,
+    UnsupportedCurrency,
+    TooManyOpenTopups,
+    TopupAlreadyOpened,
+    *PAYMENT_OPERATION_ERRORS,
 )
 async def request_topup(
     body: TopupRequestBody, buyer: Buyer, idempotent: IdempotentRequestDep, topups: TopupsDep
@@ -40,18 +56,20 @@ async def request_topup(
 
 
 @router.get("/topups/{topup_id}", response_model=TopupOut, summary="A top-up's status")
+@raises(NotFound)
 async def get_topup(topup_id: str, buyer: Buyer, topups: TopupsDep) -> TopupOut:
-    topup = await topups.get(topup_id)
-    ensure_owner(buyer, topup.user_id)
+    topup = await topups.get(topup_id, owner=buyer.user_id)
     return TopupOut.model_validate(topup, from_attributes=True)
 
 
 @router.get("", response_model=WalletOut, summary="Legacy and platform balances")
+@raises()
 async def get_wallet(buyer: Buyer, wallet_view: WalletViewDep) -> WalletOut:
     return WalletOut.model_validate(await wallet_view.summary(buyer.user_id), from_attributes=True)
 
 
 @router.get("/transactions", response_model=WalletLinesOut, summary="History of both balances, newest first")
+@raises(UnknownCursor)
 async def list_transactions(
     buyer: Buyer,
     wallet_view: WalletViewDep,
@@ -64,13 +82,14 @@ async def list_transactions(
     )
 
 
-admin = APIRouter(prefix="/admin/topups", tags=["admin"])
+admin = APIRouter(prefix="/admin/topups", tags=["admin"], route_class=ContractRoute)
 Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPPORT))]
 
 
 @admin.get(
     "", response_model=StaffTopupList, summary="Top-ups, newest first (`status=needs_review` to review)"
 )
+@raises(UnknownCursor)
 async def list_topups(
     _: Staff,
     topups: TopupsDep,

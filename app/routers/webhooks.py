@@ -9,8 +9,10 @@ import structlog
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from app.auth import Principal, Role
-from app.domain.webhooks import EventStatus
-from app.problems import PROBLEM_JSON
+from app.config import Settings
+from app.domain.webhooks import EventStatus, InvalidSignature, InvalidWebhookPayload, LivemodeMismatch
+from app.errors import NotFound, UnknownCursor
+from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import (
     WebhookEventsDep,
     WebhookInboxDep,
@@ -19,56 +21,58 @@ from app.routers.dependencies import (
 )
 from app.schemas.webhooks import (
     ReplayResult,
+    StripeEventBody,
     WebhookEventDetail,
     WebhookEventList,
     WebhookEventSummary,
     WebhookReceipt,
 )
-from app.services.webhooks import EventFilter
+from app.services.webhooks import EventFilter, EventInProgress
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter()
-admin = APIRouter(prefix="/admin/webhook-events", tags=["admin"])
+
+class StripeWebhookRoute(ContractRoute):
+    """Stripe sends events of up to a few hundred kilobytes; the endpoint reads up to its own limit."""
+
+    def body_limit(self, settings: Settings) -> int:
+        return settings.max_webhook_body_bytes
+
+
+router = APIRouter(route_class=StripeWebhookRoute)
+admin = APIRouter(prefix="/admin/webhook-events", tags=["admin"], route_class=ContractRoute)
 
 Reader = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPPORT))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 EventId = Annotated[str, Path(min_length=1, max_length=255)]
-
-_REJECTION = {
-    "description": "Missing, malformed, wrong or stale signature (`invalid_signature`), a body that "
-    "is not a Stripe event (`invalid_webhook_payload`), or an event of the other Stripe mode "
-    "(`livemode_mismatch`). Nothing is stored.",
-    "content": {PROBLEM_JSON: {}},
-}
 
 
 @router.post(
     "/webhooks/stripe",
     tags=["webhooks"],
     summary="Receive a Stripe event (platform or Connect endpoint)",
-    responses={400: _REJECTION},
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+            "content": {"application/json": {"schema": StripeEventBody.model_json_schema()}},
         }
     },
 )
+@raises(InvalidSignature, InvalidWebhookPayload, LivemodeMismatch)
 async def receive_stripe_event(
     request: Request,
     inbox: WebhookInboxDep,
-    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
+    stripe_signature: Annotated[str, Header(alias="Stripe-Signature", min_length=1)],
 ) -> WebhookReceipt:
-    """Verifies the signature against both endpoint secrets and stores the event once.
-
-    A repeat delivery of a stored event is answered 200 too, and changes nothing.
+    """Verifies the signature against both endpoint secrets, then checks the event, and stores it
+    once. A refused delivery stores nothing; a repeat delivery is answered 200 and changes nothing.
     """
     receipt = await inbox.receive(await request.body(), stripe_signature)
     return WebhookReceipt(received=True, event_id=receipt.event_id, duplicate=receipt.duplicate)
 
 
 @admin.get("", summary="List stored webhook events, newest first")
+@raises(UnknownCursor)
 async def list_webhook_events(
     _: Reader,
     events: WebhookEventsDep,
@@ -92,16 +96,18 @@ async def list_webhook_events(
 
 
 @admin.get("/{event_id}", summary="One stored webhook event with its raw payload")
+@raises(NotFound)
 async def get_webhook_event(_: Reader, events: WebhookEventsDep, event_id: EventId) -> WebhookEventDetail:
     return WebhookEventDetail.model_validate(await events.get(event_id), from_attributes=True)
 
 
 @admin.post("/{event_id}/replay", summary="Run the event's handlers again now")
+@raises(NotFound, EventInProgress)
 async def replay_webhook_event(
     admin_user: Admin, events: WebhookEventsDep, event_id: EventId, processor: WebhookProcessorDep
 ) -> ReplayResult:
     """Handlers are idempotent, so replaying an event already processed changes nothing."""
-    outcome = await processor.replay(event_id)
+    outcome = await processor.replay(event_id, admin_user.actor)
     log.info("webhook_replay_requested", event_id=event_id, admin=admin_user.user_id, outcome=outcome.outcome)
     event = WebhookEventDetail.model_validate(await events.get(event_id), from_attributes=True)
     return ReplayResult(outcome=outcome.outcome, event=event)

@@ -6,12 +6,17 @@ from datetime import datetime
 
 from pydantic import AliasChoices, BaseModel, Field
 
-from app.domain.money import MAX_AMOUNT
+from app.schemas.base import MinorUnits, RequestBody, from_settings
 
 
-class TopupRequestBody(BaseModel):
-    amount: int = Field(gt=0, le=MAX_AMOUNT, description="Minor units", examples=[2000])
-    currency: str = Field(pattern=r"^[a-z]{3}$", examples=["usd"])
+class TopupRequestBody(RequestBody):
+    amount: MinorUnits = Field(
+        examples=[2000],
+        json_schema_extra=from_settings(minimum="topup_min_amount", maximum="topup_max_amount"),
+    )
+    currency: str = Field(
+        pattern=r"^[a-z]{3}$", examples=["usd"], json_schema_extra=from_settings(enum=["platform_currency"])
+    )
 
 
 class TopupOut(BaseModel):

@@ -4,11 +4,48 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.domain.webhooks import EventStatus, Outcome
+from app.domain.webhooks import (
+    MAX_ACCOUNT_ID_LENGTH,
+    MAX_CREATED,
+    MAX_EVENT_ID_LENGTH,
+    MAX_EVENT_TYPE_LENGTH,
+    MAX_OBJECT_ID_LENGTH,
+    EventStatus,
+    Outcome,
+)
+from app.schemas.base import from_settings
+
+
+class StripeEventBody(BaseModel):
+    """The body `POST /webhooks/stripe` accepts, for its document only: the endpoint verifies the
+    signature over the raw bytes before it reads them (`app.adapters.stripe_webhooks.parse_event`,
+    which enforces exactly this). Only the envelope is checked; the object is read by its type."""
+
+    model_config = ConfigDict(extra="allow", title="StripeEvent")
+
+    id: str = Field(pattern=r"^evt_", max_length=MAX_EVENT_ID_LENGTH)
+    object: Literal["event"]
+    type: str = Field(min_length=1, max_length=MAX_EVENT_TYPE_LENGTH, examples=["payment_intent.succeeded"])
+    created: int = Field(ge=0, le=MAX_CREATED, description="Unix time")
+    livemode: bool = Field(json_schema_extra=from_settings(enum=["stripe_livemode"]))
+    account: str | None = Field(
+        default=None, max_length=MAX_ACCOUNT_ID_LENGTH, description="The connected account (Connect events)"
+    )
+    data: dict[str, Any] = Field(
+        json_schema_extra={
+            "required": ["object"],
+            "properties": {
+                "object": {
+                    "type": "object",
+                    "properties": {"id": {"type": ["string", "null"], "maxLength": MAX_OBJECT_ID_LENGTH}},
+                }
+            },
+        }
+    )
 
 
 class WebhookReceipt(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,8 @@ import stripe
 import structlog
 from structlog.testing import capture_logs
 
-from app.adapters.stripe_adapter import StripeAdapter
+from app.adapters.payment_provider import PaymentIntent
+from app.adapters.stripe_adapter import RetryPolicy, StripeAdapter
 from app.adapters.stripe_errors import (
     CardDeclined,
     PaymentOutcomeUnknown,
@@ -26,6 +28,7 @@ from app.adapters.stripe_errors import (
 )
 from app.config import Settings
 from tests.adapters.emulator_helpers import (
+    TEST_PAGE_SIZE,
     adapter_settings,
     drop_responses,
     fail_requests,
@@ -203,6 +206,124 @@ async def test_an_unanswered_change_is_outcome_unknown_and_an_unanswered_read_un
     await fail_requests(emulator, "/v1/balance", count=3, status=503)
     with pytest.raises(PaymentProviderUnavailable):
         await provider.retrieve_balance()
+
+
+KEY_IN_USE_BODY = {
+    "error": {
+        "type": "invalid_request_error",
+        "code": "idempotency_key_in_use",
+        "doc_url": "https://stripe.com/docs/error-codes/idempotency-key-in-use",
+        "message": "There is currently another in-progress request using this Idempotent Key "
+        "(probably because of a timeout). Please try again later.",
+    }
+}
+
+
+def key_in_use_then_pass_through(keys: list[str | None], conflicts: int | None = None) -> Any:
+    """A respx side effect: note the Idempotency-Key, answer Stripe's 409 `idempotency_key_in_use`
+    `conflicts` times (always when None), then pass through to the emulator."""
+
+    def side_effect(request: httpx.Request) -> httpx.Request | httpx.Response:
+        keys.append(request.headers.get("idempotency-key"))
+        if conflicts is None or len(keys) <= conflicts:
+            return httpx.Response(409, json=KEY_IN_USE_BODY, headers={"Request-Id": f"req_409_{len(keys)}"})
+        return request
+
+    return side_effect
+
+
+def topup_intent(provider: StripeAdapter, topup_id: str = "topup_1") -> asyncio.Task[PaymentIntent]:
+    return asyncio.create_task(
+        provider.create_topup_intent(topup_id, "user_1", 1000, "usd", idempotency_key=f"topup:{topup_id}")
+    )
+
+
+async def held_by_a_slow_first_call(
+    provider: StripeAdapter, emulator: EmulatorServer, hold_seconds: float
+) -> asyncio.Task[PaymentIntent]:
+    """A first call that Stripe keeps running for `hold_seconds`, holding its idempotency key."""
+    await emulator.control_async(
+        "faults", path_prefix="/v1/payment_intents", method="POST", count=1, delay_seconds=hold_seconds
+    )
+    first = topup_intent(provider)
+    for _ in range(500):
+        if not (await emulator.inspect_async("faults"))["faults"]:
+            break  # the first call reached Stripe and took the delay
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the emulator claims the key right after reading the body
+    return first
+
+
+async def test_a_call_racing_another_with_its_key_is_retried_until_it_gets_the_same_object(
+    provider: StripeAdapter,
+    settings: Settings,
+    emulator: EmulatorServer,
+    info_logs: list[MutableMapping[str, Any]],
+) -> None:
+    # Waits adding up to far more than the hold, whatever the jitter draws.
+    patient = RetryPolicy(attempts=12, initial_wait_seconds=0.1, max_wait_seconds=0.5)
+    racing = StripeAdapter(settings, retry=patient, page_size=TEST_PAGE_SIZE)
+    try:
+        first = await held_by_a_slow_first_call(provider, emulator, hold_seconds=0.5)
+        second = await topup_intent(racing)
+        created = await first
+    finally:
+        await racing.close()
+
+    assert second.id == created.id
+    retries = [entry for entry in info_logs if entry["event"] == "stripe_call_retrying"]
+    assert retries
+    assert {(entry["stripe_code"], entry["idempotency_key"]) for entry in retries} == {
+        ("idempotency_key_in_use", "topup:topup_1")
+    }
+    assert [pi.id async for pi in provider.iter_payment_intents(*whole_day())] == [created.id]
+
+
+async def test_a_key_still_in_use_when_retries_run_out_is_an_unknown_outcome_resolved_by_a_redrive(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
+    first = await held_by_a_slow_first_call(provider, emulator, hold_seconds=2.0)
+
+    with pytest.raises(PaymentOutcomeUnknown) as unknown:
+        await topup_intent(provider)
+    created = await first
+    redriven = await topup_intent(provider)
+
+    problem = unknown.value.as_problem()
+    assert (problem["status"], problem["code"]) == (504, "payment_outcome_unknown")
+    assert problem["stripe_code"] == "idempotency_key_in_use"
+    assert unknown.value.outcome_unknown
+    assert redriven.id == created.id
+    assert [pi.id async for pi in provider.iter_payment_intents(*whole_day())] == [created.id]
+
+
+async def test_stripes_409_key_in_use_is_retried_with_the_same_key(provider: StripeAdapter) -> None:
+    keys: list[str | None] = []
+    with respx.mock(using="httpx", assert_all_mocked=False, assert_all_called=False) as mock:
+        mock.post(path="/v1/payment_intents").mock(side_effect=key_in_use_then_pass_through(keys, 2))
+        mock.route().pass_through()
+        intent = await topup_intent(provider)
+
+    assert keys == ["topup:topup_1"] * 3
+    assert [pi.id async for pi in provider.iter_payment_intents(*whole_day())] == [intent.id]
+
+
+async def test_a_409_outlasting_the_retries_leaves_a_change_unknown_and_names_stripes_code(
+    provider: StripeAdapter, info_logs: list[MutableMapping[str, Any]]
+) -> None:
+    keys: list[str | None] = []
+    with respx.mock(using="httpx", assert_all_mocked=False, assert_all_called=False) as mock:
+        mock.post(path="/v1/payment_intents").mock(side_effect=key_in_use_then_pass_through(keys))
+        mock.route().pass_through()
+        with pytest.raises(PaymentOutcomeUnknown) as unknown:
+            await topup_intent(provider)
+
+    assert keys == ["topup:topup_1"] * 3
+    assert unknown.value.stripe_code == "idempotency_key_in_use"
+    assert unknown.value.as_problem()["stripe_request_id"] == "req_409_3"
+    failed = next(entry for entry in info_logs if entry["event"] == "stripe_call_failed")
+    assert (failed["http_status"], failed["stripe_code"]) == (409, "idempotency_key_in_use")
+    assert [pi async for pi in provider.iter_payment_intents(*whole_day())] == []
 
 
 async def test_stripe_should_retry_false_is_obeyed(provider: StripeAdapter, emulator: EmulatorServer) -> None:

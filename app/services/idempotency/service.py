@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -96,7 +97,10 @@ class IdempotencyStore:
             async with self._renewing(record_id, owner):
                 status, body = await operation()
         except ServiceError as exc:
-            if exc.status >= 500:
+            # A server error, or a limit that may lift (429), is not the request's answer: the
+            # same request may run again under this key; the key keeps its fingerprint, so another
+            # body stays refused.
+            if exc.status >= 500 or exc.status == HTTPStatus.TOO_MANY_REQUESTS:
                 await self._release(record_id, owner)
                 raise
             # A refusal is an answer too: the same request gets the same refusal.

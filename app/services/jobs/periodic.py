@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import structlog
 
-log = structlog.get_logger(__name__)
+from app.background import stop_background_tasks
 
-SHUTDOWN_GRACE_SECONDS = 10.0
+log = structlog.get_logger(__name__)
 
 
 def runner_id() -> str:
@@ -48,9 +48,4 @@ async def periodic_jobs(jobs: Sequence[PeriodicJob]) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        stop.set()
-        for job, task in zip(jobs, tasks, strict=True):
-            try:
-                await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
-            except TimeoutError:
-                log.warning("periodic_job_cancelled", job=job.name)
+        await stop_background_tasks(stop, tasks)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.db import Collections, Database, Document
-from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move, UnknownCursor
+from app.db import Collections, Database, Document, NamespacedWrite
+from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move
+from app.errors import UnknownCursor
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],
@@ -70,6 +71,8 @@ def account_id(account: str, currency: str) -> str:
 
 class LedgerRepository:
     def __init__(self, database: Database) -> None:
+        self._db = database
+        self._postings_namespace = database.namespace(Collections.LEDGER_POSTINGS)
         self._entries = database[Collections.JOURNAL_ENTRIES]
         self._accounts = database[Collections.LEDGER_ACCOUNTS]
         self._postings = database[Collections.LEDGER_POSTINGS]
@@ -122,10 +125,19 @@ class LedgerRepository:
             )
         return BalanceAfter(document["balance"], document["version"])
 
-    async def insert_postings(self, session: AsyncClientSession, postings: Sequence[Posting]) -> None:
-        await self._postings.insert_many(
-            [_posting_document(posting) for posting in postings], session=session
-        )
+    async def insert_postings(
+        self, session: AsyncClientSession, postings: Sequence[Posting], along: Sequence[NamespacedWrite] = ()
+    ) -> None:
+        """Insert the postings, and send the caller's `along` writes in the same command."""
+        if not along:
+            await self._postings.insert_many(
+                [_posting_document(posting) for posting in postings], session=session
+            )
+            return
+        inserts = [
+            InsertOne(_posting_document(posting), namespace=self._postings_namespace) for posting in postings
+        ]
+        await self._db.write_together([*inserts, *along], session=session)
 
     async def balances(self, accounts: Sequence[str], currency: str) -> dict[str, int]:
         """The balances of accounts that keep a balance document, in one read (0 if none yet)."""

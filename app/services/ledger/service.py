@@ -9,7 +9,7 @@ import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Database
+from app.db import Database, NamespacedWrite
 from app.domain.ledger import EntryKeyConflict, JournalEntry, may_go_negative, platform_stripe_balance
 from app.services.ledger.account_locks import AccountLocks
 from app.services.ledger.repository import JournalEntryRecord, LedgerRepository, Posting
@@ -38,10 +38,14 @@ class Ledger:
                 raise
             return _same_entry_or_conflict(existing, entry)
 
-    async def post_in(self, session: AsyncClientSession, entry: JournalEntry) -> JournalEntryRecord:
+    async def post_in(
+        self, session: AsyncClientSession, entry: JournalEntry, *, along: Sequence[NamespacedWrite] = ()
+    ) -> JournalEntryRecord:
         """Post `entry` inside the caller's transaction, beside the caller's own writes.
 
-        A key that already exists raises DuplicateKeyError and aborts the caller's transaction.
+        `along` are writes of the caller's (its audit record) sent in the same command as the
+        entry's postings, one round trip fewer. A key that already exists raises
+        DuplicateKeyError and aborts the caller's transaction.
         """
         now = datetime.now(UTC)
         record = await self._repository.insert_entry(session, entry, now)
@@ -51,8 +55,8 @@ class Ledger:
         ]
         # Moves that cancel out (A→B 5, B→A 5) conserve money like any other entry: it is
         # recorded, its key is used, and no balance changes, so it has no postings.
-        if postings:
-            await self._repository.insert_postings(session, postings)
+        if postings or along:
+            await self._repository.insert_postings(session, postings, along)
         log.info("ledger_entry_posted", entry_id=entry.key, kind=str(entry.kind), refs=dict(entry.refs))
         return record
 

@@ -9,6 +9,9 @@ The legacy system keeps running during the rollout and may still credit a migrat
 document, a legacy refund for instance. Such money is migrated too, at the first wallet
 operation that sees it (`settled.py` says when), as its own entry keyed by its place among the late credits
 (`migration:{user}:late:{n}`), and listed in the user's migration record.
+
+Each migration is audited in its transaction: `legacy_wallet.migrated`, and
+`legacy_wallet.late_migrated` for each late one.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.adapters.legacy_wallet_bridge import LegacyWallet, LegacyWalletBridge
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.migration import (
     InvalidLegacyBalance,
@@ -32,6 +36,7 @@ from app.domain.migration import (
     late_migration_entry_key,
     migration_entry_key,
 )
+from app.services.audit import AuditLog
 from app.services.ledger import Ledger
 from app.services.migration.repository import LateMigration, LegacyWalletRecord, MigrationRepository
 from app.services.migration.settled import SettledAnswers
@@ -63,12 +68,14 @@ class LegacyMigration:
         database: Database,
         ledger: Ledger,
         bridge: LegacyWalletBridge,
+        audit: AuditLog,
         *,
         recheck: timedelta,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = database
         self._ledger = ledger
+        self._audit = audit
         self._bridge = bridge
         self._records = MigrationRepository(database)
         # Users found with nothing to migrate: not looked up again for `recheck` (see settled.py).
@@ -98,16 +105,16 @@ class LegacyMigration:
             return LegacyState(LegacyWalletStatus.INVALID, wallet.currency)
         return LegacyState(LegacyWalletStatus.NOT_MIGRATED, wallet.currency, amount)
 
-    async def migrate_user(self, user_id: str) -> MigrationResult:
+    async def migrate_user(self, user_id: str, actor: Actor) -> MigrationResult:
         """Move the user's legacy balance into `buyer:{user}:legacy`; a repeat changes nothing."""
         settled = self._settled.get(user_id)
         if settled is not None:
             return settled
-        result = await self._migrate(user_id)
+        result = await self._migrate(user_id, actor)
         self._settled.remember(user_id, result)  # none, or migrated with nothing left: settled
         return result
 
-    async def _migrate(self, user_id: str) -> MigrationResult:
+    async def _migrate(self, user_id: str, actor: Actor) -> MigrationResult:
         wallet = await self._bridge.lookup(user_id)
         if wallet is None:
             return MigrationResult(user_id, LegacyWalletStatus.NONE, 0, None)
@@ -115,7 +122,7 @@ class LegacyMigration:
             return _migrated(wallet)
         migrate = self._migrate_late_in if wallet.migrated else self._migrate_in
         try:
-            return await self._db.transaction(lambda session: migrate(session, user_id))
+            return await self._db.transaction(lambda session: migrate(session, user_id, actor))
         except DuplicateKeyError:
             # Another request migrated the same money between our read and our transaction.
             wallet = await self._bridge.lookup(user_id)
@@ -123,7 +130,7 @@ class LegacyMigration:
                 raise
             return _migrated(wallet)
 
-    async def _migrate_in(self, session: AsyncClientSession, user_id: str) -> MigrationResult:
+    async def _migrate_in(self, session: AsyncClientSession, user_id: str, actor: Actor) -> MigrationResult:
         wallet = await self._bridge.read(user_id, session)
         if wallet is None:
             return MigrationResult(user_id, LegacyWalletStatus.NONE, 0, None)
@@ -139,6 +146,24 @@ class LegacyMigration:
                 session, entry(migration_entry_key(user_id), EntryKind.MIGRATION, [opening], user=user_id)
             )
         await self._bridge.mark_migrated(session, wallet, amount.minor_units)
+        await self._audit.record(
+            session,
+            actor,
+            "legacy_wallet.migrated",
+            AuditObject("legacy_wallet", user_id),
+            # The legacy balance as the legacy system held it (a decimal, as text: never a float).
+            before={
+                "legacy_balance": str(wallet.raw_balance),
+                "currency": wallet.currency,
+                "migrated": False,
+            },
+            after={
+                "legacy_balance": "0",
+                "migrated": True,
+                "migrated_amount": amount.minor_units,
+                "normalized": amount.normalized,
+            },
+        )
         log.info(
             "legacy_wallet_migrated",
             migrated_user=user_id,
@@ -147,7 +172,9 @@ class LegacyMigration:
         )
         return MigrationResult(user_id, LegacyWalletStatus.MIGRATED, amount.minor_units, wallet.currency)
 
-    async def _migrate_late_in(self, session: AsyncClientSession, user_id: str) -> MigrationResult:
+    async def _migrate_late_in(
+        self, session: AsyncClientSession, user_id: str, actor: Actor
+    ) -> MigrationResult:
         wallet = await self._bridge.read(user_id, session)
         if wallet is None or not wallet.migrated:
             raise LookupError(f"the migrated legacy wallet of {user_id} is gone")
@@ -168,12 +195,30 @@ class LegacyMigration:
         late = LateMigration(number, amount, wallet.raw_balance, key, datetime.now(UTC))
         await self._records.add_late(session, user_id, late)
         await self._bridge.mark_late_migrated(session, wallet, amount)
+        migrated = wallet.migrated_minor_units + amount
+        await self._audit.record(
+            session,
+            actor,
+            "legacy_wallet.late_migrated",
+            AuditObject("legacy_wallet", user_id),
+            # What the legacy system credited since the migration (a decimal, as text: never a float).
+            before={
+                "legacy_balance": str(wallet.raw_balance),
+                "currency": wallet.currency,
+                "migrated_amount": wallet.migrated_minor_units,
+            },
+            after={
+                "legacy_balance": "0",
+                "migrated_amount": migrated,
+                "late_migration": number,
+                "late_amount": amount,
+                "entry": key,
+            },
+        )
         log.warning(
             "legacy_wallet_credited_after_migration", migrated_user=user_id, amount=amount, late=number
         )
-        return MigrationResult(
-            user_id, LegacyWalletStatus.MIGRATED, wallet.migrated_minor_units + amount, wallet.currency
-        )
+        return MigrationResult(user_id, LegacyWalletStatus.MIGRATED, migrated, wallet.currency)
 
     async def _record_in(
         self, session: AsyncClientSession, wallet: LegacyWallet, amount: LegacyAmount

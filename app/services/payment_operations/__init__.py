@@ -1,8 +1,10 @@
 """Payment operations: every provider call that creates or changes something, recorded before
 and after, re-driven by the janitor when its outcome is unknown."""
 
-from app.services.payment_operations.janitor import JANITOR_JOB, run_operations_janitor
+from app.services.payment_operations.janitor import run_operations_janitor
 from app.services.payment_operations.operations import (
+    JANITOR_JOB,
+    PAYMENT_OPERATION_ERRORS,
     OperationListener,
     PaymentOperationConflict,
     PaymentOperationNeedsReview,
@@ -28,6 +30,7 @@ from app.services.payment_operations.requests import (
 __all__ = [
     "INDEXES",
     "JANITOR_JOB",
+    "PAYMENT_OPERATION_ERRORS",
     "REQUEST_TYPES",
     "CancelPaymentIntent",
     "CloseDispute",

@@ -9,11 +9,10 @@ import structlog
 
 from app.db import Database
 from app.services.jobs import Lease, runner_id
-from app.services.payment_operations.operations import PaymentOperations
+from app.services.payment_operations.operations import JANITOR_JOB, PaymentOperations
 
 log = structlog.get_logger(__name__)
 
-JANITOR_JOB = "reconcile_payment_operations"
 JANITOR_LEASE_TTL = timedelta(minutes=10)
 
 

@@ -14,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.adapters.payment_provider import PaymentProvider
-from app.adapters.stripe_errors import PaymentProviderError
+from app.adapters.stripe_errors import PROVIDER_ERRORS, PaymentProviderError
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.payment_operations import OperationKind, OperationStatus
 from app.errors import ServiceError
+from app.services.audit import AuditLog
 from app.services.payment_operations.repository import PaymentOperation, PaymentOperationRepository
 from app.services.payment_operations.requests import PaymentRequest, request_from_record, result_record
 
@@ -33,6 +36,10 @@ OperationListener = Callable[[PaymentOperation], Awaitable[None]]
 KEY_RETENTION = timedelta(hours=24)
 # Objects are looked for from a little before the operation was recorded (clocks differ).
 SEARCH_SLACK = timedelta(minutes=5)
+JANITOR_JOB = "reconcile_payment_operations"
+# Who settles an operation's outcome: the caller's request driving it, or the janitor.
+IN_REQUEST = Actor.system("payment_operations")
+JANITOR = Actor.job(JANITOR_JOB)
 
 
 class PaymentOperationConflict(ServiceError):
@@ -47,10 +54,20 @@ class PaymentOperationNeedsReview(ServiceError):
     title = "The outcome of this payment operation must be checked by an operator"
 
 
+# What `PaymentOperations.run` can raise, for the routes that call it to declare.
+PAYMENT_OPERATION_ERRORS: tuple[type[ServiceError], ...] = (
+    PaymentOperationConflict,
+    PaymentOperationNeedsReview,
+    *PROVIDER_ERRORS,
+)
+
+
 class PaymentOperations:
-    def __init__(self, database: Database, provider: PaymentProvider) -> None:
+    def __init__(self, database: Database, provider: PaymentProvider, audit: AuditLog) -> None:
+        self._db = database
         self._operations = PaymentOperationRepository(database)
         self._provider = provider
+        self._audit = audit
         self._listeners: dict[OperationKind, list[OperationListener]] = {}
 
     def on_redriven(self, kind: OperationKind, listener: OperationListener) -> None:
@@ -71,7 +88,7 @@ class PaymentOperations:
             raise PaymentOperationNeedsReview(
                 f"payment operation {operation.id} is waiting for an operator", operation_id=operation.id
             )
-        return await self._drive(request, operation, counted=first)
+        return await self._drive(request, operation, IN_REQUEST, counted=first)
 
     async def reconcile_pending_operations(
         self,
@@ -93,7 +110,7 @@ class PaymentOperations:
     async def _redrive(self, operation: PaymentOperation) -> str:
         try:
             request = request_from_record(operation.kind, operation.request)
-            await self._drive(request, operation)
+            await self._drive(request, operation, JANITOR)
         except (PaymentProviderError, PaymentOperationNeedsReview):
             pass  # the operation's record says what happened
         except Exception:
@@ -143,10 +160,10 @@ class PaymentOperations:
         return existing, False
 
     async def _drive(
-        self, request: PaymentRequest[R], operation: PaymentOperation, *, counted: bool = False
+        self, request: PaymentRequest[R], operation: PaymentOperation, actor: Actor, *, counted: bool = False
     ) -> R:
         if _key_expired(operation):
-            return await self._resolve_by_metadata(request, operation)
+            return await self._resolve_by_metadata(request, operation, actor)
         if not counted:
             await self._operations.count_attempt(operation.id, datetime.now(UTC))
         try:
@@ -160,18 +177,36 @@ class PaymentOperations:
         await self._complete_succeeded(operation.id, result)
         return result
 
-    async def _resolve_by_metadata(self, request: PaymentRequest[R], operation: PaymentOperation) -> R:
+    async def _resolve_by_metadata(
+        self, request: PaymentRequest[R], operation: PaymentOperation, actor: Actor
+    ) -> R:
         found = await request.find(self._provider, operation.created_at - SEARCH_SLACK)
         if found is None:
-            await self._complete(
-                operation.id, OperationStatus.NEEDS_REVIEW, {"error": {"code": "not_found_after_key_expiry"}}
-            )
+            await self._db.transaction(lambda session: self._flag_for_review_in(session, operation.id, actor))
+            log.info("payment_operation_completed", operation_id=operation.id, status="needs_review")
             raise PaymentOperationNeedsReview(
                 f"payment operation {operation.id} found nothing at the provider after its key expired",
                 operation_id=operation.id,
             )
         await self._complete_succeeded(operation.id, found)
         return found
+
+    async def _flag_for_review_in(self, session: AsyncClientSession, operation_id: str, actor: Actor) -> None:
+        fields = {"error": {"code": "not_found_after_key_expiry"}}
+        now = datetime.now(UTC)
+        previous = await self._operations.complete_returning_previous(
+            operation_id, OperationStatus.NEEDS_REVIEW, fields, now, session
+        )
+        if previous is None:
+            return
+        await self._audit.record(
+            session,
+            actor,
+            "payment_operation.flagged_for_review",
+            AuditObject("payment_operation", operation_id),
+            before={"status": str(previous)},
+            after={"status": str(OperationStatus.NEEDS_REVIEW), **fields},
+        )
 
     async def _complete_succeeded(self, operation_id: str, result: object) -> None:
         record = result_record(result)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
@@ -81,10 +82,17 @@ class PaymentOperationRepository:
 
     async def complete(self, key: str, status: OperationStatus, fields: Document, now: datetime) -> None:
         """Finish an operation; only an unfinished one changes, so a success is never overwritten."""
-        await self._operations.update_one(
-            {"_id": key, "status": {"$in": UNFINISHED}},
-            {"$set": {**fields, "status": status.value, "updated_at": now, "completed_at": now}},
+        await self._operations.update_one(_unfinished(key), _completion(status, fields, now))
+
+    async def complete_returning_previous(
+        self, key: str, status: OperationStatus, fields: Document, now: datetime, session: AsyncClientSession
+    ) -> OperationStatus | None:
+        """Finish an operation as `complete` does, for a change that is audited: the status it
+        left, or None when it was already finished."""
+        previous = await self._operations.find_one_and_update(
+            _unfinished(key), _completion(status, fields, now), projection={"status": True}, session=session
         )
+        return OperationStatus(previous["status"]) if previous else None
 
     async def pending_since(self, cutoff: datetime) -> AsyncIterator[PaymentOperation]:
         """Operations pending since before `cutoff`, oldest first."""
@@ -93,6 +101,14 @@ class PaymentOperationRepository:
         )
         async for document in stale.sort("updated_at", ASCENDING):
             yield _operation(document)
+
+
+def _unfinished(key: str) -> Document:
+    return {"_id": key, "status": {"$in": UNFINISHED}}
+
+
+def _completion(status: OperationStatus, fields: Document, now: datetime) -> Document:
+    return {"$set": {**fields, "status": status.value, "updated_at": now, "completed_at": now}}
 
 
 def _operation(document: Document) -> PaymentOperation:

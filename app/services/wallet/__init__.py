@@ -3,15 +3,18 @@
 from app.domain.wallet import TopupAlreadyOpened
 from app.services.wallet.funds import WalletEntry, WalletFunds
 from app.services.wallet.repository import INDEXES, Topup, TopupPage
-from app.services.wallet.topups import TopupAmountOutOfRange, Topups, UnsupportedCurrency
+from app.services.wallet.topup_expiry import TopupExpiry, run_topup_expiry
+from app.services.wallet.topups import TooManyOpenTopups, TopupAmountOutOfRange, Topups, UnsupportedCurrency
 from app.services.wallet.view import WalletLine, WalletSummary, WalletView
 from app.services.wallet.webhook_handlers import TopupWebhookHandlers
 
 __all__ = [
     "INDEXES",
+    "TooManyOpenTopups",
     "Topup",
     "TopupAlreadyOpened",
     "TopupAmountOutOfRange",
+    "TopupExpiry",
     "TopupPage",
     "TopupWebhookHandlers",
     "Topups",
@@ -21,4 +24,5 @@ __all__ = [
     "WalletLine",
     "WalletSummary",
     "WalletView",
+    "run_topup_expiry",
 ]

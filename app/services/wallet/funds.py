@@ -14,6 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Database
+from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, JournalEntry, Move, entry
 from app.domain.money import Money
 from app.domain.wallet import FundingSplit, reserve_adjustment, split_of_moves
@@ -38,7 +39,7 @@ class WalletFunds:
 
     async def spend(self, user_id: str, amount: Money, destination: str, record: WalletEntry) -> FundingSplit:
         """Take `amount` from the wallet into `destination`, legacy first; once per entry key."""
-        await self._migration.migrate_user(user_id)
+        await self._migration.migrate_user(user_id, Actor.user(user_id))
         try:
             return await self._db.transaction(
                 lambda session: self.spend_in(session, user_id, amount, destination, record)

@@ -1,8 +1,14 @@
-"""Wallet top-ups by card: a platform PaymentIntent for Stripe Elements, credited by webhook."""
+"""Wallet top-ups by card: a platform PaymentIntent for Stripe Elements, credited by webhook.
+
+Every change of a top-up's status is audited in its own transaction (`topup.status_changed`),
+as is a PaymentIntent the janitor learns for it after its request (`topup.payment_intent_learnt`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any, ClassVar
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -10,24 +16,45 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from app.adapters.payment_provider import PaymentIntent
 from app.config import Settings
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.money import Money
 from app.domain.payment_operations import OperationStatus
 from app.domain.wallet import TopupStatus, topup_entry_key, topup_id_for
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, NotFound, ServiceError
+from app.services.audit import AuditLog
 from app.services.ledger import Ledger
-from app.services.payment_operations import CreateTopupIntent, PaymentOperation, PaymentOperations
+from app.services.payment_operations import (
+    JANITOR_JOB,
+    CreateTopupIntent,
+    PaymentOperation,
+    PaymentOperations,
+)
 from app.services.wallet.repository import Topup, TopupPage, TopupRepository
 
 log = structlog.get_logger(__name__)
 
+STATUS_CHANGED = "topup.status_changed"
+# What the janitor learns of a top-up's PaymentIntent call is audited as the janitor's.
+JANITOR = Actor.job(JANITOR_JOB)
+
 
 class TopupAmountOutOfRange(InvalidRequest):
     code = "topup_amount_out_of_range"
+    title = "The amount is outside the top-up limits"
+    members: ClassVar[Mapping[str, Any]] = {"minimum": int, "maximum": int}
 
 
 class UnsupportedCurrency(InvalidRequest):
     code = "unsupported_currency"
+    title = "Wallets do not hold this currency"
+
+
+class TooManyOpenTopups(ServiceError):
+    code = "too_many_open_topups"
+    status = 429
+    title = "Too many top-ups are awaiting payment"
+    members: ClassVar[Mapping[str, Any]] = {"limit": int}
 
 
 class Topups:
@@ -36,9 +63,11 @@ class Topups:
         database: Database,
         ledger: Ledger,
         operations: PaymentOperations,
+        audit: AuditLog,
         settings: Settings,
     ) -> None:
         self._db = database
+        self._audit = audit
         self._topups = TopupRepository(database)
         self._ledger = ledger
         self._operations = operations
@@ -53,7 +82,11 @@ class Topups:
         # No migration here: a top-up only adds platform money and never touches the legacy
         # balance, which the first spend migrates before it uses it.
         topup_id = topup_id_for(user_id, idempotency_key)
-        await self._topups.open(topup_id, user_id, amount)
+        limit = self._settings.topup_max_open_per_buyer
+        if not await self._topups.open(topup_id, user_id, amount, limit):
+            raise TooManyOpenTopups(
+                f"{limit} top-ups already await payment; pay one or let it expire", limit=limit
+            )
         intent = await self._operations.run(
             CreateTopupIntent(
                 topup_id=topup_id, user_id=user_id, amount=amount.amount, currency=amount.currency
@@ -80,8 +113,9 @@ class Topups:
                 f"a top-up is between {low} and {high} minor units", minimum=low, maximum=high
             )
 
-    async def get(self, topup_id: str) -> Topup:
-        topup = await self._topups.get(topup_id)
+    async def get(self, topup_id: str, *, owner: str | None = None) -> Topup:
+        """The top-up; with `owner`, only that buyer's: another's is not found, like an unknown one."""
+        topup = await self._topups.get(topup_id, owner)
         if topup is None:
             raise NotFound(f"no top-up {topup_id}")
         return topup
@@ -89,38 +123,54 @@ class Topups:
     async def pending_amount(self, user_id: str, currency: str) -> int:
         return await self._topups.pending_amount(user_id, currency)
 
-    async def credit(self, intent: PaymentIntent) -> None:
+    async def credit(self, intent: PaymentIntent, actor: Actor) -> None:
         """Credit the wallet for a succeeded PaymentIntent, once, if it matches its top-up.
 
         One transaction: the top-up moves to `succeeded` by an update whose match also checks
-        the buyer, amount and currency it was opened for, and the credit is posted. When nothing
-        matches, the top-up is read to tell why: paid with another amount or currency (it goes
-        to review), already credited or canceled, or unknown.
+        the buyer, amount and currency it was opened for, the credit is posted, and the move is
+        audited (its record sent with the entry's postings). When nothing matches, the top-up is
+        read to tell why: paid with another amount or currency (it goes to review), already
+        credited or canceled, or unknown.
         """
         topup_id, user_id = intent.metadata.get("topup_id"), intent.metadata.get("user_id")
         paid = Money(intent.amount_received or intent.amount, intent.currency)
         if topup_id and user_id:
             credited = await self._db.transaction(
-                lambda session: self._credit_in(session, topup_id, user_id, intent.id, paid)
+                lambda session: self._credit_in(session, topup_id, user_id, intent.id, paid, actor)
             )
             if credited:
                 log.info("topup_credited", topup_id=topup_id, payment_intent=intent.id, amount=paid.amount)
                 return
-        await self._not_credited(intent, paid)
+        await self._not_credited(intent, paid, actor)
 
     async def _credit_in(
-        self, session: AsyncClientSession, topup_id: str, user_id: str, intent_id: str, paid: Money
+        self,
+        session: AsyncClientSession,
+        topup_id: str,
+        user_id: str,
+        intent_id: str,
+        paid: Money,
+        actor: Actor,
     ) -> bool:
-        if not await self._topups.mark_paid(topup_id, user_id, paid, intent_id, session):
+        previous = await self._topups.mark_paid(topup_id, user_id, paid, intent_id, session)
+        if previous is None:
             return False
         move = Move(Accounts.CARD, Accounts.buyer_wallet(user_id), paid.amount, paid.currency)
         credit = entry(
             topup_entry_key(intent_id), EntryKind.TOPUP, [move], topup=topup_id, payment_intent=intent_id
         )
-        await self._ledger.post_in(session, credit)
+        audited = self._audit.prepare(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("topup", topup_id),
+            before={"status": str(previous)},
+            after={"status": str(TopupStatus.SUCCEEDED), "payment_intent_id": intent_id},
+        )
+        await self._ledger.post_in(session, credit, along=[audited])
         return True
 
-    async def _not_credited(self, intent: PaymentIntent, paid: Money) -> None:
+    async def _not_credited(self, intent: PaymentIntent, paid: Money, actor: Actor) -> None:
         topup_id = intent.metadata.get("topup_id")
         topup = await self._topups.get(topup_id) if topup_id else None
         if topup is None:
@@ -129,7 +179,7 @@ class Topups:
             reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
             if intent.metadata.get("user_id") != topup.user_id:
                 reason += f"; the payment names buyer {intent.metadata.get('user_id')!r}"
-            await self._to_review(topup.id, intent.id, reason)
+            await self._to_review(topup.id, intent.id, reason, actor)
         else:  # credited already, canceled, or in review
             log.info(
                 "topup_not_credited", topup_id=topup.id, payment_intent=intent.id, status=str(topup.status)
@@ -146,25 +196,80 @@ class Topups:
         if topup_id is None:
             return
         if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
-            await self._topups.attach_payment_intent(topup_id, operation.result["id"])
-            log.info("topup_intent_learnt", topup_id=topup_id, payment_intent=operation.result["id"])
+            intent_id: str = operation.result["id"]
+            if await self._db.transaction(
+                lambda session: self._learn_intent_in(session, topup_id, intent_id)
+            ):
+                log.info("topup_intent_learnt", topup_id=topup_id, payment_intent=intent_id)
         elif operation.status is OperationStatus.NEEDS_REVIEW:
             error = (operation.error or {}).get("code", "unknown")
-            await self._to_review(topup_id, None, f"its PaymentIntent call needs review: {error}")
+            await self._to_review(topup_id, None, f"its PaymentIntent call needs review: {error}", JANITOR)
 
-    async def _to_review(self, topup_id: str, payment_intent_id: str | None, reason: str) -> None:
-        if await self._topups.move(
-            topup_id, TopupStatus.NEEDS_REVIEW, payment_intent_id, review_reason=reason
+    async def _learn_intent_in(self, session: AsyncClientSession, topup_id: str, intent_id: str) -> bool:
+        before = await self._topups.learn_payment_intent(topup_id, intent_id, session)
+        if before is None:
+            return False
+        await self._audit.record(
+            session,
+            JANITOR,
+            "topup.payment_intent_learnt",
+            AuditObject("topup", topup_id),
+            before={"payment_intent_id": before.get("payment_intent_id")},
+            after={"payment_intent_id": intent_id},
+        )
+        return True
+
+    async def _to_review(
+        self, topup_id: str, payment_intent_id: str | None, reason: str, actor: Actor
+    ) -> None:
+        if await self._db.transaction(
+            lambda session: self._move_in(
+                session, topup_id, TopupStatus.NEEDS_REVIEW, payment_intent_id, actor, review_reason=reason
+            )
         ):
             log.error(
                 "topup_needs_review", topup_id=topup_id, payment_intent=payment_intent_id, reason=reason
             )
 
-    async def settle_unpaid(self, intent: PaymentIntent, status: TopupStatus) -> None:
-        """Mark a top-up failed or canceled; a top-up already credited stays credited."""
+    async def settle_unpaid(self, intent: PaymentIntent, status: TopupStatus, actor: Actor) -> bool:
+        """Mark a top-up failed or canceled; a top-up already credited stays credited. Whether
+        it moved."""
         topup = await self._topup_of(intent)
-        if topup is not None and await self._topups.move(topup.id, status, intent.id):
+        if topup is not None and await self._db.transaction(
+            lambda session: self._move_in(session, topup.id, status, intent.id, actor)
+        ):
             log.info("topup_settled_unpaid", topup_id=topup.id, payment_intent=intent.id, status=status)
+            return True
+        return False
+
+    async def _move_in(
+        self,
+        session: AsyncClientSession,
+        topup_id: str,
+        target: TopupStatus,
+        intent_id: str | None,
+        actor: Actor,
+        *,
+        review_reason: str | None = None,
+    ) -> bool:
+        """Move the top-up's status and audit the move, in the caller's transaction; whether it moved."""
+        previous = await self._topups.move(topup_id, target, intent_id, session, review_reason=review_reason)
+        if previous is None:
+            return False
+        after: dict[str, str] = {"status": str(target)}
+        if intent_id is not None:
+            after["payment_intent_id"] = intent_id
+        if review_reason is not None:
+            after["review_reason"] = review_reason
+        await self._audit.record(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("topup", topup_id),
+            before={"status": str(previous)},
+            after=after,
+        )
+        return True
 
     async def _topup_of(self, intent: PaymentIntent) -> Topup | None:
         topup_id = intent.metadata.get("topup_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.adapters.payment_provider import PaymentIntent, WebhookEvent
+from app.domain.audit import Actor
 from app.domain.wallet import TOPUP_PURPOSE, TopupStatus
 from app.services.wallet.topups import Topups
 from app.services.webhooks import WebhookHandlers
@@ -21,15 +22,15 @@ class TopupWebhookHandlers:
 
     async def on_payment_intent_succeeded(self, event: WebhookEvent) -> None:
         if intent := _topup_intent(event):
-            await self._topups.credit(intent)
+            await self._topups.credit(intent, Actor.webhook(event.id))
 
     async def on_payment_intent_payment_failed(self, event: WebhookEvent) -> None:
         if intent := _topup_intent(event):
-            await self._topups.settle_unpaid(intent, TopupStatus.FAILED)
+            await self._topups.settle_unpaid(intent, TopupStatus.FAILED, Actor.webhook(event.id))
 
     async def on_payment_intent_canceled(self, event: WebhookEvent) -> None:
         if intent := _topup_intent(event):
-            await self._topups.settle_unpaid(intent, TopupStatus.CANCELED)
+            await self._topups.settle_unpaid(intent, TopupStatus.CANCELED, Actor.webhook(event.id))
 
 
 def _topup_intent(event: WebhookEvent) -> PaymentIntent | None:

@@ -3,7 +3,9 @@
 A claim is a conditional update of the event document (due: `next_attempt_at` passed, and
 unchanged since it was read) to `processing` with a claim id and an expiry, so two workers never
 hold the same event; a claim whose worker died lapses at its expiry and the event is due again.
-Only the holder of the current claim may record the outcome.
+Only the holder of the current claim may record the outcome. A dead-letter is audited
+(`webhook_event.dead_lettered`), so it is recorded apart, in a transaction with its audit
+record; so is an admin's replay (`webhook_event.replayed`) with its claim.
 
 What a claim costs, and why it is claimed this way (measured with `make bench`: SecantusDB,
 200 to 400 top-up events, each worker a process of its own, on two cores):
@@ -45,12 +47,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.adapters.payment_provider import WebhookEvent
 from app.adapters.stripe_webhooks import parse_event
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.webhooks import DueWindow, EventStatus, Outcome, RetryPolicy
 from app.errors import NotFound, ServiceError
+from app.services.audit import AuditLog
 from app.services.webhooks import metrics
 from app.services.webhooks.registry import HandlerRegistry
 from app.services.webhooks.repository import AttemptResult, ClaimedEvent, WebhookEventRepository
@@ -98,10 +103,13 @@ class WebhookProcessor:
         database: Database,
         registry: HandlerRegistry,
         policy: RetryPolicy,
+        audit: AuditLog,
         *,
         worker_id: str,
         clock: Clock = utc_now,
     ) -> None:
+        self._db = database
+        self._audit = audit
         self._events = WebhookEventRepository(database)
         self._registry = registry
         self._policy = policy
@@ -121,10 +129,9 @@ class WebhookProcessor:
                 break
         return outcomes
 
-    async def replay(self, event_id: str) -> EventOutcome:
+    async def replay(self, event_id: str, actor: Actor) -> EventOutcome:
         """Run an event's handlers now, whatever its status, unless a live claim holds it."""
-        now = self._clock()
-        claimed = await self._events.claim_unheld(event_id, now, self.worker_id, now + self._policy.claim_ttl)
+        claimed = await self._db.transaction(lambda session: self._claim_replay_in(session, event_id, actor))
         if claimed is None:
             if await self._events.exists(event_id):
                 raise EventInProgress(f"webhook event {event_id} is being processed; retry shortly")
@@ -132,6 +139,22 @@ class WebhookProcessor:
         log.info("webhook_replayed", event_id=event_id, event_type=claimed.type)
         [outcome] = await self._run([claimed])
         return outcome
+
+    async def _claim_replay_in(
+        self, session: AsyncClientSession, event_id: str, actor: Actor
+    ) -> ClaimedEvent | None:
+        now = self._clock()
+        previous = await self._events.status_of(event_id, session)
+        expires_at = now + self._policy.claim_ttl
+        claimed = await self._events.claim_unheld(event_id, now, self.worker_id, expires_at, session)
+        if claimed is not None:
+            before = {"status": str(previous), "attempts": claimed.attempts - 1}
+            after = {"status": str(EventStatus.PROCESSING), "attempts": claimed.attempts}
+            subject = AuditObject("webhook_event", event_id)
+            await self._audit.record(
+                session, actor, "webhook_event.replayed", subject, before=before, after=after
+            )
+        return claimed
 
     async def _claim_batch(self, wanted: int) -> tuple[list[ClaimedEvent], bool]:
         """Up to `wanted` events claimed, and whether they were the last due (fewer were due).
@@ -153,8 +176,36 @@ class WebhookProcessor:
 
     async def _run(self, batch: list[ClaimedEvent]) -> list[EventOutcome]:
         attempts = [await self._attempt(claimed) for claimed in batch]
-        recorded = await self._events.record_outcomes([attempt.result for attempt in attempts])
+        recorded = await self._record([attempt.result for attempt in attempts])
         return [self._report(attempt, attempt.result.claimed.id in recorded) for attempt in attempts]
+
+    async def _record(self, results: list[AttemptResult]) -> set[str]:
+        """Record a batch's outcomes; the ids of the events whose outcome was written. All in one
+        command, but a dead-letter: each is written with its audit record in its own transaction."""
+        dead = [result for result in results if result.status is EventStatus.DEAD_LETTER]
+        alive = [result for result in results if result.status is not EventStatus.DEAD_LETTER]
+        recorded = await self._events.record_outcomes(alive)
+        for result in dead:
+            if await self._dead_letter(result):
+                recorded.add(result.claimed.id)
+        return recorded
+
+    async def _dead_letter(self, result: AttemptResult) -> bool:
+        return await self._db.transaction(lambda session: self._dead_letter_in(session, result))
+
+    async def _dead_letter_in(self, session: AsyncClientSession, result: AttemptResult) -> bool:
+        """Dead-letter the event and audit it, while this claim is still the current one."""
+        if not await self._events.record_outcome(result, session):
+            return False
+        claimed = result.claimed
+        before = {"status": str(EventStatus.PROCESSING), "attempts": claimed.attempts}
+        after = {"status": str(EventStatus.DEAD_LETTER), "attempts": claimed.attempts, **result.fields}
+        actor = Actor.job(f"webhook_processor/{self.worker_id}")
+        subject = AuditObject("webhook_event", claimed.id)
+        await self._audit.record(
+            session, actor, "webhook_event.dead_lettered", subject, before=before, after=after
+        )
+        return True
 
     async def _attempt(self, claimed: ClaimedEvent) -> _Attempt:
         try:

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.adapters.payment_provider import NormalizedEvent, WebhookEvent
 from app.db import Collections, Database, Document
 from app.domain.webhooks import EventStatus
-from app.errors import InvalidRequest
+from app.errors import UnknownCursor
 
 # Receipt time then id as one string: the list's order and its cursor in one indexed field.
 LIST_KEY = "list_key"
@@ -128,6 +129,10 @@ class WebhookEventRepository:
         document = await self._events.find_one({"_id": event_id})
         return _stored(document) if document else None
 
+    async def status_of(self, event_id: str, session: AsyncClientSession) -> EventStatus | None:
+        document = await self._events.find_one({"_id": event_id}, {"status": True}, session=session)
+        return EventStatus(document["status"]) if document else None
+
     async def exists(self, event_id: str) -> bool:
         return bool(await self._events.count_documents({"_id": event_id}, limit=1))
 
@@ -142,7 +147,7 @@ class WebhookEventRepository:
     async def _after(self, event_id: str) -> dict[str, Any]:
         anchor = await self._events.find_one({"_id": event_id}, {LIST_KEY: True})
         if anchor is None:
-            raise InvalidRequest(f"starting_after: no webhook event {event_id}")
+            raise UnknownCursor(f"starting_after: no webhook event {event_id}")
         return {LIST_KEY: {"$lt": anchor[LIST_KEY]}}
 
     async def due(self, up_to: datetime, limit: int) -> list[DueEvent]:
@@ -186,23 +191,33 @@ class WebhookEventRepository:
         ]
 
     async def claim_unheld(
-        self, event_id: str, now: datetime, worker_id: str, expires_at: datetime
+        self,
+        event_id: str,
+        now: datetime,
+        worker_id: str,
+        expires_at: datetime,
+        session: AsyncClientSession | None = None,
     ) -> ClaimedEvent | None:
         """Claim one event whatever its status, unless a live claim holds it."""
         not_held = [
             {"status": {"$ne": EventStatus.PROCESSING.value}},
             {"claim_expires_at": {"$lte": now}},
         ]
-        return await self._claim({"_id": event_id, "$or": not_held}, worker_id, expires_at)
+        return await self._claim({"_id": event_id, "$or": not_held}, worker_id, expires_at, session)
 
     async def _claim(
-        self, selector: dict[str, Any], worker_id: str, expires_at: datetime
+        self,
+        selector: dict[str, Any],
+        worker_id: str,
+        expires_at: datetime,
+        session: AsyncClientSession | None = None,
     ) -> ClaimedEvent | None:
         document = await self._events.find_one_and_update(
             selector,
             _claim_update(worker_id, uuid.uuid4().hex, expires_at),
             projection={"payload": True, "type": True, "attempts": True, "claim_id": True},
             return_document=ReturnDocument.AFTER,
+            session=session,
         )
         if document is None:
             return None
@@ -219,7 +234,7 @@ class WebhookEventRepository:
         one, in one command; the ids of the events whose outcome was written."""
         if not outcomes:
             return set()
-        updates = [_outcome_update(outcome) for outcome in outcomes]
+        updates = [UpdateOne(_outcome_match(outcome), _outcome_update(outcome)) for outcome in outcomes]
         written = await self._events.bulk_write(updates, ordered=False)
         ids = {outcome.claimed.id for outcome in outcomes}
         if written.modified_count == len(outcomes):
@@ -228,6 +243,14 @@ class WebhookEventRepository:
         claims = list({outcome.claimed.claim_id for outcome in outcomes})
         ours = self._events.find({"_id": {"$in": list(ids)}, RECORDED_BY: {"$in": claims}}, {"_id": True})
         return {document["_id"] async for document in ours}
+
+    async def record_outcome(self, outcome: AttemptResult, session: AsyncClientSession) -> bool:
+        """Write one outcome as `record_outcomes` does, in the caller's transaction (an outcome
+        that is audited); whether it was written."""
+        result = await self._events.update_one(
+            _outcome_match(outcome), _outcome_update(outcome), session=session
+        )
+        return result.modified_count == 1
 
 
 def _claim_update(worker_id: str, claim_id: str, expires_at: datetime) -> Document:
@@ -244,19 +267,19 @@ def _claim_update(worker_id: str, claim_id: str, expires_at: datetime) -> Docume
     }
 
 
-def _outcome_update(outcome: AttemptResult) -> UpdateOne:
+def _outcome_match(outcome: AttemptResult) -> Document:
+    # The claim id is the claim's own: a later claim replaces it and an outcome removes it.
+    return {"_id": outcome.claimed.id, "claim_id": outcome.claimed.claim_id}
+
+
+def _outcome_update(outcome: AttemptResult) -> Document:
     released = {"claimed_by": "", "claim_id": "", "claim_expires_at": ""}
     if "next_attempt_at" not in outcome.fields:
         released["next_attempt_at"] = ""
-    claimed = outcome.claimed
-    return UpdateOne(
-        # The claim id is the claim's own: a later claim replaces it and an outcome removes it.
-        {"_id": claimed.id, "claim_id": claimed.claim_id},
-        {
-            "$set": {"status": outcome.status.value, RECORDED_BY: claimed.claim_id, **outcome.fields},
-            "$unset": released,
-        },
-    )
+    return {
+        "$set": {"status": outcome.status.value, RECORDED_BY: outcome.claimed.claim_id, **outcome.fields},
+        "$unset": released,
+    }
 
 
 def _new_document(event: WebhookEvent, payload: str, endpoint: str, now: datetime) -> Document:

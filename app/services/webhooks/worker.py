@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 
 import structlog
 
+from app.background import stop_background_tasks
 from app.config import Settings
 from app.services.webhooks.processor import EventOutcome, WebhookProcessor
 
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 20
-SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class WebhookWorker:
@@ -50,12 +50,8 @@ async def background_worker(processor: WebhookProcessor, settings: Settings) -> 
     try:
         yield
     finally:
-        stop.set()
-        try:
-            await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
-        except TimeoutError:
-            # Cancelled mid-handler: the claim lapses and another worker redoes the event.
-            log.warning("webhook_worker_cancelled", worker=processor.worker_id)
+        # Cancelled mid-handler, the event's claim lapses and a worker redoes it (handlers are idempotent).
+        await stop_background_tasks(stop, [task])
 
 
 async def drain(processor: WebhookProcessor) -> list[EventOutcome]:

@@ -77,9 +77,12 @@ async def test_the_wrong_role_is_403(client: httpx.AsyncClient, token: TokenFact
     assert_problem(response, 403, "forbidden")
 
 
-async def test_someone_elses_id_is_403(client: httpx.AsyncClient, token: TokenFactory) -> None:
+async def test_someone_elses_id_is_404_and_tells_nothing(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
     response = await client.get("/test/buyers/alice", headers=bearer(token("mallory", Role.BUYER)))
-    assert_problem(response, 403, "forbidden")
+    assert_problem(response, 404, "not_found")
+    assert "belongs" not in response.json()["detail"]
 
 
 async def test_staff_named_by_the_route_may_read_anyone(
@@ -129,3 +132,33 @@ def test_unknown_roles_are_dropped_and_malformed_roles_refused(settings: Setting
     bad = jwt.encode({"sub": "u", "roles": "admin", "exp": 9999999999}, secret, algorithm="HS256")
     with pytest.raises(Unauthenticated):
         decode_token(settings, bad)
+
+
+# Public configuration, probes and the Stripe webhook (its signature is its credential); the API
+# documentation (`/openapi.json`, `/docs`, `/redoc`) is outside the document enumerated here.
+PUBLIC_OPERATIONS = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/config/stripe"),
+    ("post", "/webhooks/stripe"),
+}
+
+
+async def test_every_documented_route_but_the_public_ones_needs_a_token(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    operations = [
+        (method, path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method != "parameters"
+    ]
+    answered = {}
+    for method, path in operations:
+        url = path.replace("{", "").replace("}", "")  # every path parameter named after itself
+        answered[(method, path)] = (await client.request(method.upper(), url)).status_code
+
+    assert answered.keys() >= PUBLIC_OPERATIONS
+    refused = {operation for operation, status in answered.items() if status == 401}
+    assert refused == answered.keys() - PUBLIC_OPERATIONS, answered

@@ -29,7 +29,9 @@ def services(app: FastAPI) -> Services:
 async def open_topup(services: Services, user_id: str, amount: int) -> str:
     """A top-up awaiting payment, opened as a top-up request opens it."""
     topup_id = new_id("tu")
-    await TopupRepository(services.database).open(topup_id, user_id, Money(amount, "usd"))
+    await TopupRepository(services.database).open(
+        topup_id, user_id, Money(amount, "usd"), services.settings.topup_max_open_per_buyer
+    )
     return topup_id
 
 
@@ -99,4 +101,4 @@ async def test_only_staff_list_topups(client: httpx.AsyncClient, token: TokenFac
     cursor = await client.get(
         "/admin/topups", params={"starting_after": "tu_x"}, headers=bearer(token("a", Role.ADMIN))
     )
-    assert (cursor.status_code, cursor.json()["code"]) == (422, "invalid_cursor")
+    assert (cursor.status_code, cursor.json()["code"]) == (404, "unknown_cursor")

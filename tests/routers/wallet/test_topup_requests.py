@@ -43,7 +43,7 @@ async def test_a_topup_request_is_six_commands_around_the_stripe_call(
     assert (topup["status"], topup["amount"]) == ("requires_payment", 1000)
     assert [(c.name, c.collection) for c in commands] == [
         ("insert", "idempotency_keys"),
-        ("update", "topups"),  # opened
+        ("bulkWrite", "topup_openings+topups"),  # on the buyer's list of openings, and opened
         ("insert", "payment_operations"),  # recorded before the call, its attempt counted
         ("update", "payment_operations"),  # completed with Stripe's answer
         ("update", "topups"),  # its PaymentIntent attached

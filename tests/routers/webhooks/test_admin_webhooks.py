@@ -139,4 +139,4 @@ async def test_the_list_filters_and_pages_newest_first(
     bad_status = await client.get("/admin/webhook-events", params={"status": "nope"}, headers=admin)
     assert bad_status.status_code == 422
     bad_cursor = await client.get("/admin/webhook-events", params={"starting_after": "evt_x"}, headers=admin)
-    assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (422, "validation_error")
+    assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (404, "unknown_cursor")

@@ -15,6 +15,7 @@ from app.auth import Role
 from app.config import Settings
 from app.container import Services
 from app.db import Database, connect
+from app.domain.audit import Actor
 from app.domain.ledger import Accounts
 from app.domain.migration import LegacyWalletStatus
 from app.services.migration import LegacyMigration
@@ -99,7 +100,7 @@ async def test_checking_a_user_without_a_legacy_wallet_opens_no_transaction(
     services: Services, command_log: CommandLog
 ) -> None:
     with command_log.recording(services.settings.mongodb_database) as commands:
-        await services.migration.migrate_user("nobody")
+        await services.migration.migrate_user("nobody", Actor.user("nobody"))
 
     assert [(c.name, c.collection) for c in commands] == [("find", LEGACY)]
 
@@ -133,6 +134,7 @@ async def test_a_known_answer_is_looked_up_again_once_it_is_older_than_the_reche
         services.database,
         services.ledger,
         LegacyWalletBridge(services.database, settings),
+        services.audit_log,
         recheck=timedelta(seconds=60),
         clock=clock,
     )
@@ -140,10 +142,10 @@ async def test_a_known_answer_is_looked_up_again_once_it_is_older_than_the_reche
     await insert_legacy_wallet(services.database, "newcomer", "8.00")
 
     with command_log.recording(settings.mongodb_database) as commands:
-        still_known = await migration.migrate_user("newcomer")
+        still_known = await migration.migrate_user("newcomer", Actor.user("newcomer"))
     clock.now += 60
     found = await migration.legacy_state("newcomer")
-    migrated = await migration.migrate_user("newcomer")
+    migrated = await migration.migrate_user("newcomer", Actor.user("newcomer"))
 
     assert (still_known.status, commands) == (LegacyWalletStatus.NONE, [])
     assert (found.status, found.unmigrated) == (LegacyWalletStatus.NOT_MIGRATED, 800)

@@ -8,8 +8,10 @@ import pytest
 from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
 from app.config import Settings
 from app.db import Collections, Database
+from app.domain.audit import Actor
 from app.domain.ledger import Accounts
 from app.domain.migration import InvalidLegacyBalance, LegacyWalletStatus
+from app.services.audit import AuditLog
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from tests.legacy_wallets import insert_legacy_wallet
@@ -17,7 +19,9 @@ from tests.legacy_wallets import insert_legacy_wallet
 
 @pytest.fixture
 def migration(database: Database, ledger: Ledger, settings: Settings) -> LegacyMigration:
-    return LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), recheck=timedelta(0))
+    return LegacyMigration(
+        database, ledger, LegacyWalletBridge(database, settings), AuditLog(database), recheck=timedelta(0)
+    )
 
 
 async def test_migrate_user_ten_times_concurrently_migrates_once(
@@ -25,7 +29,7 @@ async def test_migrate_user_ten_times_concurrently_migrates_once(
 ) -> None:
     await insert_legacy_wallet(database, "u1", 12.2 + 0.1 + 0.2)  # 12.499999999999998
 
-    results = await asyncio.gather(*(migration.migrate_user("u1") for _ in range(10)))
+    results = await asyncio.gather(*(migration.migrate_user("u1", Actor.user("u1")) for _ in range(10)))
 
     assert {(r.status, r.amount, r.currency) for r in results} == {(LegacyWalletStatus.MIGRATED, 1250, "usd")}
     record = await migration.record("u1")
@@ -46,7 +50,7 @@ async def test_migrate_user_ten_times_concurrently_migrates_once(
 async def test_a_user_without_a_legacy_wallet_has_nothing_to_migrate(
     database: Database, migration: LegacyMigration
 ) -> None:
-    result = await migration.migrate_user("nobody")
+    result = await migration.migrate_user("nobody", Actor.user("nobody"))
     assert result.status == LegacyWalletStatus.NONE
     assert await database[Collections.LEGACY_WALLETS].count_documents({}) == 0
 
@@ -55,7 +59,7 @@ async def test_a_zero_balance_is_recorded_without_an_entry(
     database: Database, ledger: Ledger, migration: LegacyMigration
 ) -> None:
     await insert_legacy_wallet(database, "u0", "0.00")
-    result = await migration.migrate_user("u0")
+    result = await migration.migrate_user("u0", Actor.user("u0"))
     assert (result.status, result.amount) == (LegacyWalletStatus.MIGRATED, 0)
     assert await database[Collections.JOURNAL_ENTRIES].count_documents({}) == 0
 
@@ -65,7 +69,7 @@ async def test_an_invalid_legacy_balance_is_refused_and_nothing_changes(
 ) -> None:
     await insert_legacy_wallet(database, "bad", 12.345)
     with pytest.raises(InvalidLegacyBalance):
-        await migration.migrate_user("bad")
+        await migration.migrate_user("bad", Actor.user("bad"))
     legacy = await database["wallets"].find_one({"userId": "bad"})
     assert legacy is not None
     assert legacy["balance"] == 12.345
@@ -85,11 +89,11 @@ async def test_money_credited_to_a_migrated_legacy_wallet_is_migrated_once_as_it
     database: Database, ledger: Ledger, migration: LegacyMigration
 ) -> None:
     await insert_legacy_wallet(database, "late", "10.00")
-    await migration.migrate_user("late")
+    await migration.migrate_user("late", Actor.user("late"))
     await credit_legacy_wallet(database, "late", 2.5 + 2.5)
 
     stranded = await migration.legacy_state("late")
-    results = await asyncio.gather(*(migration.migrate_user("late") for _ in range(10)))
+    results = await asyncio.gather(*(migration.migrate_user("late", Actor.user("late")) for _ in range(10)))
 
     assert (stranded.status, stranded.unmigrated) == (LegacyWalletStatus.MIGRATED, 500)
     assert {(r.status, r.amount) for r in results} == {(LegacyWalletStatus.MIGRATED, 1500)}
@@ -111,8 +115,8 @@ async def test_money_credited_to_a_migrated_legacy_wallet_is_migrated_once_as_it
     assert (await migration.legacy_state("late")).unmigrated == 0
 
     await credit_legacy_wallet(database, "late", "0.75")
-    await migration.migrate_user("late")
-    await migration.migrate_user("late")
+    await migration.migrate_user("late", Actor.user("late"))
+    await migration.migrate_user("late", Actor.user("late"))
 
     record = await migration.record("late")
     assert record is not None

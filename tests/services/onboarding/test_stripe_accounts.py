@@ -15,6 +15,7 @@ from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings
 from app.container import build_services
 from app.db import Database
+from app.domain.audit import Actor
 from app.domain.webhooks import Outcome
 from app.services.onboarding import SellerAccountConflict, StripeAccounts
 from app.services.onboarding.repository import StripeAccountRepository
@@ -171,7 +172,7 @@ async def test_deauthorization_is_recorded_once_and_survives_later_updates(
     await deliver(inbox, account_updated(await as_stripe_has_it(emulator, account_id), created=NOW - 30))
     await deliver(inbox, deauthorized)
     await worker.process_due()
-    await worker.replay(deauthorized["id"])
+    await worker.replay(deauthorized["id"], Actor.from_roles("admin-1", ["admin"]))
     await deliver(inbox, account_updated(await as_stripe_has_it(emulator, account_id), created=NOW - 60))
     await worker.process_due()
 

@@ -16,6 +16,7 @@ from app.adapters.stripe_errors import PaymentOutcomeUnknown, StripeInvalidReque
 from app.cli import cli
 from app.config import Settings
 from app.db import Collections, Database, Document
+from app.services.audit import AuditLog
 from app.services.jobs import Lease
 from app.services.payment_operations import (
     JANITOR_JOB,
@@ -59,7 +60,7 @@ async def provider(settings: Settings) -> AsyncIterator[StripeAdapter]:
 
 @pytest.fixture
 def operations(database: Database, provider: StripeAdapter) -> PaymentOperations:
-    return PaymentOperations(database, provider)
+    return PaymentOperations(database, provider, AuditLog(database))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings
 from app.container import Services, build_services
 from app.db import Collections, Database
+from app.domain.audit import Actor
 from app.domain.ledger import Accounts
 from app.domain.money import Money
 from app.domain.stripe_fees import stripe_fee_key
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 TOPUP = 10_000
 FEE = 320  # 2.9 % + 30, Stripe's US card fee
+OPERATOR = Actor.from_roles("admin-1", ["admin"])
 
 
 @pytest.fixture
@@ -107,8 +109,8 @@ async def test_a_repeated_or_early_charge_updated_books_the_fee_once(
 
     await deliver_and_process(services, inbox, [updated])  # before the payment's own event
     await deliver_and_process(services, inbox, [succeeded])
-    await services.webhook_processor.replay(updated["id"])
-    await services.webhook_processor.replay(succeeded["id"])
+    await services.webhook_processor.replay(updated["id"], OPERATOR)
+    await services.webhook_processor.replay(succeeded["id"], OPERATOR)
 
     await assert_fee_booked_once(services, database)
     fee = await services.ledger.entry(stripe_fee_key(updated["data"]["object"]["balance_transaction"]))

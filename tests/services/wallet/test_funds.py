@@ -11,6 +11,7 @@ from app.db import Collections, Database
 from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, InsufficientFunds, Move, entry
 from app.domain.money import Money
 from app.domain.wallet import FundingSplit
+from app.services.audit import AuditLog
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from app.services.wallet import WalletEntry, WalletFunds
@@ -24,7 +25,13 @@ def funds(database: Database, ledger: Ledger, settings: Settings) -> WalletFunds
     return WalletFunds(
         database,
         ledger,
-        LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), recheck=timedelta(0)),
+        LegacyMigration(
+            database,
+            ledger,
+            LegacyWalletBridge(database, settings),
+            AuditLog(database),
+            recheck=timedelta(0),
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from app.adapters.stripe_webhooks import StripeWebhookSignatures
 from app.config import Settings
 from app.db import Database
 from app.domain.webhooks import RetryPolicy
+from app.services.audit import AuditLog
 from app.services.jobs import runner_id
 from app.services.webhooks import HandlerRegistry, Receipt, WebhookHandler, WebhookInbox, WebhookProcessor
 from tests.conftest import CONNECT_WEBHOOK_SECRET
@@ -72,6 +73,7 @@ def processor(
         database,
         registry,
         retry or policy(),
+        AuditLog(database),
         worker_id=worker_id or runner_id(),
         clock=clock or (lambda: datetime.now(UTC)),
     )

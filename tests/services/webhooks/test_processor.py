@@ -9,6 +9,7 @@ from app.adapters.payment_provider import WebhookEvent
 from app.adapters.stripe_webhooks import parse_event
 from app.config import Settings
 from app.db import Collections, Database
+from app.domain.audit import Actor
 from app.domain.webhooks import EventStatus, Outcome
 from app.errors import NotFound
 from app.services.webhooks import EventInProgress, HandlerRegistry, WebhookInbox, drain
@@ -24,6 +25,8 @@ from tests.services.webhooks.support import (
     processor,
 )
 from tests.stripe_events import account_updated, connected_account, stripe_event
+
+ADMIN = Actor.from_roles("admin-1", ["admin"])
 
 
 @pytest.fixture
@@ -162,12 +165,12 @@ async def test_replay_runs_the_handlers_again_unless_a_live_claim_holds_the_even
     worker = processor(database, {"account.updated": handler})
     await worker.process_due()
 
-    replayed = await worker.replay(receipt.event_id)
+    replayed = await worker.replay(receipt.event_id, ADMIN)
 
     assert replayed.outcome is Outcome.PROCESSED
     assert handler.seen == [receipt.event_id, receipt.event_id]
     with pytest.raises(NotFound):
-        await worker.replay("evt_missing")
+        await worker.replay("evt_missing", ADMIN)
     await database[Collections.WEBHOOK_EVENTS].update_one(
         {"_id": receipt.event_id},
         {
@@ -178,7 +181,7 @@ async def test_replay_runs_the_handlers_again_unless_a_live_claim_holds_the_even
         },
     )
     with pytest.raises(EventInProgress):
-        await worker.replay(receipt.event_id)
+        await worker.replay(receipt.event_id, ADMIN)
 
 
 async def test_the_registry_keeps_every_handler_of_a_type_in_registration_order() -> None:
