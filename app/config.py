@@ -78,6 +78,18 @@ class Settings(AuthSettings):
         default=True,
         description="Create (and own) the index on `userId` of the legacy wallets collection at start-up.",
     )
+    # The rollout share of each feature flag without a stored rule (`PUT /admin/flags/{name}`
+    # stores one): 0 to 100 % of users.
+    feature_wallet_v2_percent: int = Field(default=100, ge=0, le=100)
+    feature_checkout_v2_percent: int = Field(default=100, ge=0, le=100)
+    feature_seller_payouts_percent: int = Field(default=100, ge=0, le=100)
+    feature_legacy_migration_percent: int = Field(default=0, ge=0, le=100)
+    feature_flags_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process keeps the flags' rules before reading them again.",
+    )
     topup_min_amount: int = Field(default=500, ge=1)
     topup_max_amount: int = Field(default=100_000, ge=1)
     topup_max_open_per_buyer: int = Field(

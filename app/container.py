@@ -22,6 +22,7 @@ from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_webhooks import StripeWebhookSignatures
 from app.config import Settings
 from app.db import Database, connect, require_transaction_support
+from app.domain.flags import Flag, FlagRule
 from app.domain.payment_operations import OperationKind
 from app.domain.webhooks import RetryPolicy
 from app.services import (
@@ -35,10 +36,11 @@ from app.services import (
     webhooks,
 )
 from app.services.audit import AuditLog, AuditSealer, AuditVerifier
+from app.services.flags import FeatureFlags
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
-from app.services.migration import LegacyMigration
+from app.services.migration import LegacyMigration, MigrationRuns, Rollbacks
 from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
@@ -77,6 +79,9 @@ class Services:
     idempotency: IdempotencyStore
     payment_operations: PaymentOperations
     migration: LegacyMigration
+    migration_runs: MigrationRuns
+    rollbacks: Rollbacks
+    feature_flags: FeatureFlags
     stripe_accounts: StripeAccounts
     wallet_funds: WalletFunds
     topups: Topups
@@ -91,12 +96,20 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     audit_log = AuditLog(database)
     ledger = Ledger(database)
     operations = PaymentOperations(database, provider, audit_log)
+    bridge = LegacyWalletBridge(database, settings)
     migration = LegacyMigration(
         database,
         ledger,
-        LegacyWalletBridge(database, settings),
+        bridge,
         audit_log,
+        platform_currency=settings.platform_currency,
         recheck=timedelta(seconds=settings.legacy_wallet_recheck_seconds),
+    )
+    migration_runs = MigrationRuns(
+        database, ledger, bridge, audit_log, platform_currency=settings.platform_currency, owner=runner_id()
+    )
+    feature_flags = FeatureFlags(
+        database, audit_log, flag_defaults(settings), cache_seconds=settings.feature_flags_cache_seconds
     )
     stripe_accounts = StripeAccounts(database, provider)
     topups = Topups(database, ledger, operations, audit_log, settings)
@@ -113,11 +126,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         idempotency=IdempotencyStore(database, timedelta(hours=settings.idempotency_key_ttl_hours)),
         payment_operations=operations,
         migration=migration,
+        migration_runs=migration_runs,
+        rollbacks=Rollbacks(database, ledger, bridge, audit_log, migration_runs),
+        feature_flags=feature_flags,
         stripe_accounts=stripe_accounts,
         wallet_funds=WalletFunds(database, ledger, migration),
         topups=topups,
         topup_expiry=TopupExpiry(database, topups, operations),
-        wallet_view=WalletView(ledger, migration, topups, settings.platform_currency),
+        wallet_view=WalletView(ledger, migration, topups, feature_flags, settings.platform_currency),
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
@@ -126,6 +142,17 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
             database, registry, webhook_retry_policy(settings), audit_log, worker_id=runner_id()
         ),
     )
+
+
+def flag_defaults(settings: Settings) -> dict[Flag, FlagRule]:
+    """Each flag's rule while it has none stored: on, for the settings' share of users."""
+    shares = {
+        Flag.WALLET_V2: settings.feature_wallet_v2_percent,
+        Flag.CHECKOUT_V2: settings.feature_checkout_v2_percent,
+        Flag.SELLER_PAYOUTS: settings.feature_seller_payouts_percent,
+        Flag.LEGACY_MIGRATION: settings.feature_legacy_migration_percent,
+    }
+    return {flag: FlagRule(enabled=True, rollout_percent=percent) for flag, percent in shares.items()}
 
 
 def webhook_registry(

@@ -24,6 +24,7 @@ from app.errors import NotFound
 from app.problems import StoredProblem
 from app.routers.contract import raises
 from app.services.audit import AuditLog
+from app.services.flags import FeatureDisabled, FeatureFlags, Flag
 from app.services.idempotency import (
     IdempotencyKeyReused,
     IdempotencyStore,
@@ -31,6 +32,7 @@ from app.services.idempotency import (
     request_fingerprint,
 )
 from app.services.ledger import Ledger
+from app.services.migration import LegacyMigration, MigrationRuns
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -66,6 +68,18 @@ def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
     return services.idempotency
 
 
+def get_feature_flags(services: ServicesOfApp) -> FeatureFlags:
+    return services.feature_flags
+
+
+def get_migration(services: ServicesOfApp) -> LegacyMigration:
+    return services.migration
+
+
+def get_migration_runs(services: ServicesOfApp) -> MigrationRuns:
+    return services.migration_runs
+
+
 def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
@@ -92,6 +106,9 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
+FeatureFlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
+LegacyMigrationDep = Annotated[LegacyMigration, Depends(get_migration)]
+MigrationRunsDep = Annotated[MigrationRuns, Depends(get_migration_runs)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]
@@ -141,6 +158,21 @@ def require_owner(
         await role_check(principal)
         ensure_owner(principal, request.path_params[path_param], staff_roles=staff_roles)
         return principal
+
+    return dependency
+
+
+def require_feature(flag: Flag) -> Callable[[Principal, FeatureFlags], Coroutine[Any, Any, None]]:
+    """A dependency: the caller's `flag` is on (`FeatureFlags.require`), else 403 `feature_disabled`.
+
+    What every flow behind a flag takes, as a parameter after its role's, so the role is checked
+    first and the route documents the 403 by itself:
+    `_: Annotated[None, Depends(require_feature(Flag.CHECKOUT_V2))]`.
+    """
+
+    @raises(FeatureDisabled)
+    async def dependency(principal: CurrentPrincipal, flags: FeatureFlagsDep) -> None:
+        await flags.require(flag, principal.user_id)
 
     return dependency
 
