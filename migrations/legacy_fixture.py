@@ -1,7 +1,7 @@
 """Realistic synthetic legacy wallets, for rehearsals, tests and benchmarks.
 
 As messy as the real data: balances as doubles (some the sum of several, with float noise),
-integers, decimal strings (some with spaces) and Decimal128; user ids as strings or ObjectIds;
+32- and 64-bit integers, decimal strings (some with spaces) and Decimal128; user ids as strings or ObjectIds;
 currencies in any case. A share of the wallets is bad, each kind of bad in turn, and each
 carries the reason the migration must give:
 
@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from bson.decimal128 import Decimal128
+from bson.int64 import Int64
 from bson.objectid import ObjectId
 
 from app.domain.migration import RejectionReason
@@ -136,8 +137,9 @@ def _good_balance(rng: random.Random) -> tuple[int, Any, bool]:
     cents = rng.randrange(1, 2_000_000)
     if form == 2:
         return cents, cents / 100, False
-    if form == 3:
-        return cents - cents % 100, (cents - cents % 100) // 100, False
+    if form == 3:  # whole units, as a 32- or a 64-bit integer
+        units = cents // 100
+        return units * 100, rng.choice([units, Int64(units)]), False
     if form == 4:
         return cents, f"{Decimal(cents) / 100:.2f}", False
     if form == 5:

@@ -208,11 +208,12 @@ def _credited(posted: JournalEntryRecord | None) -> int | None:
 
 
 def _balance_before(wallet: LegacyWallet, run_id: str) -> Any:
-    """The balance the document had before the run: a document the run migrated held what it
-    migrated; one whose late credit it migrated held that credit."""
+    """The balance the document had before the run: a document the run migrated (and left at
+    zero) held what it migrated; one whose late credit it migrated held that credit. Anything
+    else is as it is now, so a change since (a legacy credit) changes the checksum."""
     document = wallet.document
-    if wallet.migrated and wallet.run_id == run_id:
+    if wallet.migrated and wallet.raw_balance == 0 and wallet.run_id == run_id:
         return document.get("migratedAmount")
-    if wallet.migrated and document.get("lateMigrationRunId") == run_id:
+    if wallet.migrated and wallet.raw_balance == 0 and document.get("lateMigrationRunId") == run_id:
         return document.get("lateMigratedAmount")
     return wallet.raw_balance

@@ -15,10 +15,12 @@ from app.config import Settings
 from app.container import Services, running_services
 from app.db import Collections, Database
 from app.domain.audit import Actor
-from app.domain.ledger import Accounts
+from app.domain.ledger import Accounts, EntryKind
 from app.domain.migration import LegacyWalletStatus, user_id_forms
+from app.domain.money import Money
 from app.services.audit import AuditLog
 from app.services.migration import MigrationRuns, Rejection, RunOptions, RunStatus
+from app.services.wallet import WalletEntry
 from tests.conftest import make_settings
 from tests.money_invariants import assert_money_invariants
 from tests.services.migration.bulk_support import (
@@ -277,3 +279,113 @@ async def test_a_dry_run_and_the_wallet_judge_each_wallet_alike(services: Servic
         else:
             assert (state.status, state.reason) == (LegacyWalletStatus.INVALID, bulk[wallet.user_id]), wallet
             assert state.reason is wallet.reason
+
+
+async def test_rollback_restores_every_untouched_user_exactly_and_lists_the_others(
+    services: Services, data: DataSet
+) -> None:
+    await write_data_set(services.database, data)
+    legacy_before = await legacy_documents(services.database)
+    report = await services.migration_runs.start(RunOptions(batch_size=16), JOB)
+    assert report.run_id is not None
+    spender, credited, late = _three_with_money(data)
+    await services.wallet_funds.spend(
+        spender,
+        Money(150, "usd"),
+        Accounts.escrow("o1", "s1"),
+        WalletEntry(f"checkout:{spender}", EntryKind.CHECKOUT),
+    )
+    await services.database[LEGACY].update_one(
+        {"userId": {"$in": user_id_forms(credited)}}, {"$set": {"balance": 1.25}}
+    )
+    await services.database[LEGACY].update_one(
+        {"userId": {"$in": user_id_forms(late)}}, {"$set": {"balance": "0.40"}}
+    )
+    await services.migration.migrate_user(late, Actor.user(late))
+    balances_before = {
+        user: await services.ledger.balance(Accounts.buyer_legacy(user), "usd")
+        for user in (spender, credited, late)
+    }
+
+    rollback = await services.rollbacks.rollback(report.run_id, JOB)
+
+    left = {user.user_id: user.reason.value for user in rollback.left}
+    assert left == {spender: "spent", credited: "changed", late: "changed"}
+    assert rollback.rolled_back == len(data.good) - 3
+    legacy_after = await legacy_documents(services.database)
+    touched = {await _legacy_id(services.database, user) for user in left}
+    assert {key: value for key, value in legacy_after.items() if key not in touched} == {
+        key: value for key, value in legacy_before.items() if key not in touched
+    }
+    for wallet in data.good:
+        assert wallet.user_id is not None
+        balance = await services.ledger.balance(Accounts.buyer_legacy(wallet.user_id), "usd")
+        assert balance == balances_before.get(wallet.user_id, 0), wallet
+    await assert_money_invariants(services.database, services.provider)
+    run = await services.migration_runs.get(report.run_id)
+    assert run.status is RunStatus.ROLLED_BACK
+    assert run.rollback is not None and (run.rollback.rolled_back, run.rollback.left) == (
+        rollback.rolled_back,
+        3,
+    )
+
+    before_second = await books(services.database)
+    again = await services.rollbacks.rollback(report.run_id, JOB)
+
+    assert (again.rolled_back, {user.user_id for user in again.left}) == (0, set(left))
+    assert await books(services.database) == before_second
+    checks = {
+        check.name: check.ok for check in (await services.migration_runs.verify(report.run_id)).integrity
+    }
+    # Everything holds but the checksum: the legacy system credited one wallet since the run.
+    assert checks == {
+        "totals_reconcile": True,
+        "per_user_amounts": True,
+        "ledger_conservation": True,
+        "legacy_checksum": False,
+    }
+    pending = services.database[Collections.AUDIT_PENDING]
+    assert (
+        await pending.count_documents({"action": "legacy_wallet.migration_rolled_back"})
+        == rollback.rolled_back
+    )
+    assert await pending.count_documents({"action": "legacy_migration.rolled_back"}) == 2
+
+
+async def test_users_rolled_back_are_migrated_again_as_a_new_generation(
+    services: Services, data: DataSet
+) -> None:
+    await write_data_set(services.database, data)
+    first = await services.migration_runs.start(RunOptions(batch_size=32), JOB)
+    assert first.run_id is not None
+    await services.rollbacks.rollback(first.run_id, JOB)
+    someone = next(wallet for wallet in data.good if wallet.minor_units)
+    assert someone.user_id is not None
+
+    lazily = await services.migration.migrate_user(someone.user_id, Actor.user(someone.user_id))
+    second = await services.migration_runs.start(RunOptions(batch_size=32), JOB)
+
+    assert (lazily.status, lazily.amount) == (LegacyWalletStatus.MIGRATED, someone.minor_units)
+    assert second.ok, second.integrity
+    assert (second.tally.counts["migrated"], second.tally.counts["already_migrated"]) == (
+        len(data.good) - 1,
+        1,
+    )
+    assert await services.ledger.entry(f"migration:{someone.user_id}:g1") is not None
+    for wallet in data.good:
+        assert wallet.user_id is not None
+        assert (
+            await services.ledger.balance(Accounts.buyer_legacy(wallet.user_id), "usd") == wallet.minor_units
+        )
+    await assert_money_invariants(services.database, services.provider)
+
+
+def _three_with_money(data: DataSet) -> tuple[str, str, str]:
+    users = [wallet.user_id for wallet in data.good if wallet.minor_units >= 200 and wallet.user_id]
+    return users[0], users[1], users[2]
+
+
+async def _legacy_id(database: Database, user_id: str) -> object:
+    document = await database[LEGACY].find_one({"userId": {"$in": user_id_forms(user_id)}}, {"_id": True})
+    assert document is not None
+    return document["_id"]
