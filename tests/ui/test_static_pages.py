@@ -58,8 +58,11 @@ def test_the_pages_are_not_operations_of_the_api() -> None:
     assert [path for path in openapi_document()["paths"] if path.startswith("/ui")] == []
 
 
+MODULES = sorted(STATIC.glob("js/**/*.js"))
+
+
 def test_every_module_a_page_or_module_loads_exists() -> None:
-    modules = sorted(STATIC.glob("js/**/*.js"))
+    modules = MODULES
     assert STATIC / "js" / "main.js" in modules
     for module in modules:
         for reference in MODULE_REFERENCE.findall(module.read_text(encoding="utf-8")):
@@ -72,7 +75,7 @@ def test_every_module_a_page_or_module_loads_exists() -> None:
 async def test_every_module_loads_in_the_browser(page: Page) -> None:
     """Pages whose API is not there yet are never opened by the other tests; they must load all the same."""
     await page.goto("/ui/")
-    modules = [f"/ui/{module.relative_to(STATIC)}" for module in sorted(STATIC.glob("js/**/*.js"))]
+    modules = [f"/ui/{module.relative_to(STATIC)}" for module in MODULES]
     exports: list[list[str]] = await page.evaluate(
         "async (modules) => Promise.all(modules.map(async (m) => Object.keys(await import(m))))", modules
     )

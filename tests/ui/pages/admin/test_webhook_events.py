@@ -40,12 +40,16 @@ async def test_an_admin_finds_a_dead_letter_replays_it_and_finds_the_replay_in_t
     await expect(page.locator("pre.payload")).to_contain_text(f'"id": "{dead["_id"]}"')
 
     replay = page.get_by_role("button", name="Replay event")
-    await replay.click()
     dialog = page.get_by_role("dialog", name="Replay this event?")
+    await replay.focus()
+    await page.keyboard.press("Enter")
     await expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
-    await dialog.get_by_role("button", name="Cancel").click()
+    await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     await expect(replay).to_be_focused()
+    await replay.click()
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
     assert replays == []
 
     await replay.click()
