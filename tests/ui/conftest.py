@@ -17,6 +17,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from app.auth import Role
 from app.config import Settings
+from app.db import Database
 from tests.conftest import TokenFactory, make_settings
 
 if TYPE_CHECKING:
@@ -85,7 +86,9 @@ def settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
 
 
 @pytest.fixture
-async def context(browser: Browser, live_service: str) -> AsyncIterator[BrowserContext]:
+async def context(browser: Browser, database: Database, live_service: str) -> AsyncIterator[BrowserContext]:
+    # `database` first: its teardown drops the service's database, which must wait until the
+    # service (its webhook worker and audit sealer mid-transaction) has stopped.
     context = await browser.new_context(base_url=live_service, locale="en-US", timezone_id="UTC")
     context.set_default_timeout(TIMEOUT_MS)
     yield context

@@ -206,41 +206,51 @@ export function pagedTable({ caption, columns, load, cursorOf, emptyText }) {
   );
   let cursor = null;
   let shown = 0;
+  // Each reload starts a new generation; an answer for an older one (a search sent before the
+  // current one) is dropped, so rows of two searches never mix.
+  let generation = 0;
 
   const loadPage = async () => {
+    const mine = generation;
     more.disabled = true;
     element.setAttribute('aria-busy', 'true');
     status.textContent = 'Loading…';
+    let page;
     try {
-      const page = await load(cursor);
-      problems.replaceChildren();
-      for (const row of page.data) {
-        body.append(
-          h(
-            'tr',
-            {},
-            columns.map((column) => append(h('td', { 'data-label': column.label }), column.cell(row))),
-          ),
-        );
-      }
-      shown += page.data.length;
-      if (page.data.length > 0) cursor = cursorOf(page.data[page.data.length - 1]);
-      more.hidden = !page.has_more;
-      table.hidden = shown === 0;
-      status.textContent =
-        shown === 0 ? emptyText : `${shown} shown${page.has_more ? '' : ', the whole list'}.`;
+      page = await load(cursor);
     } catch (error) {
       if (!(error instanceof ApiProblem)) throw error;
+      if (mine !== generation) return;
       status.textContent = '';
       show(problems, problemNotice(error, { retry: () => loadPage() }));
+      return;
     } finally {
-      more.disabled = false;
-      element.setAttribute('aria-busy', 'false');
+      if (mine === generation) {
+        more.disabled = false;
+        element.setAttribute('aria-busy', 'false');
+      }
     }
+    if (mine !== generation) return;
+    problems.replaceChildren();
+    for (const row of page.data) {
+      body.append(
+        h(
+          'tr',
+          {},
+          columns.map((column) => append(h('td', { 'data-label': column.label }), column.cell(row))),
+        ),
+      );
+    }
+    shown += page.data.length;
+    if (page.data.length > 0) cursor = cursorOf(page.data[page.data.length - 1]);
+    more.hidden = !page.has_more;
+    table.hidden = shown === 0;
+    status.textContent = shown === 0 ? emptyText : `${shown} shown${page.has_more ? '' : ', the whole list'}.`;
   };
   more.addEventListener('click', loadPage);
 
   element.reload = () => {
+    generation += 1;
     body.replaceChildren();
     problems.replaceChildren();
     table.hidden = true;
