@@ -69,6 +69,15 @@ class Settings(AuthSettings):
         default=None, description="Database of the legacy wallets; unset means MONGODB_DATABASE."
     )
     legacy_wallet_collection: str = "wallets"
+    legacy_wallet_recheck_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a user found with no legacy wallet, or a migrated one, is not looked up again.",
+    )
+    legacy_wallet_index: bool = Field(
+        default=True,
+        description="Create (and own) the index on `userId` of the legacy wallets collection at start-up.",
+    )
     topup_min_amount: int = Field(default=500, ge=1)
     topup_max_amount: int = Field(default=100_000, ge=1)
     topup_max_open_per_buyer: int = Field(

@@ -22,6 +22,7 @@ from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_webhooks import StripeWebhookSignatures
 from app.config import Settings
 from app.db import Database, connect, require_transaction_support
+from app.domain.payment_operations import OperationKind
 from app.domain.webhooks import RetryPolicy
 from app.services import (
     audit,
@@ -40,6 +41,7 @@ from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
+from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
     TopupExpiry,
     Topups,
@@ -89,10 +91,17 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     audit_log = AuditLog(database)
     ledger = Ledger(database)
     operations = PaymentOperations(database, provider, audit_log)
-    migration = LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), audit_log)
-    stripe_accounts = StripeAccounts(database)
-    topups = Topups(database, ledger, migration, operations, audit_log, settings)
-    registry = webhook_registry(stripe_accounts, topups)
+    migration = LegacyMigration(
+        database,
+        ledger,
+        LegacyWalletBridge(database, settings),
+        audit_log,
+        recheck=timedelta(seconds=settings.legacy_wallet_recheck_seconds),
+    )
+    stripe_accounts = StripeAccounts(database, provider)
+    topups = Topups(database, ledger, operations, audit_log, settings)
+    operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
+    registry = webhook_registry(stripe_accounts, topups, StripeFees(ledger, provider))
     return Services(
         settings=settings,
         database=database,
@@ -119,11 +128,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     )
 
 
-def webhook_registry(stripe_accounts: StripeAccounts, topups: Topups) -> HandlerRegistry:
+def webhook_registry(
+    stripe_accounts: StripeAccounts, topups: Topups, stripe_fees: StripeFees
+) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
     registry = HandlerRegistry()
     registry.register_all(StripeAccountWebhookHandlers(stripe_accounts).by_event_type())
     registry.register_all(TopupWebhookHandlers(topups).by_event_type())
+    registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
     return registry
 
 
@@ -173,6 +185,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     try:
         await require_transaction_support(database)
         await ensure_indexes(database)
+        await LegacyWalletBridge(database, settings).ensure_user_index(create=settings.legacy_wallet_index)
         yield build_services(database, settings, provider)
     finally:
         await provider.close()

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 import pymongo
 import structlog
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import ClientBulkWriteException, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -25,8 +25,13 @@ log = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
 T = TypeVar("T")
+# A write that names its collection (`Database.namespace`), for `Database.write_together`.
+NamespacedWrite = InsertOne[Document] | UpdateOne
+# MongoDB 8.0, the first with `bulkWrite`: writes to several collections in one command.
+MIN_WIRE_VERSION = 25
 
 CLOSE_TIMEOUT_SECONDS = 0.5
+DUPLICATE_KEY = 11000
 
 
 class Collections:
@@ -65,6 +70,31 @@ class Database:
     def __getitem__(self, name: str) -> AsyncCollection[Document]:
         return self.db[name]
 
+    def namespace(self, collection: str) -> str:
+        return f"{self.db.name}.{collection}"
+
+    async def write_together(
+        self, writes: Sequence[NamespacedWrite], session: AsyncClientSession | None = None
+    ) -> None:
+        """Send writes to any collections as one command, in order, stopping at the first that
+        fails: a hot path's writes cost one round trip instead of one each.
+
+        A duplicate key raises DuplicateKeyError, its `details["idx"]` the place of the write that
+        hit it; an error of the whole command raises as itself, so a transaction sees its labels.
+        """
+        try:
+            await self.client.bulk_write(list(writes), session=session, ordered=True)
+        except ClientBulkWriteException as exc:
+            if isinstance(exc.error, PyMongoError):
+                raise exc.error from exc
+            errors: list[Document] = exc.details.get("writeErrors") or []
+            for error in errors:
+                if error.get("code") == DUPLICATE_KEY:
+                    raise DuplicateKeyError(
+                        error.get("errmsg", "duplicate key"), DUPLICATE_KEY, error
+                    ) from exc
+            raise
+
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction, retried whole on transient errors (write conflicts)."""
         async with self.client.start_session() as session:
@@ -91,13 +121,19 @@ def connect(uri: str, database: str) -> Database:
 
 
 async def require_transaction_support(database: Database) -> None:
-    """Refuse to run on a deployment without multi-document transactions (a standalone mongod)."""
+    """Refuse to run on a deployment without multi-document transactions (a standalone mongod),
+    or older than MongoDB 8.0 (no `bulkWrite` across collections, see `write_together`)."""
     hello = await database.client.admin.command("hello")
     if not hello.get("setName") and hello.get("msg") != "isdbgrid":
         raise ConfigurationError(
             "MongoDB at MONGODB_URI is a standalone server; the payments service needs "
             "multi-document transactions. Run a replica set (e.g. `mongod --replSet rs0` "
             "then `rs.initiate()`), use MongoDB Atlas, or unset MONGODB_URI for the local default."
+        )
+    if hello.get("maxWireVersion", 0) < MIN_WIRE_VERSION:
+        raise ConfigurationError(
+            "MongoDB at MONGODB_URI is older than 8.0; the payments service sends writes to "
+            "several collections in one command (bulkWrite), which needs MongoDB 8.0 or later."
         )
 
 

@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(config.router)
     app.include_router(webhooks.router)
     app.include_router(wallet.router)
+    app.include_router(wallet.admin)
     app.include_router(audit.router)
     return app
 

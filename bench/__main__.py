@@ -1,6 +1,7 @@
-"""`make bench`: throughput of the money path's building blocks, printed as figures.
+"""`make bench`: the money path's cost, printed as figures beside a raw-database baseline.
 
-Runs against a SecantusDB started for the run (or TEST_MONGODB_URI), never against anything remote.
+Runs against a SecantusDB started for the run (or TEST_MONGODB_URI) and the Stripe emulator,
+never against anything remote. MongoDB commands are counted with PyMongo command monitoring.
 """
 
 from __future__ import annotations
@@ -10,12 +11,20 @@ import statistics
 import time
 import uuid
 
-from app.container import ensure_indexes
-from app.db import connect
+import httpx
+
+from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
+from app.main import create_app
 from app.services.ledger import Ledger
-from bench import audit, http
+from bench import audit, commands, http, throughput
+from bench.settings import STRIPE_KEY, bench_settings
+from stripe_emulator.settings import EmulatorSettings
+from stripe_emulator.testing import EmulatorServer
 from tests.mongo_server import secantus_server
+
+THROUGHPUT_EVENTS = 400
+STRIPE_EVENTS = 200
 
 
 async def sequential_posts(ledger: Ledger, count: int) -> list[float]:
@@ -33,15 +42,15 @@ async def sequential_posts(ledger: Ledger, count: int) -> list[float]:
     return latencies
 
 
-async def concurrent_posts(ledger: Ledger, count: int, accounts: int) -> float:
+async def concurrent_posts(ledger: Ledger, count: int, accounts: int, tag: str) -> float:
     started = time.perf_counter()
     await asyncio.gather(
         *(
             ledger.post(
                 entry(
-                    f"conc:{i}",
+                    f"{tag}:{i}",
                     EntryKind.TOPUP,
-                    [Move(Accounts.CARD, f"buyer:c{i % accounts}:wallet", 1, "usd")],
+                    [Move(Accounts.CARD, f"buyer:{tag}{i % accounts}:wallet", 1, "usd")],
                 )
             )
             for i in range(count)
@@ -51,49 +60,43 @@ async def concurrent_posts(ledger: Ledger, count: int, accounts: int) -> float:
 
 
 def report(name: str, value: float, unit: str) -> None:
-    print(f"{name:<52} {value:>10.1f} {unit}")
+    print(f"{name:<52} {value:>10.1f} {unit}", flush=True)
 
 
-async def run(uri: str) -> None:
-    database = connect(uri, f"bench_{uuid.uuid4().hex[:8]}")
-    await ensure_indexes(database)
-    ledger = Ledger(database)
-    try:
-        latencies = await sequential_posts(ledger, 200)
-        report("ledger post, sequential: throughput", len(latencies) / sum(latencies), "entries/s")
-        report("ledger post, sequential: p50 latency", statistics.median(latencies) * 1000, "ms")
-        report("ledger post, sequential: p95 latency", statistics.quantiles(latencies, n=20)[18] * 1000, "ms")
-        elapsed = await concurrent_posts(ledger, 200, accounts=200)
-        report("ledger post, 200 concurrent on distinct accounts", 200 / elapsed, "entries/s")
-        elapsed = await concurrent_posts_hot(ledger)
-        report("ledger post, 50 concurrent on one account", 50 / elapsed, "entries/s")
-    finally:
-        await database.client.drop_database(database.db.name)
-        await database.close()
+async def ledger_figures(ledger: Ledger) -> None:
+    latencies = await sequential_posts(ledger, 200)
+    report("ledger post, sequential: throughput", len(latencies) / sum(latencies), "entries/s")
+    report("ledger post, sequential: p50 latency", statistics.median(latencies) * 1000, "ms")
+    report("ledger post, sequential: p95 latency", statistics.quantiles(latencies, n=20)[18] * 1000, "ms")
+    elapsed = await concurrent_posts(ledger, 200, accounts=200, tag="conc")
+    report("ledger post, 200 concurrent on distinct accounts", 200 / elapsed, "entries/s")
+    elapsed = await concurrent_posts(ledger, 50, accounts=1, tag="hot")
+    report("ledger post, 50 concurrent on one account", 50 / elapsed, "entries/s")
 
 
-async def concurrent_posts_hot(ledger: Ledger) -> float:
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(
-            ledger.post(
-                entry(f"hot:{i}", EntryKind.TOPUP, [Move(Accounts.CARD, "buyer:hot:wallet", 1, "usd")])
-            )
-            for i in range(50)
-        )
-    )
-    return time.perf_counter() - started
-
-
-async def run_all(uri: str) -> None:
-    await run(uri)
-    await http.run(uri, report)
+async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandCounter) -> None:
+    settings = bench_settings(uri, f"bench_{uuid.uuid4().hex[:8]}", emulator.base_url)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        try:
+            await ledger_figures(services.ledger)
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            ) as client:
+                await http.run(client, services, counter, report)
+            await throughput.run(services, emulator, uri, THROUGHPUT_EVENTS, report)
+            await throughput.run_with_stripe(services, emulator, uri, STRIPE_EVENTS, report)
+        finally:
+            await services.database.client.drop_database(settings.mongodb_database)
     await audit.measure(uri, report)
 
 
 def main() -> None:
-    with secantus_server() as uri:
-        asyncio.run(run_all(uri))
+    counter = commands.install()
+    emulator_settings = EmulatorSettings(api_key=STRIPE_KEY, processing_delay_seconds=None)
+    with secantus_server() as uri, EmulatorServer(emulator_settings) as emulator:
+        asyncio.run(run_all(uri, emulator, counter))
 
 
 if __name__ == "__main__":

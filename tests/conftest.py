@@ -19,6 +19,7 @@ from app.container import ensure_indexes
 from app.db import Database, connect
 from app.main import create_app, openapi_document
 from app.services.ledger import Ledger
+from tests.command_log import COMMANDS, CommandLog
 from tests.mongo_server import free_port, secantus_server
 from tests.problem_contract import answered_problems, undocumented_problems
 
@@ -91,6 +92,12 @@ def make_settings(mongodb_uri: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def command_log() -> CommandLog:
+    """The MongoDB commands of a test's database (registered at import, before any client)."""
+    return COMMANDS
 
 
 @pytest.fixture

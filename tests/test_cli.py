@@ -1,5 +1,9 @@
-import asyncio
+from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -7,11 +11,19 @@ from app.cli import cli
 from app.config import Settings
 from app.db import Collections, Database
 from app.services.audit import AuditLog
-from app.services.onboarding import StripeAccounts
+from app.services.onboarding.repository import StripeAccountRepository
 from tests.conftest import CONNECT_WEBHOOK_SECRET, PLATFORM_WEBHOOK_SECRET, STRIPE_TEST_KEY, TEST_JWT_SECRET
 from tests.services.audit.support import record_change
 from tests.services.webhooks.support import deliver, inbox_for
 from tests.stripe_events import account_updated, connected_account
+
+if TYPE_CHECKING:
+    from stripe_emulator.testing import EmulatorServer
+
+
+@pytest.fixture
+def settings(emulator_settings: Settings) -> Settings:
+    return emulator_settings
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -19,6 +31,7 @@ def environment(settings: Settings) -> dict[str, str]:
         "MONGODB_URI": settings.mongodb_uri,
         "MONGODB_DATABASE": settings.mongodb_database,
         "STRIPE_SECRET_KEY": STRIPE_TEST_KEY,
+        "STRIPE_API_BASE": settings.stripe_api_base or "",
         "STRIPE_WEBHOOK_SECRET": PLATFORM_WEBHOOK_SECRET,
         "STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET,
         "JWT_SECRET": TEST_JWT_SECRET,
@@ -26,9 +39,10 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 async def test_process_webhooks_once_drains_the_due_events_and_exits(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, emulator: EmulatorServer
 ) -> None:
-    account = connected_account()
+    created = await emulator.stripe_client().v1.accounts.create_async({"type": "express", "country": "US"})
+    account = connected_account(created.id)
     await deliver(inbox_for(database, settings), account_updated(account))
 
     # The command runs its own event loop, so it gets a thread of its own.
@@ -38,7 +52,7 @@ async def test_process_webhooks_once_drains_the_due_events_and_exits(
 
     assert result.exit_code == 0, result.output
     assert "1 webhook events handled: processed=1" in result.output
-    assert await StripeAccounts(database).get(account["id"]) is not None
+    assert await StripeAccountRepository(database).get(account["id"]) is not None
 
 
 async def test_audit_seal_then_verify_and_verify_names_the_first_broken_record(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from app.domain.money import Money
-from app.domain.webhooks import EventVersion, MalformedEvent
+from app.domain.webhooks import MalformedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,8 @@ class Charge:
     balance_transaction: str | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # The balance transaction itself (amount, fee, net), when Stripe sent it expanded.
+    settlement: BalanceTransaction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,10 +240,6 @@ class WebhookEvent:
     object: EventObject
     normalized: NormalizedEvent
 
-    @property
-    def version(self) -> EventVersion:
-        return EventVersion(self.created, self.id)
-
     def object_as(self, kind: builtins.type[ObjectT]) -> ObjectT:
         """The event's object as `kind`; raises `MalformedEvent` if it is anything else."""
         if not isinstance(self.object, kind):
@@ -283,6 +281,10 @@ class PaymentProvider(Protocol):
     ) -> PaymentIntent: ...
 
     async def retrieve_payment_intent(self, payment_intent: str) -> PaymentIntent: ...
+
+    async def retrieve_charge(self, charge: str) -> Charge:
+        """The charge with its balance transaction expanded (`settlement`), once Stripe knows it."""
+        ...
 
     async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent: ...
 

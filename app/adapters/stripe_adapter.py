@@ -23,6 +23,7 @@ from app.adapters.payment_provider import (
     AccountLink,
     Balance,
     BalanceTransaction,
+    Charge,
     Dispute,
     DisputeEvidence,
     PaymentIntent,
@@ -37,6 +38,7 @@ from app.adapters.stripe_objects import (
     to_account_link,
     to_balance,
     to_balance_transaction,
+    to_charge,
     to_dispute,
     to_payment_intent,
     to_payout,
@@ -205,17 +207,12 @@ class StripeAdapter:
         )
         return to_payment_intent(intent)
 
-    async def confirm_payment_intent(self, payment_intent: str, payment_method: str) -> PaymentIntent:
-        """Server-side confirmation, for the local demo and tests; buyers confirm with Stripe Elements."""
-        params: stripe.params.PaymentIntentConfirmParams = {
-            "payment_method": payment_method,
-            "return_url": "https://example.invalid/return",
-        }
-        intent = await self._call(
-            "payment_intents.confirm",
-            lambda: self._stripe.payment_intents.confirm_async(payment_intent, params),
+    async def retrieve_charge(self, charge: str) -> Charge:
+        params: stripe.params.ChargeRetrieveParams = {"expand": ["balance_transaction"]}
+        found = await self._call(
+            "charges.retrieve", lambda: self._stripe.charges.retrieve_async(charge, params)
         )
-        return to_payment_intent(intent)
+        return to_charge(found)
 
     async def cancel_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> PaymentIntent:
         intent = await self._call(

@@ -82,6 +82,7 @@ def to_payment_intent(intent: stripe.PaymentIntent) -> PaymentIntent:
 
 
 def to_charge(charge: stripe.Charge) -> Charge:
+    expanded = charge.balance_transaction
     return Charge(
         id=charge.id,
         payment_intent=object_id(charge.payment_intent),
@@ -92,6 +93,9 @@ def to_charge(charge: stripe.Charge) -> Charge:
         balance_transaction=object_id(charge.balance_transaction),
         created=charge.created,
         metadata=metadata_of(charge.metadata),
+        settlement=to_balance_transaction(expanded)
+        if isinstance(expanded, stripe.BalanceTransaction)
+        else None,
     )
 
 

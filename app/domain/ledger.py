@@ -17,6 +17,7 @@ from app.domain.money import validate_currency
 from app.errors import ServiceError
 
 WORLD_PREFIX = "world:"
+PLATFORM_PREFIX = "platform:"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
@@ -30,6 +31,7 @@ class EntryKind(StrEnum):
     PAYOUT = "payout"
     MIGRATION = "migration"
     RESERVE_ADJUSTMENT = "reserve_adjustment"
+    STRIPE_FEE = "stripe_fee"
     ADJUSTMENT = "adjustment"
 
 
@@ -67,8 +69,32 @@ class Accounts:
 
 
 def may_go_negative(account: str) -> bool:
-    """Only money outside the platform (cards, banks, Stripe fees) has no floor."""
-    return account.startswith(WORLD_PREFIX)
+    """Money outside the platform (`world:*`: cards, banks, Stripe fees) and the platform's own
+    result (`platform:*`: commission earned less Stripe's fees and losses) have no floor: a loss
+    is not an overdraft of anyone's money. Every other account is custody, money the platform
+    holds for someone (`buyer:*`, `escrow:*`, `seller:*`, and any account not named here), and
+    never goes below zero."""
+    return account.startswith((WORLD_PREFIX, PLATFORM_PREFIX))
+
+
+def platform_stripe_balance(balances: Mapping[str, int]) -> int:
+    """What the platform's Stripe balance must hold in one currency, from the ledger's balances
+    of every account in that currency: the custody held there (wallet top-ups, escrow, releases
+    waiting for a transfer) plus the platform's own result, less the legacy money that funds
+    some of that custody while it still sits in the legacy reserve (the reserve owes it)."""
+    return sum(balance * _on_platform_stripe_balance(account) for account, balance in balances.items())
+
+
+def _on_platform_stripe_balance(account: str) -> int:
+    """+1 for money on the platform's Stripe balance, -1 for what is owed to it, 0 for elsewhere."""
+    if account == Accounts.RESERVE_FUNDING:
+        return -1
+    held_for_others = (
+        (account.startswith("buyer:") and account.endswith(":wallet"))
+        or account.startswith("escrow:")
+        or (account.startswith("seller:") and account.endswith(":pending_transfer"))
+    )
+    return 1 if held_for_others or account.startswith(PLATFORM_PREFIX) else 0
 
 
 class LedgerError(ServiceError):

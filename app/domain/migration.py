@@ -37,6 +37,11 @@ def migration_entry_key(user_id: str) -> str:
     return f"migration:{user_id}"
 
 
+def late_migration_entry_key(user_id: str, number: int) -> str:
+    """The `number`-th amount the legacy system credited to a wallet after it was migrated."""
+    return f"migration:{user_id}:late:{number}"
+
+
 class InvalidLegacyBalance(ServiceError):
     code = "invalid_legacy_balance"
     status = 422

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from app.domain.ledger import Accounts, EntryKind, JournalEntry, Move, entry
+from app.errors import ServiceError
 
 TOPUP_PURPOSE = "wallet_topup"
 
@@ -18,18 +20,28 @@ class TopupStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
+    # Paid with another amount or currency, or its PaymentIntent's fate cannot be learnt: an
+    # operator decides. It no longer counts as pending.
+    NEEDS_REVIEW = "needs_review"
 
 
 # A failed attempt leaves the PaymentIntent open for another card, so money may still arrive
 # after `failed`; only a canceled intent can never succeed.
 TRANSITIONS: dict[TopupStatus, frozenset[TopupStatus]] = {
     TopupStatus.REQUIRES_PAYMENT: frozenset(
-        {TopupStatus.SUCCEEDED, TopupStatus.FAILED, TopupStatus.CANCELED}
+        {TopupStatus.SUCCEEDED, TopupStatus.FAILED, TopupStatus.CANCELED, TopupStatus.NEEDS_REVIEW}
     ),
-    TopupStatus.FAILED: frozenset({TopupStatus.SUCCEEDED, TopupStatus.CANCELED}),
+    TopupStatus.FAILED: frozenset({TopupStatus.SUCCEEDED, TopupStatus.CANCELED, TopupStatus.NEEDS_REVIEW}),
     TopupStatus.SUCCEEDED: frozenset(),
     TopupStatus.CANCELED: frozenset(),
+    TopupStatus.NEEDS_REVIEW: frozenset(),
 }
+
+
+class TopupAlreadyOpened(ServiceError):
+    code = "topup_already_opened"
+    status = 409
+    title = "This top-up was already opened with another amount or currency"
 
 
 def sources_of(target: TopupStatus) -> list[str]:
@@ -41,6 +53,11 @@ def topup_id_for(user_id: str, idempotency_key: str) -> str:
     """The same request (user and Idempotency-Key) always names the same top-up, even after a crash."""
     digest = hashlib.sha256(f"{user_id}\x1f{idempotency_key}".encode()).hexdigest()
     return f"tu_{digest[:24]}"
+
+
+def topup_list_key(created_at: datetime, topup_id: str) -> str:
+    """Creation time then id as one string: the admin list's order and its cursor in one field."""
+    return f"{created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}|{topup_id}"
 
 
 def topup_entry_key(payment_intent_id: str) -> str:

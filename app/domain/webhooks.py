@@ -27,6 +27,49 @@ class EventStatus(StrEnum):
 # is claimed again). Finished events drop it, so "due" is one range on one sparse index.
 
 
+class DueWindow:
+    """How far past the oldest due event a worker looks for events to claim.
+
+    A query `next_attempt_at <= t` reads every index entry up to `t`, and a database may read
+    them all before it applies the limit (SecantusDB does). Asking for the events due up to
+    *now* would then cost the whole backlog on every claim. The window asks only up to `span`
+    past the oldest due event it saw, and sizes `span` so about `fetch` events fall in it: when
+    a look comes back full, `span` becomes what those `fetch` events covered; when it comes back
+    short, `span` grows to hold `fetch` at the density it found. Nothing can be missed: there is
+    no lower bound, and a look too short to fill a batch is `widen`ed at once (the caller then
+    looks up to now if that is short too).
+    """
+
+    MIN_SPAN = timedelta(milliseconds=1)
+    MAX_SPAN = timedelta(hours=1)
+
+    def __init__(self, fetch: int, span: timedelta = timedelta(seconds=1)) -> None:
+        self.fetch = fetch
+        self.span = span
+        self.oldest: datetime | None = None
+
+    def upper(self, now: datetime) -> datetime:
+        """Look for events due up to this time."""
+        return now if self.oldest is None else min(now, self.oldest + self.span)
+
+    def observe(self, due_times: list[datetime], looked_up_to: datetime) -> None:
+        """What a look up to `looked_up_to` found: the due times of (up to `fetch`) events,
+        oldest first."""
+        if not due_times:  # nothing due at all: the next look goes up to now
+            self.oldest = None
+            return
+        self.oldest = due_times[0]
+        if len(due_times) >= self.fetch:  # full: the span those events covered holds `fetch`
+            span = due_times[-1] - due_times[0]
+        else:  # short: as far again as it takes to hold `fetch` at the density found
+            span = (looked_up_to - self.oldest) * self.fetch / len(due_times)
+        self.span = min(max(span, self.MIN_SPAN), self.MAX_SPAN)
+
+    def widen(self) -> None:
+        """The last look held too few events to fill a batch: look four times as far."""
+        self.span = min(self.span * 4, self.MAX_SPAN)
+
+
 # What one processing attempt of an event came to.
 class Outcome(StrEnum):
     PROCESSED = "processed"
@@ -67,18 +110,6 @@ class InvalidWebhookPayload(WebhookRejected):
 class LivemodeMismatch(WebhookRejected):
     code = "livemode_mismatch"
     title = "The event's livemode differs from the configured Stripe mode"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EventVersion:
-    """Where an event stands in the history of its Stripe object.
-
-    Stripe's `created` has one-second resolution; two events of the same second are ordered
-    by id so every worker, whatever the arrival order, converges on the same final state.
-    """
-
-    created: datetime
-    event_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The buyer's wallet: balances, history and card top-ups."""
+"""The buyer's wallet: balances, history and card top-ups; and the top-ups as staff see them."""
 
 from __future__ import annotations
 
@@ -8,13 +8,26 @@ from fastapi import APIRouter, Depends, Query
 
 from app.auth import Principal, Role
 from app.domain.money import Money
+from app.domain.wallet import TopupStatus
 from app.errors import NotFound, UnknownCursor
 from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import IdempotentRequestDep, TopupsDep, WalletViewDep, require_roles
-from app.schemas.wallet import TopupOut, TopupRequestBody, WalletLineOut, WalletLinesOut, WalletOut
-from app.services.migration import MIGRATION_ERRORS
+from app.schemas.wallet import (
+    StaffTopupList,
+    StaffTopupOut,
+    TopupOut,
+    TopupRequestBody,
+    WalletLineOut,
+    WalletLinesOut,
+    WalletOut,
+)
 from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
-from app.services.wallet import TooManyOpenTopups, TopupAmountOutOfRange, UnsupportedCurrency
+from app.services.wallet import (
+    TooManyOpenTopups,
+    TopupAlreadyOpened,
+    TopupAmountOutOfRange,
+    UnsupportedCurrency,
+)
 
 router = APIRouter(prefix="/wallet", tags=["wallet"], route_class=ContractRoute)
 Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
@@ -30,7 +43,7 @@ Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
     TopupAmountOutOfRange,
     UnsupportedCurrency,
     TooManyOpenTopups,
-    *MIGRATION_ERRORS,
+    TopupAlreadyOpened,
     *PAYMENT_OPERATION_ERRORS,
 )
 async def request_topup(
@@ -66,4 +79,28 @@ async def list_transactions(
     lines, has_more = await wallet_view.lines(buyer.user_id, limit=limit, starting_after=starting_after)
     return WalletLinesOut(
         data=[WalletLineOut.model_validate(line, from_attributes=True) for line in lines], has_more=has_more
+    )
+
+
+admin = APIRouter(prefix="/admin/topups", tags=["admin"], route_class=ContractRoute)
+Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPPORT))]
+
+
+@admin.get(
+    "", response_model=StaffTopupList, summary="Top-ups, newest first (`status=needs_review` to review)"
+)
+@raises(UnknownCursor)
+async def list_topups(
+    _: Staff,
+    topups: TopupsDep,
+    status: TopupStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[
+        str | None, Query(max_length=255, description="Last id of the previous page")
+    ] = None,
+) -> StaffTopupList:
+    page = await topups.page(status, limit, starting_after)
+    return StaffTopupList(
+        data=[StaffTopupOut.model_validate(topup, from_attributes=True) for topup in page.data],
+        has_more=page.has_more,
     )

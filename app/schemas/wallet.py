@@ -52,3 +52,22 @@ class WalletLineOut(BaseModel):
 class WalletLinesOut(BaseModel):
     data: list[WalletLineOut]
     has_more: bool
+
+
+class StaffTopupOut(BaseModel):
+    """A top-up as staff see it: whose it is and why it needs review."""
+
+    topup_id: str = Field(validation_alias=AliasChoices("topup_id", "id"))
+    user_id: str
+    amount: int
+    currency: str
+    status: str = Field(description="requires_payment | succeeded | failed | canceled | needs_review")
+    payment_intent_id: str | None
+    review_reason: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class StaffTopupList(BaseModel):
+    data: list[StaffTopupOut]
+    has_more: bool

@@ -48,13 +48,14 @@ async def onboarded_seller(provider: StripeAdapter, emulator: EmulatorServer, se
 async def paid_order(
     provider: StripeAdapter, emulator: EmulatorServer, order_id: str, amount: int = 10_000
 ) -> PaymentIntent:
-    """A checkout paid by card, its funds already available on the platform balance."""
+    """A checkout paid by card (the buyer confirms in the browser; the emulator's control plays
+    the buyer), its funds already available on the platform balance."""
     intent = await provider.create_payment_intent_on_platform(
         order_id, amount, "usd", idempotency_key=f"checkout:{order_id}"
     )
-    paid = await provider.confirm_payment_intent(intent.id, "pm_card_visa")
+    await emulator.control_async(f"payment_intents/{intent.id}/succeed")
     await emulator.control_async("balance/settle")
-    return paid
+    return await provider.retrieve_payment_intent(intent.id)
 
 
 async def drop_responses(emulator: EmulatorServer, path_prefix: str, count: int) -> None:

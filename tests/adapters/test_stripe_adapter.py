@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING
 
 import stripe
 
+from app.adapters import stripe_adapter
 from app.adapters.payment_provider import DisputeEvidence, PaymentProvider
 from app.adapters.stripe_adapter import StripeAdapter
 from tests.adapters.emulator_helpers import onboarded_seller, paid_order, transfer_ids, whole_day
@@ -97,16 +99,25 @@ async def test_checkout_charges_the_platform_account_only(
     assert again.id == intent.id
 
 
-async def test_a_topup_intent_is_retrieved_confirmed_and_another_canceled(provider: StripeAdapter) -> None:
+def test_the_adapter_never_confirms_a_payment_on_the_buyers_behalf() -> None:
+    """Buyers confirm in their browser with Stripe Elements. A server-side confirm would send no
+    idempotency key and map its failures like a read, so the production adapter has none."""
+    assert not [name for name in dir(StripeAdapter) if "confirm" in name]
+    assert ".confirm" not in inspect.getsource(stripe_adapter)
+
+
+async def test_a_topup_intent_is_retrieved_once_paid_and_another_canceled(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
     topup = await provider.create_topup_intent(
         "topup_1", "user_1", 5000, "usd", idempotency_key="topup:topup_1"
     )
     assert topup.metadata == {"topup_id": "topup_1", "user_id": "user_1", "purpose": "wallet_topup"}
 
-    paid = await provider.confirm_payment_intent(topup.id, "pm_card_visa")
+    await emulator.control_async(f"payment_intents/{topup.id}/succeed")  # the buyer pays in the browser
+    paid = await provider.retrieve_payment_intent(topup.id)
     assert paid.status == "succeeded"
     assert paid.latest_charge
-    assert (await provider.retrieve_payment_intent(topup.id)).status == "succeeded"
 
     abandoned = await provider.create_topup_intent(
         "topup_2", "user_1", 700, "usd", idempotency_key="topup:topup_2"
@@ -272,3 +283,24 @@ async def test_objects_are_found_by_the_metadata_we_gave_them(
     ]
     assert await provider.find_transfer_by_metadata("escrow_id", "escrow_404", since) is None
     assert await provider.find_payment_intent_by_metadata("topup_id", "topup_404") is None
+
+
+async def test_a_charge_is_read_with_its_balance_transaction_once_stripe_has_it(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
+    intent = await provider.create_topup_intent(
+        "topup_c", "user_c", 10_000, "usd", idempotency_key="topup:topup_c"
+    )
+    await emulator.control_async(f"payment_intents/{intent.id}/succeed")
+    charge_id = (await provider.retrieve_payment_intent(intent.id)).latest_charge
+    assert charge_id is not None
+
+    before = await provider.retrieve_charge(charge_id)  # deferred settlement: not known yet
+    await emulator.control_async(f"charges/{charge_id}/balance_transaction")
+    after = await provider.retrieve_charge(charge_id)
+
+    assert (before.balance_transaction, before.settlement) == (None, None)
+    assert after.settlement is not None
+    assert after.balance_transaction == after.settlement.id
+    assert (after.settlement.amount, after.settlement.fee, after.settlement.net) == (10_000, 320, 9_680)
+    assert after.payment_intent == intent.id

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import respx
+import stripe
 import structlog
 from structlog.testing import capture_logs
 
@@ -23,6 +24,7 @@ from app.adapters.stripe_errors import (
     PaymentProviderUnavailable,
     StripeIdempotencyConflict,
     StripeInvalidRequest,
+    map_stripe_error,
 )
 from app.config import Settings
 from tests.adapters.emulator_helpers import (
@@ -74,17 +76,23 @@ def pass_through_recording_keys(keys: list[str | None], timeouts: int = 0) -> An
     return side_effect
 
 
-async def test_a_declined_card_is_a_typed_error_with_its_decline_code(provider: StripeAdapter) -> None:
+async def test_a_declined_card_is_a_typed_error_with_its_decline_code(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
     intent = await provider.create_topup_intent(
         "topup_1", "user_1", 1000, "usd", idempotency_key="topup:topup_1"
     )
+    with pytest.raises(stripe.CardError) as refused:  # what Stripe answers a declined confirmation
+        await emulator.stripe_client().v1.payment_intents.confirm_async(
+            intent.id, {"payment_method": "pm_card_chargeDeclinedInsufficientFunds"}
+        )
 
-    with pytest.raises(CardDeclined) as declined:
-        await provider.confirm_payment_intent(intent.id, "pm_card_chargeDeclinedInsufficientFunds")
+    declined = map_stripe_error(refused.value, changes_state=True)
 
-    assert declined.value.status == 402
-    assert declined.value.decline_code == "insufficient_funds"
-    assert declined.value.as_problem()["code"] == "card_declined"
+    assert isinstance(declined, CardDeclined)
+    assert declined.status == 402
+    assert declined.decline_code == "insufficient_funds"
+    assert declined.as_problem()["code"] == "card_declined"
 
 
 async def test_invalid_parameters_are_our_error_not_a_retry(provider: StripeAdapter) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from app.adapters.payment_provider import Account, PaymentIntent, Refund, UnknownObject
 from app.adapters.stripe_webhooks import parse_event
-from app.domain.webhooks import EventVersion, MalformedEvent
+from app.domain.webhooks import MalformedEvent
 from tests.stripe_events import connected_account, stripe_event, stripe_object
 
 
@@ -21,7 +21,7 @@ def test_an_event_is_parsed_and_normalized_from_stripes_payload() -> None:
 
     event = parse_event(json.dumps(payload))
 
-    assert event.version == EventVersion(datetime.fromtimestamp(1_700_000_000, UTC), "evt_1")
+    assert (event.id, event.created) == ("evt_1", datetime.fromtimestamp(1_700_000_000, UTC))
     assert event.account == "acct_1"
     typed = event.object_as(Refund)
     assert (typed.id, typed.amount, typed.currency, typed.metadata) == (

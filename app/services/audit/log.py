@@ -23,9 +23,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
+from pymongo import InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.db import Database
+from app.db import Database, Document
 from app.domain.audit import Actor, AuditEvent, AuditObject, State, utc_millis
 from app.services.audit.repository import AuditFilter, AuditPage, AuditRecord, AuditRepository
 
@@ -63,9 +64,41 @@ class AuditLog:
         `after` is integer minor units; a float (or any value without a canonical form) raises
         `UnauditableValue` and so aborts the caller's transaction.
         """
+        return await self._records.insert_pending(
+            session, self._event(session, actor, action, subject, before, after, request_id)
+        )
+
+    def prepare(
+        self,
+        session: AsyncClientSession,
+        actor: Actor,
+        action: str,
+        subject: AuditObject,
+        *,
+        before: State | None,
+        after: State | None,
+        request_id: str | None = None,
+    ) -> InsertOne[Document]:
+        """The insert `record` would send, for the caller to send with its own last write of the
+        transaction (`Database.write_together`): one command fewer on a hot money path. The caller
+        must send it in `session`, whose transaction must be the change's, as for `record`."""
+        return self._records.pending_insert(
+            self._event(session, actor, action, subject, before, after, request_id)
+        )
+
+    def _event(
+        self,
+        session: AsyncClientSession,
+        actor: Actor,
+        action: str,
+        subject: AuditObject,
+        before: State | None,
+        after: State | None,
+        request_id: str | None,
+    ) -> AuditEvent:
         if not session.in_transaction:
             raise AuditOutsideTransaction(f"{action} must be recorded inside the change's transaction")
-        event = AuditEvent(
+        return AuditEvent(
             at=utc_millis(self._clock()),
             actor=actor,
             action=action,
@@ -74,7 +107,6 @@ class AuditLog:
             after=after,
             request_id=request_id or structlog.contextvars.get_contextvars().get("request_id"),
         )
-        return await self._records.insert_pending(session, event)
 
     async def page(self, where: AuditFilter, limit: int, starting_after: str | None) -> AuditPage:
         """Records matching `where`, newest first; `starting_after` is the last id of the previous page."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document
@@ -126,14 +126,19 @@ def record_id(at: datetime) -> str:
 
 class AuditRepository:
     def __init__(self, database: Database) -> None:
+        self._namespace = database.namespace(Collections.AUDIT_PENDING)
         self._pending = database[Collections.AUDIT_PENDING]
         self._log = database[Collections.AUDIT_LOG]
         self._chain = database[Collections.AUDIT_CHAIN]
 
     async def insert_pending(self, session: AsyncClientSession, event: AuditEvent) -> AuditRecord:
-        document = {"_id": record_id(event.at), **_event_document(event)}
+        document = _pending_document(event)
         await self._pending.insert_one(document, session=session)
         return _record(document)
+
+    def pending_insert(self, event: AuditEvent) -> InsertOne[Document]:
+        """The insert `insert_pending` would send, for `Database.write_together`."""
+        return InsertOne(_pending_document(event), namespace=self._namespace)
 
     async def head(self, session: AsyncClientSession | None = None) -> ChainHead:
         document = await self._chain.find_one({"_id": HEAD_ID}, session=session)
@@ -189,6 +194,10 @@ class AuditRepository:
         cursor = self._log.find(query, hint=where.index()).sort("_id", DESCENDING).limit(limit + 1)
         documents = await cursor.to_list()
         return AuditPage(data=[_record(d) for d in documents[:limit]], has_more=len(documents) > limit)
+
+
+def _pending_document(event: AuditEvent) -> Document:
+    return {"_id": record_id(event.at), **_event_document(event)}
 
 
 def _event_document(event: AuditEvent) -> Document:

@@ -1,4 +1,8 @@
-"""The `idempotency_keys` collection: one record per (user, Idempotency-Key), expiring by TTL."""
+"""The `idempotency_keys` collection: one record per (user, Idempotency-Key), expiring by TTL.
+
+While a request runs, its record is in flight under a lease: an owner token and the time the
+lease lapses. Only the owner renews, completes or releases it (compare-and-set on the owner).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +40,13 @@ class IdempotencyRepository:
         self._keys = database[Collections.IDEMPOTENCY_KEYS]
 
     async def insert_in_flight(
-        self, record_id: str, fingerprint: str, now: datetime, locked_until: datetime, expires_at: datetime
+        self,
+        record_id: str,
+        fingerprint: str,
+        owner: str,
+        now: datetime,
+        locked_until: datetime,
+        expires_at: datetime,
     ) -> bool:
         """Claim the key for a first run; False if a record already holds it."""
         try:
@@ -45,6 +55,7 @@ class IdempotencyRepository:
                     "_id": record_id,
                     "fingerprint": fingerprint,
                     "state": KeyState.IN_FLIGHT.value,
+                    "owner": owner,
                     "locked_until": locked_until,
                     "created_at": now,
                     "expires_at": expires_at,
@@ -58,25 +69,45 @@ class IdempotencyRepository:
         document = await self._keys.find_one({"_id": record_id})
         return _record(document) if document else None
 
-    async def take_over_stale(self, record_id: str, now: datetime, locked_until: datetime) -> bool:
-        """Take over an in-flight key whose lock has lapsed (its runner crashed)."""
+    async def take_over_lapsed(
+        self, record_id: str, owner: str, now: datetime, locked_until: datetime
+    ) -> bool:
+        """Become the owner of an in-flight key whose lease has lapsed (its runner stopped renewing)."""
         taken = await self._keys.update_one(
             {"_id": record_id, "state": KeyState.IN_FLIGHT.value, "locked_until": {"$lt": now}},
-            {"$set": {"locked_until": locked_until}},
+            {"$set": {"owner": owner, "locked_until": locked_until}},
         )
         return taken.modified_count == 1
 
-    async def complete(self, record_id: str, status: int, body: Any) -> None:
-        await self._keys.update_one(
-            {"_id": record_id},
+    async def renew(self, record_id: str, owner: str, locked_until: datetime) -> bool:
+        """Extend the owner's lease; False once another runner owns the key."""
+        renewed = await self._keys.update_one(
+            _owned_by(record_id, owner), {"$set": {"locked_until": locked_until}}
+        )
+        return renewed.matched_count == 1
+
+    async def complete(self, record_id: str, owner: str, status: int, body: Any) -> bool:
+        """Store the owner's answer; False (nothing written) once another runner owns the key."""
+        completed = await self._keys.update_one(
+            _owned_by(record_id, owner),
             {
                 "$set": {"state": KeyState.COMPLETED.value, "status": status, "body": body},
-                "$unset": {"locked_until": ""},
+                "$unset": {"locked_until": "", "owner": ""},
             },
         )
+        return completed.modified_count == 1
 
-    async def release(self, record_id: str) -> None:
-        await self._keys.delete_one({"_id": record_id, "state": KeyState.IN_FLIGHT.value})
+    async def release(self, record_id: str, owner: str, now: datetime) -> bool:
+        """End the owner's lease at once; the record and its fingerprint stay, so only the same
+        request may run again under this key. False once another runner owns the key."""
+        released = await self._keys.update_one(
+            _owned_by(record_id, owner), {"$set": {"locked_until": now}, "$unset": {"owner": ""}}
+        )
+        return released.modified_count == 1
+
+
+def _owned_by(record_id: str, owner: str) -> Document:
+    return {"_id": record_id, "state": KeyState.IN_FLIGHT.value, "owner": owner}
 
 
 def _record(document: Document) -> IdempotencyRecord:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.db import Collections, Database, Document
+from app.db import Collections, Database, Document, NamespacedWrite
 from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move
 from app.errors import UnknownCursor
 
@@ -71,6 +71,8 @@ def account_id(account: str, currency: str) -> str:
 
 class LedgerRepository:
     def __init__(self, database: Database) -> None:
+        self._db = database
+        self._postings_namespace = database.namespace(Collections.LEDGER_POSTINGS)
         self._entries = database[Collections.JOURNAL_ENTRIES]
         self._accounts = database[Collections.LEDGER_ACCOUNTS]
         self._postings = database[Collections.LEDGER_POSTINGS]
@@ -123,10 +125,26 @@ class LedgerRepository:
             )
         return BalanceAfter(document["balance"], document["version"])
 
-    async def insert_postings(self, session: AsyncClientSession, postings: Sequence[Posting]) -> None:
-        await self._postings.insert_many(
-            [_posting_document(posting) for posting in postings], session=session
-        )
+    async def insert_postings(
+        self, session: AsyncClientSession, postings: Sequence[Posting], along: Sequence[NamespacedWrite] = ()
+    ) -> None:
+        """Insert the postings, and send the caller's `along` writes in the same command."""
+        if not along:
+            await self._postings.insert_many(
+                [_posting_document(posting) for posting in postings], session=session
+            )
+            return
+        inserts = [
+            InsertOne(_posting_document(posting), namespace=self._postings_namespace) for posting in postings
+        ]
+        await self._db.write_together([*inserts, *along], session=session)
+
+    async def balances(self, accounts: Sequence[str], currency: str) -> dict[str, int]:
+        """The balances of accounts that keep a balance document, in one read (0 if none yet)."""
+        ids = {account_id(account, currency): account for account in accounts}
+        cursor = self._accounts.find({"_id": {"$in": list(ids)}}, {"balance": 1})
+        found = {ids[document["_id"]]: int(document["balance"]) async for document in cursor}
+        return {account: found.get(account, 0) for account in accounts}
 
     async def balance(self, account: str, currency: str, session: AsyncClientSession | None) -> int:
         document = await self._accounts.find_one(
@@ -142,6 +160,14 @@ class LedgerRepository:
         async for row in await self._postings.aggregate(pipeline, session=session):
             return int(row["total"])
         return 0
+
+    async def balances_by_account(self, currency: str) -> dict[str, int]:
+        """Every account's balance in `currency`, as the sum of its postings."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"currency": currency}},
+            {"$group": {"_id": "$account", "total": {"$sum": "$amount"}}},
+        ]
+        return {row["_id"]: int(row["total"]) async for row in await self._postings.aggregate(pipeline)}
 
     async def totals_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}

@@ -9,8 +9,8 @@ import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Database
-from app.domain.ledger import EntryKeyConflict, JournalEntry, may_go_negative
+from app.db import Database, NamespacedWrite
+from app.domain.ledger import EntryKeyConflict, JournalEntry, may_go_negative, platform_stripe_balance
 from app.services.ledger.account_locks import AccountLocks
 from app.services.ledger.repository import JournalEntryRecord, LedgerRepository, Posting
 
@@ -24,10 +24,10 @@ class Ledger:
         self._locks = AccountLocks()
 
     async def post(self, entry: JournalEntry) -> JournalEntryRecord:
-        """Post `entry` once. Posting the same key again returns the first entry unchanged."""
-        existing = await self._repository.find_entry(entry.key)
-        if existing is not None:
-            return _same_entry_or_conflict(existing, entry)
+        """Post `entry` once. Posting the same key again returns the first entry unchanged.
+
+        The entry is not looked for first: its insert fails on the duplicate key, which says so.
+        """
         balances = [account for account, _ in entry.balance_deltas() if not may_go_negative(account)]
         try:
             async with self._locks.hold(balances):
@@ -38,10 +38,14 @@ class Ledger:
                 raise
             return _same_entry_or_conflict(existing, entry)
 
-    async def post_in(self, session: AsyncClientSession, entry: JournalEntry) -> JournalEntryRecord:
+    async def post_in(
+        self, session: AsyncClientSession, entry: JournalEntry, *, along: Sequence[NamespacedWrite] = ()
+    ) -> JournalEntryRecord:
         """Post `entry` inside the caller's transaction, beside the caller's own writes.
 
-        A key that already exists raises DuplicateKeyError and aborts the caller's transaction.
+        `along` are writes of the caller's (its audit record) sent in the same command as the
+        entry's postings, one round trip fewer. A key that already exists raises
+        DuplicateKeyError and aborts the caller's transaction.
         """
         now = datetime.now(UTC)
         record = await self._repository.insert_entry(session, entry, now)
@@ -49,7 +53,10 @@ class Ledger:
             await self._posting(session, entry, account, currency, delta, now)
             for (account, currency), delta in entry.balance_deltas().items()
         ]
-        await self._repository.insert_postings(session, postings)
+        # Moves that cancel out (A→B 5, B→A 5) conserve money like any other entry: it is
+        # recorded, its key is used, and no balance changes, so it has no postings.
+        if postings or along:
+            await self._repository.insert_postings(session, postings, along)
         log.info("ledger_entry_posted", entry_id=entry.key, kind=str(entry.kind), refs=dict(entry.refs))
         return record
 
@@ -86,6 +93,13 @@ class Ledger:
             return await self._repository.sum_postings(account, currency, session)
         return await self._repository.balance(account, currency, session)
 
+    async def balances(self, accounts: Sequence[str], currency: str) -> dict[str, int]:
+        """Several custody accounts' balances in one read (accounts without a floor keep no
+        balance document; read those with `balance`)."""
+        if any(may_go_negative(account) for account in accounts):
+            raise ValueError(f"balances() reads custody accounts only, not {list(accounts)}")
+        return await self._repository.balances(accounts, currency)
+
     async def history(
         self, account: str, currency: str, *, limit: int = 50, before_seq: int | None = None
     ) -> list[Posting]:
@@ -102,6 +116,12 @@ class Ledger:
         """
         postings = await self._repository.statement(accounts, currency, limit + 1, starting_after)
         return postings[:limit], len(postings) > limit
+
+    async def expected_platform_stripe_balance(self, currency: str) -> int:
+        """What the platform's Stripe balance (available plus pending) must be in `currency`,
+        as the ledger predicts it (`app.domain.ledger.platform_stripe_balance`). Reconciliation
+        compares it with Stripe's."""
+        return platform_stripe_balance(await self._repository.balances_by_account(currency))
 
     async def totals_by_currency(self) -> dict[str, int]:
         """The sum of every account's postings per currency: zero for a conserving ledger."""

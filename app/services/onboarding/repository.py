@@ -1,7 +1,8 @@
-"""The `stripe_accounts` collection: the latest known state of each connected Stripe account.
+"""The `stripe_accounts` collection: each connected Stripe account as last read from Stripe.
 
 One document per Stripe account id (`_id`); `seller_id` comes from the account's metadata,
-which onboarding sets when it creates the account.
+which onboarding sets when it creates the account. Reads are ordered by read tickets
+(`app.services.webhooks.reserve_read`), never by events.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Collections, Database, Document
-from app.domain.webhooks import EventVersion
-from app.services.webhooks import apply_if_newer
+from app.services.webhooks import reserve_read, store_read
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.STRIPE_ACCOUNTS: [IndexModel([("seller_id", ASCENDING)], unique=True, sparse=True)],
@@ -47,7 +47,7 @@ class AccountSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class StripeAccount(AccountSnapshot):
-    """A connected account as last mirrored, with the event that wrote it."""
+    """A connected account as last read from Stripe, with the event that made us read it."""
 
     id: str
     deauthorized: bool
@@ -68,10 +68,22 @@ class StripeAccountRepository:
         document = await self._accounts.find_one({"_id": account_id})
         return _account(document) if document else None
 
-    async def apply_snapshot(self, account_id: str, snapshot: AccountSnapshot, version: EventVersion) -> bool:
-        """Store the snapshot unless a newer event already did; raises SellerAlreadyLinked."""
+    async def reserve_read(self, account_id: str) -> int:
+        """A ticket for a read of the account from Stripe that is about to start."""
+        return await reserve_read(self._accounts, account_id)
+
+    async def store_snapshot(
+        self, account_id: str, snapshot: AccountSnapshot, ticket: int, event_id: str, event_created: datetime
+    ) -> bool:
+        """Store what a read under `ticket` found, unless a later read is stored; raises
+        SellerAlreadyLinked."""
+        fields = {
+            **_snapshot_fields(snapshot),
+            "last_event_id": event_id,
+            "last_event_created": event_created,
+        }
         try:
-            return await apply_if_newer(self._accounts, account_id, version, _snapshot_fields(snapshot))
+            return await store_read(self._accounts, account_id, ticket, fields)
         except DuplicateKeyError as exc:
             if "seller_id" not in ((exc.details or {}).get("keyPattern") or {}):
                 raise

@@ -1,4 +1,5 @@
-"""The latest known state of each connected Stripe account, mirrored from Connect webhooks."""
+"""Each connected Stripe account as Stripe has it, read again through the adapter whenever a
+Connect webhook says it changed."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ from datetime import UTC, datetime
 
 import structlog
 
-from app.adapters.payment_provider import Account, AccountRequirements
+from app.adapters.payment_provider import Account, AccountRequirements, PaymentProvider
 from app.db import Database
-from app.domain.webhooks import EventVersion
 from app.errors import ServiceError
 from app.services.onboarding.repository import (
     AccountSnapshot,
@@ -53,24 +53,33 @@ def _requirements_summary(requirements: AccountRequirements) -> RequirementsSumm
 
 
 class StripeAccounts:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, provider: PaymentProvider) -> None:
         self._accounts = StripeAccountRepository(database)
+        self._provider = provider
 
     async def get(self, account_id: str) -> StripeAccount | None:
         return await self._accounts.get(account_id)
 
-    async def record_snapshot(self, account: Account, version: EventVersion) -> bool:
-        """Store the account's state unless a newer event already did; whether it was stored."""
-        snapshot = account_snapshot(account)
+    async def refresh(self, account_id: str, event_id: str, event_created: datetime) -> bool:
+        """Read the account from Stripe now and store that state, unless a read that started
+        later is stored already; whether it was stored. The event only says when to read.
+
+        An account's state decides whether a seller may be paid, so it is never taken from an
+        event: events of the same second cannot be ordered (`app.services.webhooks.ordering`).
+        """
+        ticket = await self._accounts.reserve_read(account_id)
+        snapshot = account_snapshot(await self._provider.retrieve_account(account_id))
         try:
-            applied = await self._accounts.apply_snapshot(account.id, snapshot, version)
+            stored = await self._accounts.store_snapshot(
+                account_id, snapshot, ticket, event_id, event_created
+            )
         except SellerAlreadyLinked as exc:
             raise SellerAccountConflict(
-                f"Stripe account {account.id} names seller {snapshot.seller_id} in its "
+                f"Stripe account {account_id} names seller {snapshot.seller_id} in its "
                 "metadata, but that seller is already linked to another Stripe account"
             ) from exc
-        log.info("stripe_account_snapshot", stripe_account=account.id, applied=applied)
-        return applied
+        log.info("stripe_account_refreshed", stripe_account=account_id, stored=stored, read_ticket=ticket)
+        return stored
 
     async def record_deauthorization(self, account_id: str, at: datetime) -> None:
         """The platform lost access to the account; repeats and reorderings change nothing."""

@@ -1,8 +1,9 @@
-"""Connect events that keep the mirror of connected accounts current."""
+"""Connect events that keep the mirror of connected accounts current: each one is a reason to
+read the account again from Stripe, never a state to store."""
 
 from __future__ import annotations
 
-from app.adapters.payment_provider import Account, WebhookEvent
+from app.adapters.payment_provider import WebhookEvent
 from app.services.onboarding.service import StripeAccounts
 from app.services.webhooks import WebhookHandlers
 
@@ -20,7 +21,7 @@ class StripeAccountWebhookHandlers:
     async def on_account_updated(self, event: WebhookEvent) -> None:
         if event.account is None:  # the platform's own account, not a connected one
             return
-        await self._accounts.record_snapshot(event.object_as(Account), event.version)
+        await self._accounts.refresh(event.account, event.id, event.created)
 
     async def on_application_deauthorized(self, event: WebhookEvent) -> None:
         # The event's object is the platform's application; the account is the event's `account`.

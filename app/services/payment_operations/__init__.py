@@ -5,6 +5,7 @@ from app.services.payment_operations.janitor import run_operations_janitor
 from app.services.payment_operations.operations import (
     JANITOR_JOB,
     PAYMENT_OPERATION_ERRORS,
+    OperationListener,
     PaymentOperationConflict,
     PaymentOperationNeedsReview,
     PaymentOperations,
@@ -39,6 +40,7 @@ __all__ = [
     "CreateRefund",
     "CreateTopupIntent",
     "CreateTransfer",
+    "OperationListener",
     "PaymentOperation",
     "PaymentOperationConflict",
     "PaymentOperationNeedsReview",

@@ -20,7 +20,7 @@ from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_errors import PROVIDER_ERRORS, PaymentProviderError
 from app.db import Database
 from app.domain.audit import Actor, AuditObject
-from app.domain.payment_operations import OperationStatus
+from app.domain.payment_operations import OperationKind, OperationStatus
 from app.errors import ServiceError
 from app.services.audit import AuditLog
 from app.services.payment_operations.repository import PaymentOperation, PaymentOperationRepository
@@ -29,6 +29,8 @@ from app.services.payment_operations.requests import PaymentRequest, request_fro
 log = structlog.get_logger(__name__)
 
 R = TypeVar("R")
+# Told what the janitor learnt of an operation of its kind (a domain writing the outcome back).
+OperationListener = Callable[[PaymentOperation], Awaitable[None]]
 
 # Stripe keeps an idempotency key for at least 24 hours; after that a replay could create anew.
 KEY_RETENTION = timedelta(hours=24)
@@ -66,6 +68,12 @@ class PaymentOperations:
         self._operations = PaymentOperationRepository(database)
         self._provider = provider
         self._audit = audit
+        self._listeners: dict[OperationKind, list[OperationListener]] = {}
+
+    def on_redriven(self, kind: OperationKind, listener: OperationListener) -> None:
+        """Call `listener` with each operation of `kind` the janitor finishes: only the janitor,
+        since whoever called `run` learns the outcome from its answer."""
+        self._listeners.setdefault(kind, []).append(listener)
 
     async def run(self, request: PaymentRequest[R], refs: Mapping[str, str] | None = None) -> R:
         """Perform `request` once: an operation that already succeeded returns its recorded result.
@@ -73,14 +81,14 @@ class PaymentOperations:
         A pending or failed one is sent again with the same idempotency key, which is safe: the
         provider replays what it did, or does it now if it never did.
         """
-        operation = await self._record_pending(request, refs or {})
+        operation, first = await self._record_pending(request, refs or {})
         if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
             return await request.recorded(self._provider, operation.result)
         if operation.status is OperationStatus.NEEDS_REVIEW:
             raise PaymentOperationNeedsReview(
                 f"payment operation {operation.id} is waiting for an operator", operation_id=operation.id
             )
-        return await self._drive(request, operation, IN_REQUEST)
+        return await self._drive(request, operation, IN_REQUEST, counted=first)
 
     async def reconcile_pending_operations(
         self,
@@ -109,11 +117,25 @@ class PaymentOperations:
             # One unreadable record must not stop the others from being re-driven.
             log.exception("payment_operation_redrive_crashed", operation_id=operation.id)
         current = await self._operations.get(operation.id)
-        return str(current.status) if current else OperationStatus.PENDING.value
+        if current is None:
+            return OperationStatus.PENDING.value
+        if current.status is not OperationStatus.PENDING:
+            await self._tell_listeners(current)
+        return str(current.status)
+
+    async def _tell_listeners(self, operation: PaymentOperation) -> None:
+        for listener in self._listeners.get(OperationKind(operation.kind), []):
+            try:
+                await listener(operation)
+            except Exception:
+                # The operation's own record is right; a listener that fails is retried by nothing
+                # but is logged, and must not stop the janitor's pass.
+                log.exception("payment_operation_listener_failed", operation_id=operation.id)
 
     async def _record_pending(
         self, request: PaymentRequest[Any], refs: Mapping[str, str]
-    ) -> PaymentOperation:
+    ) -> tuple[PaymentOperation, bool]:
+        """The operation's record, and whether it was recorded just now (its attempt counted)."""
         key, params = request.idempotency_key, request.params()
         recorded = await self._operations.insert_pending(
             key,
@@ -125,7 +147,7 @@ class PaymentOperations:
         )
         if recorded is not None:
             log.info("payment_operation_recorded", operation_id=key, kind=str(request.kind))
-            return recorded
+            return recorded, True
         existing = await self._operations.get(key)
         if existing is None:  # only an operator deletes operations; treat it as a conflict
             raise PaymentOperationConflict(
@@ -135,12 +157,15 @@ class PaymentOperations:
             raise PaymentOperationConflict(
                 f"operation {key} was recorded with different parameters", operation_id=key
             )
-        return existing
+        return existing, False
 
-    async def _drive(self, request: PaymentRequest[R], operation: PaymentOperation, actor: Actor) -> R:
+    async def _drive(
+        self, request: PaymentRequest[R], operation: PaymentOperation, actor: Actor, *, counted: bool = False
+    ) -> R:
         if _key_expired(operation):
             return await self._resolve_by_metadata(request, operation, actor)
-        await self._operations.count_attempt(operation.id, datetime.now(UTC))
+        if not counted:
+            await self._operations.count_attempt(operation.id, datetime.now(UTC))
         try:
             result = await request.send(self._provider)
         except PaymentProviderError as error:
@@ -169,7 +194,7 @@ class PaymentOperations:
     async def _flag_for_review_in(self, session: AsyncClientSession, operation_id: str, actor: Actor) -> None:
         fields = {"error": {"code": "not_found_after_key_expiry"}}
         now = datetime.now(UTC)
-        previous = await self._operations.complete(
+        previous = await self._operations.complete_returning_previous(
             operation_id, OperationStatus.NEEDS_REVIEW, fields, now, session
         )
         if previous is None:

@@ -33,6 +33,7 @@ class PaymentOperation:
     status: OperationStatus
     attempts: int
     result: dict[str, Any] | None
+    error: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
 
@@ -50,7 +51,8 @@ class PaymentOperationRepository:
         refs: Mapping[str, str],
         now: datetime,
     ) -> PaymentOperation | None:
-        """Record a new pending operation; None if one is already recorded under `key`."""
+        """Record a new pending operation, its first attempt counted (it is sent straight after);
+        None if one is already recorded under `key`."""
         document: Document = {
             "_id": key,
             "kind": kind,
@@ -59,7 +61,7 @@ class PaymentOperationRepository:
             "request": dict(request),
             "refs": dict(refs),
             "status": OperationStatus.PENDING.value,
-            "attempts": 0,
+            "attempts": 1,
             "created_at": now,
             "updated_at": now,
         }
@@ -78,21 +80,17 @@ class PaymentOperationRepository:
             {"_id": key}, {"$inc": {"attempts": 1}, "$set": {"updated_at": now}}
         )
 
-    async def complete(
-        self,
-        key: str,
-        status: OperationStatus,
-        fields: Document,
-        now: datetime,
-        session: AsyncClientSession | None = None,
+    async def complete(self, key: str, status: OperationStatus, fields: Document, now: datetime) -> None:
+        """Finish an operation; only an unfinished one changes, so a success is never overwritten."""
+        await self._operations.update_one(_unfinished(key), _completion(status, fields, now))
+
+    async def complete_returning_previous(
+        self, key: str, status: OperationStatus, fields: Document, now: datetime, session: AsyncClientSession
     ) -> OperationStatus | None:
-        """Finish an operation; only an unfinished one changes, so a success is never overwritten.
-        The status it left, or None when it was already finished."""
+        """Finish an operation as `complete` does, for a change that is audited: the status it
+        left, or None when it was already finished."""
         previous = await self._operations.find_one_and_update(
-            {"_id": key, "status": {"$in": UNFINISHED}},
-            {"$set": {**fields, "status": status.value, "updated_at": now, "completed_at": now}},
-            projection={"status": True},
-            session=session,
+            _unfinished(key), _completion(status, fields, now), projection={"status": True}, session=session
         )
         return OperationStatus(previous["status"]) if previous else None
 
@@ -105,6 +103,14 @@ class PaymentOperationRepository:
             yield _operation(document)
 
 
+def _unfinished(key: str) -> Document:
+    return {"_id": key, "status": {"$in": UNFINISHED}}
+
+
+def _completion(status: OperationStatus, fields: Document, now: datetime) -> Document:
+    return {"$set": {**fields, "status": status.value, "updated_at": now, "completed_at": now}}
+
+
 def _operation(document: Document) -> PaymentOperation:
     return PaymentOperation(
         id=document["_id"],
@@ -115,6 +121,7 @@ def _operation(document: Document) -> PaymentOperation:
         status=OperationStatus(document["status"]),
         attempts=document["attempts"],
         result=document.get("result"),
+        error=document.get("error"),
         created_at=document["created_at"],
         updated_at=document["updated_at"],
     )

@@ -1,7 +1,8 @@
 """The buyer's wallet: legacy and platform balances, spending and refunds, top-ups."""
 
+from app.domain.wallet import TopupAlreadyOpened
 from app.services.wallet.funds import WalletEntry, WalletFunds
-from app.services.wallet.repository import INDEXES, Topup
+from app.services.wallet.repository import INDEXES, Topup, TopupPage
 from app.services.wallet.topup_expiry import TopupExpiry, run_topup_expiry
 from app.services.wallet.topups import TooManyOpenTopups, TopupAmountOutOfRange, Topups, UnsupportedCurrency
 from app.services.wallet.view import WalletLine, WalletSummary, WalletView
@@ -11,8 +12,10 @@ __all__ = [
     "INDEXES",
     "TooManyOpenTopups",
     "Topup",
+    "TopupAlreadyOpened",
     "TopupAmountOutOfRange",
     "TopupExpiry",
+    "TopupPage",
     "TopupWebhookHandlers",
     "Topups",
     "UnsupportedCurrency",

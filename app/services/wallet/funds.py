@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db import Database
 from app.domain.audit import Actor
-from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, Move, entry
+from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, JournalEntry, Move, entry
 from app.domain.money import Money
 from app.domain.wallet import FundingSplit, reserve_adjustment, split_of_moves
 from app.services.ledger import Ledger
@@ -45,7 +45,7 @@ class WalletFunds:
                 lambda session: self.spend_in(session, user_id, amount, destination, record)
             )
         except DuplicateKeyError:
-            return await self._split_of_posted(record.key, user_id, amount)
+            return await self._split_of_posted(user_id, amount, destination, record, spending=True)
 
     async def spend_in(
         self, session: AsyncClientSession, user_id: str, amount: Money, destination: str, record: WalletEntry
@@ -68,7 +68,8 @@ class WalletFunds:
                 lambda session: self.refund_to_sources_in(session, user_id, split, source, record)
             )
         except DuplicateKeyError:
-            return await self._split_of_posted(record.key, user_id, Money(split.total, split.currency))
+            total = Money(split.total, split.currency)
+            return await self._split_of_posted(user_id, total, source, record, spending=False)
 
     async def refund_to_sources_in(
         self, session: AsyncClientSession, user_id: str, split: FundingSplit, source: str, record: WalletEntry
@@ -88,30 +89,41 @@ class WalletFunds:
     ) -> None:
         """One entry moving each part between its wallet account and `counterparty`, plus the
         reserve adjustment for the legacy part."""
-        parts = (
-            (Accounts.buyer_legacy(user_id), split.legacy),
-            (Accounts.buyer_wallet(user_id), split.platform),
-        )
-        moves = [
-            Move(wallet, counterparty, amount, split.currency)
-            if spending
-            else Move(counterparty, wallet, amount, split.currency)
-            for wallet, amount in parts
-            if amount
-        ]
         await self._ledger.post_in(
-            session, entry(record.key, record.kind, moves, user=user_id, **record.refs)
+            session, _wallet_entry(user_id, split, counterparty, record, spending=spending)
         )
         if split.legacy:
             adjustment = reserve_adjustment(record.key, user_id, split.legacy, split.currency, use=spending)
             await self._ledger.post_in(session, adjustment)
 
-    async def _split_of_posted(self, key: str, user_id: str, amount: Money) -> FundingSplit:
-        """The split an earlier request under the same key recorded; it must be for the same amount."""
-        posted = await self._ledger.entry(key)
+    async def _split_of_posted(
+        self, user_id: str, amount: Money, counterparty: str, record: WalletEntry, *, spending: bool
+    ) -> FundingSplit:
+        """The split an earlier request under the same key recorded. That request must have been
+        this one: the entry this request would have posted with that split must be the posted
+        entry, moves, destination and refs included (the ledger's fingerprint)."""
+        posted = await self._ledger.entry(record.key)
         if posted is None:
-            raise LookupError(f"journal entry {key} vanished after a duplicate key")
+            raise LookupError(f"journal entry {record.key} vanished after a duplicate key")
         split = split_of_moves(posted.moves, user_id, amount.currency)
-        if split.total != amount.amount:
-            raise EntryKeyConflict(f"journal entry {key} was posted for another amount")
+        same = _wallet_entry(user_id, split, counterparty, record, spending=spending)
+        if split.total != amount.amount or same.fingerprint() != posted.fingerprint:
+            raise EntryKeyConflict(f"journal entry {record.key} was posted for another movement")
         return split
+
+
+def _wallet_entry(
+    user_id: str, split: FundingSplit, counterparty: str, record: WalletEntry, *, spending: bool
+) -> JournalEntry:
+    parts = (
+        (Accounts.buyer_legacy(user_id), split.legacy),
+        (Accounts.buyer_wallet(user_id), split.platform),
+    )
+    moves = [
+        Move(wallet, counterparty, amount, split.currency)
+        if spending
+        else Move(counterparty, wallet, amount, split.currency)
+        for wallet, amount in parts
+        if amount
+    ]
+    return entry(record.key, record.kind, moves, user=user_id, **record.refs)

@@ -1,4 +1,8 @@
-"""Wallet top-ups by card: a platform PaymentIntent for Stripe Elements, credited by webhook."""
+"""Wallet top-ups by card: a platform PaymentIntent for Stripe Elements, credited by webhook.
+
+Every change of a top-up's status is audited in its own transaction (`topup.status_changed`),
+as is a PaymentIntent the janitor learns for it after its request (`topup.payment_intent_learnt`).
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,24 @@ from app.db import Database
 from app.domain.audit import Actor, AuditObject
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.money import Money
+from app.domain.payment_operations import OperationStatus
 from app.domain.wallet import TopupStatus, topup_entry_key, topup_id_for
 from app.errors import InvalidRequest, NotFound, ServiceError
 from app.services.audit import AuditLog
 from app.services.ledger import Ledger
-from app.services.migration import LegacyMigration
-from app.services.payment_operations import CreateTopupIntent, PaymentOperations
-from app.services.wallet.repository import Topup, TopupRepository
+from app.services.payment_operations import (
+    JANITOR_JOB,
+    CreateTopupIntent,
+    PaymentOperation,
+    PaymentOperations,
+)
+from app.services.wallet.repository import Topup, TopupPage, TopupRepository
 
 log = structlog.get_logger(__name__)
+
+STATUS_CHANGED = "topup.status_changed"
+# What the janitor learns of a top-up's PaymentIntent call is audited as the janitor's.
+JANITOR = Actor.job(JANITOR_JOB)
 
 
 class TopupAmountOutOfRange(InvalidRequest):
@@ -49,7 +62,6 @@ class Topups:
         self,
         database: Database,
         ledger: Ledger,
-        migration: LegacyMigration,
         operations: PaymentOperations,
         audit: AuditLog,
         settings: Settings,
@@ -58,7 +70,6 @@ class Topups:
         self._audit = audit
         self._topups = TopupRepository(database)
         self._ledger = ledger
-        self._migration = migration
         self._operations = operations
         self._settings = settings
 
@@ -68,7 +79,8 @@ class Topups:
         The answer alone carries the intent's client secret, for Stripe Elements.
         """
         self._check_amount(amount)
-        await self._migration.migrate_user(user_id, Actor.user(user_id))
+        # No migration here: a top-up only adds platform money and never touches the legacy
+        # balance, which the first spend migrates before it uses it.
         topup_id = topup_id_for(user_id, idempotency_key)
         limit = self._settings.topup_max_open_per_buyer
         if not await self._topups.open(topup_id, user_id, amount, limit):
@@ -81,9 +93,12 @@ class Topups:
             ),
             refs={"topup_id": topup_id, "user_id": user_id},
         )
-        topup = await self._topups.attach_payment_intent(topup_id, intent.id) or Topup(
-            topup_id, user_id, amount.amount, amount.currency, TopupStatus.REQUIRES_PAYMENT, intent.id
-        )
+        if await self._topups.attach_payment_intent(topup_id, intent.id):
+            topup = Topup(
+                topup_id, user_id, amount.amount, amount.currency, TopupStatus.REQUIRES_PAYMENT, intent.id
+            )
+        else:  # a retry after the top-up moved on (paid, or sent to review by the janitor)
+            topup = await self.get(topup_id)
         log.info("topup_requested", topup_id=topup_id, payment_intent=intent.id, amount=amount.amount)
         return replace(topup, client_secret=intent.client_secret)
 
@@ -109,67 +124,152 @@ class Topups:
         return await self._topups.pending_amount(user_id, currency)
 
     async def credit(self, intent: PaymentIntent, actor: Actor) -> None:
-        """Credit the wallet for a succeeded PaymentIntent, once, if it matches its top-up."""
-        topup = await self._topup_of(intent)
-        if topup is None:
-            return
-        paid = Money(intent.amount_received or intent.amount, intent.currency)
-        if paid != topup.money:
-            reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
-            await self._db.transaction(lambda session: self._flag_in(session, topup, reason, actor))
-            log.error("topup_flagged_for_review", topup_id=topup.id, reason=reason)
-            return
-        await self._db.transaction(lambda session: self._credit_in(session, topup, intent.id, paid, actor))
+        """Credit the wallet for a succeeded PaymentIntent, once, if it matches its top-up.
 
-    async def _flag_in(self, session: AsyncClientSession, topup: Topup, reason: str, actor: Actor) -> None:
-        if await self._topups.flag(topup.id, reason, session):
-            before, after = {"needs_review": False}, {"needs_review": True, "review_reason": reason}
-            subject = AuditObject("topup", topup.id)
-            await self._audit.record(
-                session, actor, "topup.flagged_for_review", subject, before=before, after=after
+        One transaction: the top-up moves to `succeeded` by an update whose match also checks
+        the buyer, amount and currency it was opened for, the credit is posted, and the move is
+        audited (its record sent with the entry's postings). When nothing matches, the top-up is
+        read to tell why: paid with another amount or currency (it goes to review), already
+        credited or canceled, or unknown.
+        """
+        topup_id, user_id = intent.metadata.get("topup_id"), intent.metadata.get("user_id")
+        paid = Money(intent.amount_received or intent.amount, intent.currency)
+        if topup_id and user_id:
+            credited = await self._db.transaction(
+                lambda session: self._credit_in(session, topup_id, user_id, intent.id, paid, actor)
             )
+            if credited:
+                log.info("topup_credited", topup_id=topup_id, payment_intent=intent.id, amount=paid.amount)
+                return
+        await self._not_credited(intent, paid, actor)
 
     async def _credit_in(
-        self, session: AsyncClientSession, topup: Topup, intent_id: str, paid: Money, actor: Actor
-    ) -> None:
-        if not await self._move_in(session, topup, TopupStatus.SUCCEEDED, intent_id, actor):
-            return
-        credit = Move(Accounts.CARD, Accounts.buyer_wallet(topup.user_id), paid.amount, paid.currency)
-        await self._ledger.post_in(
-            session,
-            entry(
-                topup_entry_key(intent_id),
-                EntryKind.TOPUP,
-                [credit],
-                topup=topup.id,
-                payment_intent=intent_id,
-            ),
+        self,
+        session: AsyncClientSession,
+        topup_id: str,
+        user_id: str,
+        intent_id: str,
+        paid: Money,
+        actor: Actor,
+    ) -> bool:
+        previous = await self._topups.mark_paid(topup_id, user_id, paid, intent_id, session)
+        if previous is None:
+            return False
+        move = Move(Accounts.CARD, Accounts.buyer_wallet(user_id), paid.amount, paid.currency)
+        credit = entry(
+            topup_entry_key(intent_id), EntryKind.TOPUP, [move], topup=topup_id, payment_intent=intent_id
         )
-        log.info("topup_credited", topup_id=topup.id, payment_intent=intent_id, amount=paid.amount)
+        audited = self._audit.prepare(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("topup", topup_id),
+            before={"status": str(previous)},
+            after={"status": str(TopupStatus.SUCCEEDED), "payment_intent_id": intent_id},
+        )
+        await self._ledger.post_in(session, credit, along=[audited])
+        return True
+
+    async def _not_credited(self, intent: PaymentIntent, paid: Money, actor: Actor) -> None:
+        topup_id = intent.metadata.get("topup_id")
+        topup = await self._topups.get(topup_id) if topup_id else None
+        if topup is None:
+            log.warning("topup_unknown", payment_intent=intent.id, topup_id=topup_id)
+        elif topup.status in (TopupStatus.REQUIRES_PAYMENT, TopupStatus.FAILED):
+            reason = f"paid {paid.amount} {paid.currency}, expected {topup.amount} {topup.currency}"
+            if intent.metadata.get("user_id") != topup.user_id:
+                reason += f"; the payment names buyer {intent.metadata.get('user_id')!r}"
+            await self._to_review(topup.id, intent.id, reason, actor)
+        else:  # credited already, canceled, or in review
+            log.info(
+                "topup_not_credited", topup_id=topup.id, payment_intent=intent.id, status=str(topup.status)
+            )
+
+    async def page(self, status: TopupStatus | None, limit: int, starting_after: str | None) -> TopupPage:
+        """Top-ups for staff, newest first, of one status or all."""
+        return await self._topups.page(status, limit, starting_after)
+
+    async def learn_from_operation(self, operation: PaymentOperation) -> None:
+        """What the janitor learnt of a top-up's PaymentIntent call: the intent it created, or
+        that nothing can be found (the top-up then needs review)."""
+        topup_id = operation.refs.get("topup_id")
+        if topup_id is None:
+            return
+        if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
+            intent_id: str = operation.result["id"]
+            if await self._db.transaction(
+                lambda session: self._learn_intent_in(session, topup_id, intent_id)
+            ):
+                log.info("topup_intent_learnt", topup_id=topup_id, payment_intent=intent_id)
+        elif operation.status is OperationStatus.NEEDS_REVIEW:
+            error = (operation.error or {}).get("code", "unknown")
+            await self._to_review(topup_id, None, f"its PaymentIntent call needs review: {error}", JANITOR)
+
+    async def _learn_intent_in(self, session: AsyncClientSession, topup_id: str, intent_id: str) -> bool:
+        before = await self._topups.learn_payment_intent(topup_id, intent_id, session)
+        if before is None:
+            return False
+        await self._audit.record(
+            session,
+            JANITOR,
+            "topup.payment_intent_learnt",
+            AuditObject("topup", topup_id),
+            before={"payment_intent_id": before.get("payment_intent_id")},
+            after={"payment_intent_id": intent_id},
+        )
+        return True
+
+    async def _to_review(
+        self, topup_id: str, payment_intent_id: str | None, reason: str, actor: Actor
+    ) -> None:
+        if await self._db.transaction(
+            lambda session: self._move_in(
+                session, topup_id, TopupStatus.NEEDS_REVIEW, payment_intent_id, actor, review_reason=reason
+            )
+        ):
+            log.error(
+                "topup_needs_review", topup_id=topup_id, payment_intent=payment_intent_id, reason=reason
+            )
 
     async def settle_unpaid(self, intent: PaymentIntent, status: TopupStatus, actor: Actor) -> bool:
         """Mark a top-up failed or canceled; a top-up already credited stays credited. Whether
         it moved."""
         topup = await self._topup_of(intent)
         if topup is not None and await self._db.transaction(
-            lambda session: self._move_in(session, topup, status, intent.id, actor)
+            lambda session: self._move_in(session, topup.id, status, intent.id, actor)
         ):
             log.info("topup_settled_unpaid", topup_id=topup.id, payment_intent=intent.id, status=status)
             return True
         return False
 
     async def _move_in(
-        self, session: AsyncClientSession, topup: Topup, target: TopupStatus, intent_id: str, actor: Actor
+        self,
+        session: AsyncClientSession,
+        topup_id: str,
+        target: TopupStatus,
+        intent_id: str | None,
+        actor: Actor,
+        *,
+        review_reason: str | None = None,
     ) -> bool:
         """Move the top-up's status and audit the move, in the caller's transaction; whether it moved."""
-        previous = await self._topups.move(topup.id, target, intent_id, session)
-        if previous is not None:
-            before, after = {"status": str(previous)}, {"status": str(target), "payment_intent_id": intent_id}
-            subject = AuditObject("topup", topup.id)
-            await self._audit.record(
-                session, actor, "topup.status_changed", subject, before=before, after=after
-            )
-        return previous is not None
+        previous = await self._topups.move(topup_id, target, intent_id, session, review_reason=review_reason)
+        if previous is None:
+            return False
+        after: dict[str, str] = {"status": str(target)}
+        if intent_id is not None:
+            after["payment_intent_id"] = intent_id
+        if review_reason is not None:
+            after["review_reason"] = review_reason
+        await self._audit.record(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("topup", topup_id),
+            before={"status": str(previous)},
+            after=after,
+        )
+        return True
 
     async def _topup_of(self, intent: PaymentIntent) -> Topup | None:
         topup_id = intent.metadata.get("topup_id")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.ledger import Accounts
-from app.domain.migration import InvalidLegacyBalance, LegacyWalletStatus
+from app.domain.migration import LegacyWalletStatus
 from app.services.ledger import Ledger, Posting
-from app.services.migration import LegacyMigration
+from app.services.migration import LegacyMigration, LegacyState
 from app.services.wallet.topups import Topups
 
 
@@ -45,27 +46,34 @@ class WalletView:
         self._currency = currency
 
     async def summary(self, user_id: str) -> WalletSummary:
-        legacy_balance, status = await self._legacy_balance(user_id)
+        """Three reads, sent together: the legacy wallet, both balances, the pending top-ups."""
+        legacy, platform = Accounts.buyer_legacy(user_id), Accounts.buyer_wallet(user_id)
+        state, balances, pending = await asyncio.gather(
+            self._migration.legacy_state(user_id),
+            self._ledger.balances([legacy, platform], self._currency),
+            self._topups.pending_amount(user_id, self._currency),
+        )
         return WalletSummary(
             currency=self._currency,
-            legacy_balance=legacy_balance,
-            platform_balance=await self._ledger.balance(Accounts.buyer_wallet(user_id), self._currency),
-            pending_topups=await self._topups.pending_amount(user_id, self._currency),
-            legacy_wallet_status=status,
+            legacy_balance=self._legacy_balance(state, balances[legacy]),
+            platform_balance=balances[platform],
+            pending_topups=pending,
+            legacy_wallet_status=self._legacy_status(state),
         )
 
-    async def _legacy_balance(self, user_id: str) -> tuple[int, LegacyWalletStatus]:
-        if await self._migration.record(user_id) is not None:
-            balance = await self._ledger.balance(Accounts.buyer_legacy(user_id), self._currency)
-            return balance, LegacyWalletStatus.MIGRATED
-        wallet = await self._migration.legacy_wallet(user_id)
-        if wallet is None or wallet.currency != self._currency:
-            return 0, LegacyWalletStatus.NONE
-        try:
-            return wallet.amount().minor_units, LegacyWalletStatus.NOT_MIGRATED
-        except InvalidLegacyBalance:
-            # Shown as nothing to spend until an operator fixes the legacy record.
-            return 0, LegacyWalletStatus.INVALID
+    def _legacy_balance(self, state: LegacyState, migrated: int) -> int:
+        if state.status is LegacyWalletStatus.MIGRATED:
+            # Credited by the legacy system since the migration: the next spend migrates it first.
+            return migrated + state.unmigrated
+        if state.currency != self._currency:
+            return 0
+        # An invalid legacy balance shows as nothing to spend until an operator fixes the record.
+        return state.unmigrated
+
+    def _legacy_status(self, state: LegacyState) -> LegacyWalletStatus:
+        if state.status is not LegacyWalletStatus.MIGRATED and state.currency != self._currency:
+            return LegacyWalletStatus.NONE
+        return state.status
 
     async def lines(
         self, user_id: str, *, limit: int, starting_after: str | None

@@ -6,7 +6,7 @@ This package imports no other domain: domains expose their handlers and the comp
 
 from app.services.webhooks.events import WebhookEvents
 from app.services.webhooks.inbox import Receipt, WebhookInbox
-from app.services.webhooks.ordering import apply_if_newer
+from app.services.webhooks.ordering import reserve_read, store_read
 from app.services.webhooks.processor import EventInProgress, EventOutcome, WebhookProcessor
 from app.services.webhooks.registry import HandlerRegistry, WebhookHandler, WebhookHandlers
 from app.services.webhooks.repository import INDEXES, EventFilter, EventPage, StoredWebhookEvent
@@ -27,7 +27,8 @@ __all__ = [
     "WebhookInbox",
     "WebhookProcessor",
     "WebhookWorker",
-    "apply_if_newer",
     "background_worker",
     "drain",
+    "reserve_read",
+    "store_read",
 ]

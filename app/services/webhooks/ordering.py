@@ -1,9 +1,16 @@
-"""Apply a Stripe object's state only if it is newer than the state already stored for it.
+"""Mirrors of Stripe objects whose state gates money, stored as Stripe has them now.
 
-Stripe delivers events at least once and in no particular order. A handler that mirrors an
-object writes through `apply_if_newer`, which keeps the version of the event that wrote the
-stored state (`<prefix>_created`, `<prefix>_id`) and refuses, in the same atomic update, a
-write from an older or the same event. Any arrival order then ends in the same state.
+Stripe delivers events at least once and in no particular order, and an event's `created` has
+one-second resolution while event ids are random: the newest of several events about one object
+cannot be told from the events (Stripe sends several `account.updated` within one second during
+onboarding). So a handler never stores the state an event carries: it reads the object again
+from Stripe through the adapter and stores that.
+
+Two handlers of one object may still race, a slow read landing after a fresher one. Each handler
+therefore reserves a read ticket (a counter on the mirror document) *before* it reads, and stores
+what it read only if no read holding a later ticket is stored already. The handler of the last
+change reserves its ticket after that change happened, so it reads the final state, and no read
+that started earlier can overwrite it: whatever the arrival order, the mirror ends as Stripe is.
 """
 
 from __future__ import annotations
@@ -11,59 +18,34 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from app.db import Document
-from app.domain.webhooks import EventVersion
 
-DEFAULT_VERSION_PREFIX = "last_event"
-
-
-def is_id_conflict(exc: DuplicateKeyError) -> bool:
-    key_pattern = (exc.details or {}).get("keyPattern") or {}
-    return set(key_pattern) == {"_id"}
+READ_TICKETS = "read_tickets"
+STORED_TICKET = "stored_read_ticket"
 
 
-def _older_than(version: EventVersion, prefix: str) -> dict[str, Any]:
-    created, event_id = f"{prefix}_created", f"{prefix}_id"
-    return {
-        "$or": [
-            {created: {"$exists": False}},
-            {created: {"$lt": version.created}},
-            {created: version.created, event_id: {"$lt": version.event_id}},
-        ]
-    }
+async def reserve_read(collection: AsyncCollection[Document], object_id: str) -> int:
+    """A ticket for a read of `object_id` about to start, later than every ticket before it."""
+    document = await collection.find_one_and_update(
+        {"_id": object_id},
+        {"$inc": {READ_TICKETS: 1}},
+        upsert=True,
+        projection={READ_TICKETS: True},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert document is not None  # an upsert always returns the document
+    return int(document[READ_TICKETS])
 
 
-async def apply_if_newer(
-    collection: AsyncCollection[Document],
-    object_id: str,
-    version: EventVersion,
-    fields: dict[str, Any],
-    *,
-    prefix: str = DEFAULT_VERSION_PREFIX,
+async def store_read(
+    collection: AsyncCollection[Document], object_id: str, ticket: int, fields: dict[str, Any]
 ) -> bool:
-    """Set `fields` on document `object_id` (creating it) unless a newer event already wrote it.
-
-    Returns whether the fields were applied.
-    """
-    selector = {"_id": object_id, **_older_than(version, prefix)}
-    update = {
-        "$set": {
-            **fields,
-            f"{prefix}_created": version.created,
-            f"{prefix}_id": version.event_id,
-            "updated_at": datetime.now(UTC),
-        }
-    }
-    try:
-        await collection.update_one(selector, update, upsert=True)
-    except DuplicateKeyError as exc:
-        if not is_id_conflict(exc):
-            raise
-        # The document exists and is at least as new, or another writer created it between
-        # our match and our insert; matching again without upsert decides which.
-        result = await collection.update_one(selector, update)
-        return result.matched_count == 1
-    return True
+    """Set `fields`, read under `ticket`, unless a read with a later ticket is stored; whether stored."""
+    result = await collection.update_one(
+        {"_id": object_id, STORED_TICKET: {"$not": {"$gte": ticket}}},
+        {"$set": {**fields, STORED_TICKET: ticket, "updated_at": datetime.now(UTC)}},
+    )
+    return result.modified_count == 1

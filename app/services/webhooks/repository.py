@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -19,6 +19,8 @@ from app.errors import UnknownCursor
 
 # Receipt time then id as one string: the list's order and its cursor in one indexed field.
 LIST_KEY = "list_key"
+# The claim whose outcome was written last: tells a worker which of its outcomes were written.
+RECORDED_BY = "outcome_of_claim"
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.WEBHOOK_EVENTS: [
@@ -62,6 +64,26 @@ class ClaimedEvent:
     attempts: int
     claim_id: str
     payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueEvent:
+    """An event due for processing, as read before it is claimed."""
+
+    id: str
+    type: str
+    attempts: int
+    next_attempt_at: datetime
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """What to record of one processing attempt of a claimed event."""
+
+    claimed: ClaimedEvent
+    status: EventStatus
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +150,45 @@ class WebhookEventRepository:
             raise UnknownCursor(f"starting_after: no webhook event {event_id}")
         return {LIST_KEY: {"$lt": anchor[LIST_KEY]}}
 
-    async def claim_due(self, now: datetime, worker_id: str, expires_at: datetime) -> ClaimedEvent | None:
-        """Claim the event due the longest, if any is due."""
-        return await self._claim({"next_attempt_at": {"$lte": now}}, worker_id, expires_at)
+    async def due(self, up_to: datetime, limit: int) -> list[DueEvent]:
+        """Up to `limit` events due by `up_to`, oldest first (one range of the due index)."""
+        cursor = (
+            self._events.find(
+                {"next_attempt_at": {"$lte": up_to}},
+                {"type": True, "attempts": True, "next_attempt_at": True, "payload": True},
+            )
+            .sort("next_attempt_at", ASCENDING)
+            .limit(limit)
+        )
+        return [
+            DueEvent(d["_id"], d["type"], d["attempts"], d["next_attempt_at"], d["payload"])
+            async for d in cursor
+        ]
+
+    async def claim(self, events: list[DueEvent], worker_id: str, expires_at: datetime) -> list[ClaimedEvent]:
+        """Claim those of `events` still due and unchanged since they were read, in one command;
+        the ones another worker took meanwhile are left out."""
+        if not events:
+            return []
+        claim_id = uuid.uuid4().hex
+        claims = [
+            # Every claim counts an attempt, and only a due event is read: an event whose count
+            # is still the one read is still due and unclaimed (the whole compare-and-set).
+            UpdateOne(
+                {"_id": event.id, "attempts": event.attempts}, _claim_update(worker_id, claim_id, expires_at)
+            )
+            for event in events
+        ]
+        claimed = await self._events.bulk_write(claims, ordered=False)
+        ours = {event.id for event in events}
+        if claimed.modified_count != len(events):  # another worker took some: find which are ours
+            held = self._events.find({"_id": {"$in": list(ours)}, "claim_id": claim_id}, {"_id": True})
+            ours = {document["_id"] async for document in held}
+        return [
+            ClaimedEvent(event.id, event.type, event.attempts + 1, claim_id, event.payload)
+            for event in events
+            if event.id in ours
+        ]
 
     async def claim_unheld(
         self,
@@ -156,19 +214,8 @@ class WebhookEventRepository:
     ) -> ClaimedEvent | None:
         document = await self._events.find_one_and_update(
             selector,
-            {
-                "$set": {
-                    "status": EventStatus.PROCESSING.value,
-                    "claimed_by": worker_id,
-                    "claim_id": uuid.uuid4().hex,
-                    "claim_expires_at": expires_at,
-                    # A processing event is due again only when its claim lapses.
-                    "next_attempt_at": expires_at,
-                },
-                "$inc": {"attempts": 1},
-            },
+            _claim_update(worker_id, uuid.uuid4().hex, expires_at),
             projection={"payload": True, "type": True, "attempts": True, "claim_id": True},
-            sort=[("next_attempt_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
             session=session,
         )
@@ -182,23 +229,57 @@ class WebhookEventRepository:
             payload=document["payload"],
         )
 
-    async def record_outcome(
-        self,
-        claimed: ClaimedEvent,
-        status: EventStatus,
-        fields: dict[str, Any],
-        session: AsyncClientSession | None = None,
-    ) -> bool:
-        """Write an outcome and release the claim, only while this claim is still the current one."""
-        released = {"claimed_by": "", "claim_id": "", "claim_expires_at": ""}
-        if "next_attempt_at" not in fields:
-            released["next_attempt_at"] = ""
+    async def record_outcomes(self, outcomes: list[AttemptResult]) -> set[str]:
+        """Write each outcome and release its claim, only while that claim is still the current
+        one, in one command; the ids of the events whose outcome was written."""
+        if not outcomes:
+            return set()
+        updates = [UpdateOne(_outcome_match(outcome), _outcome_update(outcome)) for outcome in outcomes]
+        written = await self._events.bulk_write(updates, ordered=False)
+        ids = {outcome.claimed.id for outcome in outcomes}
+        if written.modified_count == len(outcomes):
+            return ids
+        # Some claims lapsed and were taken over: the events we wrote carry our claim as their last.
+        claims = list({outcome.claimed.claim_id for outcome in outcomes})
+        ours = self._events.find({"_id": {"$in": list(ids)}, RECORDED_BY: {"$in": claims}}, {"_id": True})
+        return {document["_id"] async for document in ours}
+
+    async def record_outcome(self, outcome: AttemptResult, session: AsyncClientSession) -> bool:
+        """Write one outcome as `record_outcomes` does, in the caller's transaction (an outcome
+        that is audited); whether it was written."""
         result = await self._events.update_one(
-            {"_id": claimed.id, "status": EventStatus.PROCESSING.value, "claim_id": claimed.claim_id},
-            {"$set": {"status": status.value, **fields}, "$unset": released},
-            session=session,
+            _outcome_match(outcome), _outcome_update(outcome), session=session
         )
         return result.modified_count == 1
+
+
+def _claim_update(worker_id: str, claim_id: str, expires_at: datetime) -> Document:
+    return {
+        "$set": {
+            "status": EventStatus.PROCESSING.value,
+            "claimed_by": worker_id,
+            "claim_id": claim_id,
+            "claim_expires_at": expires_at,
+            # A processing event is due again only when its claim lapses.
+            "next_attempt_at": expires_at,
+        },
+        "$inc": {"attempts": 1},
+    }
+
+
+def _outcome_match(outcome: AttemptResult) -> Document:
+    # The claim id is the claim's own: a later claim replaces it and an outcome removes it.
+    return {"_id": outcome.claimed.id, "claim_id": outcome.claimed.claim_id}
+
+
+def _outcome_update(outcome: AttemptResult) -> Document:
+    released = {"claimed_by": "", "claim_id": "", "claim_expires_at": ""}
+    if "next_attempt_at" not in outcome.fields:
+        released["next_attempt_at"] = ""
+    return {
+        "$set": {"status": outcome.status.value, RECORDED_BY: outcome.claimed.claim_id, **outcome.fields},
+        "$unset": released,
+    }
 
 
 def _new_document(event: WebhookEvent, payload: str, endpoint: str, now: datetime) -> Document:

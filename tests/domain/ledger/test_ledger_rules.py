@@ -1,6 +1,15 @@
 import pytest
 
-from app.domain.ledger import Accounts, EntryKind, JournalEntry, Move, UnbalancedEntry, entry, may_go_negative
+from app.domain.ledger import (
+    Accounts,
+    EntryKind,
+    JournalEntry,
+    Move,
+    UnbalancedEntry,
+    entry,
+    may_go_negative,
+    platform_stripe_balance,
+)
 from app.domain.money import InvalidMoney
 
 
@@ -58,9 +67,30 @@ def test_fingerprint_differs_with_moves_and_refs() -> None:
     )
 
 
-def test_only_world_accounts_may_go_negative() -> None:
+def test_only_the_world_and_the_platforms_own_result_may_go_negative() -> None:
     assert may_go_negative(Accounts.CARD)
     assert may_go_negative(Accounts.LEGACY_RESERVE)
-    assert not may_go_negative(Accounts.PLATFORM_FEES)
+    assert may_go_negative(Accounts.STRIPE_FEES)
+    assert may_go_negative(Accounts.PLATFORM_FEES)
     assert not may_go_negative(Accounts.buyer_wallet("u"))
+    assert not may_go_negative(Accounts.buyer_legacy("u"))
     assert not may_go_negative(Accounts.escrow("o", "s"))
+    assert not may_go_negative(Accounts.seller_pending_transfer("s"))
+    assert not may_go_negative(Accounts.seller_connected("s"))
+    assert not may_go_negative("treasury:unknown")  # anything not named is custody, with a floor
+
+
+def test_the_platform_stripe_balance_is_custody_held_there_plus_the_platforms_result() -> None:
+    balances = {
+        Accounts.buyer_wallet("b"): 10_000,
+        Accounts.buyer_legacy("b"): 5_000,  # in the legacy reserve, not at Stripe
+        Accounts.escrow("o", "s"): 3_000,
+        Accounts.seller_pending_transfer("s"): 900,
+        Accounts.seller_connected("s"): 4_000,  # on the seller's connected account
+        Accounts.PLATFORM_FEES: -320,
+        Accounts.RESERVE_FUNDING: 1_000,  # legacy money in the escrow, still owed by the reserve
+        Accounts.CARD: -13_000,
+        Accounts.STRIPE_FEES: 320,
+        Accounts.LEGACY_RESERVE: -5_000,
+    }
+    assert platform_stripe_balance(balances) == 10_000 + 3_000 + 900 - 320 - 1_000

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, Field
+from pymongo.errors import AutoReconnect
 
 from app.auth import Principal, Role
 from app.domain.ledger import Accounts, EntryKind, Move, entry
@@ -24,6 +25,8 @@ class ChargeBody(BaseModel):
     amount: int = Field(gt=0)
     currency: str = "usd"
     delay_seconds: float = 0
+    # The first `lost_connections` runs under a key fail as a failover would, after charging nothing.
+    lost_connections: int = 0
 
 
 class ChargeOut(BaseModel):
@@ -35,6 +38,7 @@ def mount(app: FastAPI) -> list[int]:
     """Adds the test routes to `app`; returns the list the charge operation appends to per run."""
     router = APIRouter(prefix="/test")
     calls: list[int] = []
+    failures: dict[str, int] = {}
 
     @router.get("/buyers/{buyer_id}")
     async def buyer_data(
@@ -57,6 +61,9 @@ def mount(app: FastAPI) -> list[int]:
     ) -> ChargeOut:
         async def operation() -> ChargeOut:
             await asyncio.sleep(body.delay_seconds)
+            failures[idempotent.key] = failures.get(idempotent.key, 0) + 1
+            if failures[idempotent.key] <= body.lost_connections:
+                raise AutoReconnect("connection to the primary lost")
             calls.append(body.amount)
             wallet = Accounts.buyer_wallet(principal.user_id)
             await ledger.post(

@@ -56,6 +56,28 @@ async def test_same_key_different_body_is_409_and_changes_nothing(
     assert calls == [300]
 
 
+async def test_a_key_stays_bound_to_its_first_body_after_an_unexpected_failure(
+    alice: dict[str, str], calls: list[int], app: FastAPI
+) -> None:
+    headers = {**alice, "Idempotency-Key": "order-failover"}
+    first_body = {"amount": 300, "lost_connections": 1}
+    # The 500 is answered to the client, as a server would, instead of raised into the test.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        lost = await client.post("/test/charges", json=first_body, headers=headers)
+        other = await client.post("/test/charges", json={"amount": 900}, headers=headers)
+        retried = await client.post("/test/charges", json=first_body, headers=headers)
+        replayed = await client.post("/test/charges", json=first_body, headers=headers)
+
+    assert lost.status_code == 500
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+    assert retried.status_code == 201
+    assert retried.json() == {"charged": 300, "call": 1}
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert calls == [300]
+    assert await app.state.services.ledger.balance(Accounts.buyer_wallet("alice"), "usd") == 700
+
+
 async def test_concurrent_duplicates_run_once_and_the_other_is_told_to_retry(
     client: httpx.AsyncClient, alice: dict[str, str], calls: list[int]
 ) -> None:

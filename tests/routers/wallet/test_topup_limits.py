@@ -69,3 +69,26 @@ async def test_racing_requests_never_open_more_than_the_limit(
     assert await database[Collections.TOPUPS].count_documents({"user_id": "buyer-r"}) == LIMIT
     intents = await emulator.stripe_client().v1.payment_intents.list_async({"limit": 100})
     assert len(intents.data) == LIMIT
+
+
+async def test_a_429_frees_the_key_for_the_same_request_only(
+    client: httpx.AsyncClient, database: Database, token: TokenFactory
+) -> None:
+    buyer = token("buyer-k", Role.BUYER)
+    opened = [await request_topup(client, buyer, f"key-{n}") for n in range(LIMIT)]
+    refused = await request_topup(client, buyer, "key-over")
+
+    other_body = await client.post(
+        "/wallet/topup_request",
+        json={"amount": 2000, "currency": "usd"},
+        headers={**bearer(buyer), "Idempotency-Key": "key-over"},
+    )
+
+    assert [response.status_code for response in opened] == [201] * LIMIT
+    assert refused.status_code == 429
+    # The key stays bound to its first request: released by the 429, but not for another body.
+    assert (other_body.status_code, other_body.json()["code"]) == (409, "idempotency_key_reused")
+    await database[Collections.TOPUPS].update_one(
+        {"_id": opened[0].json()["topup_id"]}, {"$set": {"status": "canceled"}}
+    )
+    assert (await request_topup(client, buyer, "key-over")).status_code == 201

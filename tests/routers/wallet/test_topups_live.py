@@ -11,10 +11,12 @@ import httpx
 import pytest
 import stripe
 
+from app.adapters.stripe_adapter import StripeAdapter
 from app.auth import Role
 from app.config import Settings
 from app.db import Collections, Database
 from tests.conftest import TokenFactory, bearer, eventually_found
+from tests.money_invariants import assert_money_invariants
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -41,9 +43,14 @@ async def request_topup(
     )
 
 
-async def confirm(emulator: EmulatorServer, payment_intent_id: str, payment_method: str) -> None:
-    client = emulator.stripe_client()
-    await client.v1.payment_intents.confirm_async(payment_intent_id, {"payment_method": payment_method})
+async def confirm(emulator: EmulatorServer, topup: dict[str, Any], payment_method: str) -> httpx.Response:
+    """The buyer confirms in the browser, as Stripe.js does: publishable key and client secret."""
+    headers = {"Authorization": f"Bearer {emulator.settings.publishable_key}"}
+    async with httpx.AsyncClient(base_url=emulator.base_url, headers=headers) as stripe_js:
+        return await stripe_js.post(
+            f"/v1/payment_intents/{topup['payment_intent_id']}/confirm",
+            data={"client_secret": topup["client_secret"], "payment_method": payment_method},
+        )
 
 
 async def wallet(api: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
@@ -52,7 +59,11 @@ async def wallet(api: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, A
 
 
 async def test_a_card_topup_is_credited_once_however_often_stripe_says_so(
-    api: httpx.AsyncClient, emulator: EmulatorServer, database: Database, token: TokenFactory
+    api: httpx.AsyncClient,
+    emulator: EmulatorServer,
+    database: Database,
+    token: TokenFactory,
+    settings: Settings,
 ) -> None:
     buyer = bearer(token("buyer-1", Role.BUYER))
     requested = await request_topup(api, buyer, 2500, "topup-key-1")
@@ -66,7 +77,7 @@ async def test_a_card_topup_is_credited_once_however_often_stripe_says_so(
     assert replayed.headers["idempotent-replayed"] == "true"
     assert (await wallet(api, buyer))["pending_topups"] == 2500
 
-    await confirm(emulator, topup["payment_intent_id"], "pm_card_visa")
+    assert (await confirm(emulator, topup, "pm_card_visa")).status_code == 200
     await eventually_found(database, Collections.TOPUPS, {"_id": topup["topup_id"], "status": "succeeded"})
     succeeded = emulator.events("payment_intent.succeeded")[0]
     await emulator.control_async(f"events/{succeeded['id']}/deliver", times=5, wait=True)
@@ -80,6 +91,17 @@ async def test_a_card_topup_is_credited_once_however_often_stripe_says_so(
     status = await api.get(f"/wallet/topups/{topup['topup_id']}", headers=buyer)
     assert status.json()["status"] == "succeeded"
 
+    charge = (
+        await emulator.stripe_client().v1.payment_intents.retrieve_async(topup["payment_intent_id"])
+    ).latest_charge
+    await emulator.control_async(f"charges/{charge}/balance_transaction")  # Stripe's late balance transaction
+    await eventually_found(database, Collections.JOURNAL_ENTRIES, {"kind": "stripe_fee"})
+    provider = StripeAdapter(settings)
+    try:
+        await assert_money_invariants(database, provider)
+    finally:
+        await provider.close()
+
 
 async def _all_payment_intents(emulator: EmulatorServer) -> AsyncIterator[stripe.PaymentIntent]:
     page = await emulator.stripe_client().v1.payment_intents.list_async({"limit": 100})
@@ -92,8 +114,8 @@ async def test_a_declined_card_credits_nothing_and_the_topup_fails(
     buyer = bearer(token("buyer-2", Role.BUYER))
     topup = (await request_topup(api, buyer, 1000, "topup-key-2")).json()
 
-    with pytest.raises(stripe.CardError):
-        await confirm(emulator, topup["payment_intent_id"], "pm_card_chargeDeclined")
+    declined = await confirm(emulator, topup, "pm_card_chargeDeclined")
+    assert (declined.status_code, declined.json()["error"]["code"]) == (402, "card_declined")
 
     await eventually_found(database, Collections.TOPUPS, {"_id": topup["topup_id"], "status": "failed"})
     balances = await wallet(api, buyer)

@@ -8,6 +8,7 @@ from app.auth import Role
 from app.container import Services
 from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKind, Move, entry
+from tests.command_log import CommandLog
 from tests.conftest import TokenFactory, bearer
 from tests.legacy_wallets import insert_legacy_wallet
 
@@ -177,3 +178,29 @@ async def test_another_buyers_topup_is_not_found_exactly_like_an_unknown_one(
         "detail": unknown.json()["detail"].replace("tu_alices_", "tu_alices"),
         "instance": "/wallet/topups/tu_alices",
     }
+
+
+async def test_reading_the_wallet_costs_three_reads_then_two_once_the_legacy_side_is_settled(
+    client: httpx.AsyncClient, services: Services, token: TokenFactory, command_log: CommandLog
+) -> None:
+    await insert_legacy_wallet(services.database, "reader", "42.10")
+    await credit_platform_wallet(services, "reader", 1500, "reader-topup")
+    headers = bearer(token("reader", Role.BUYER))
+
+    with command_log.recording(services.settings.mongodb_database) as unmigrated_reads:
+        before = (await client.get("/wallet", headers=headers)).json()
+    await services.migration.migrate_user("reader", Actor.user("reader"))
+    with command_log.recording(services.settings.mongodb_database) as settled_reads:
+        after = (await client.get("/wallet", headers=headers)).json()
+
+    assert (before["legacy_wallet_status"], before["total_balance"]) == ("not_migrated", 5710)
+    assert (after["legacy_wallet_status"], after["total_balance"]) == ("migrated", 5710)
+    assert sorted((c.name, c.collection) for c in unmigrated_reads) == [
+        ("aggregate", "topups"),
+        ("find", "ledger_accounts"),
+        ("find", "wallets"),
+    ]
+    assert sorted((c.name, c.collection) for c in settled_reads) == [
+        ("aggregate", "topups"),
+        ("find", "ledger_accounts"),
+    ]

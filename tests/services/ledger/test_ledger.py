@@ -22,6 +22,7 @@ from app.domain.ledger import (
     may_go_negative,
 )
 from app.services.ledger import Ledger
+from tests.command_log import CommandLog
 
 ACCOUNT_NAMES = [
     "world:card",
@@ -159,15 +160,38 @@ async def test_a_refused_entry_changes_nothing(database: Database, ledger: Ledge
         key="split",
         kind=EntryKind.ADJUSTMENT,
         moves=(
-            Move("buyer:y:wallet", "platform:fees", 40, "usd"),
-            Move("platform:fees", "world:bank", 60, "usd"),  # fees hold only 40: the whole entry fails
+            Move("buyer:y:wallet", "escrow:o:s", 40, "usd"),
+            Move("escrow:o:s", "world:bank", 60, "usd"),  # the escrow holds only 40: the whole entry fails
         ),
     )
     with pytest.raises(InsufficientFunds):
         await ledger.post(two_legged)
     assert await ledger.balance("buyer:y:wallet", "usd") == 50
-    assert await ledger.balance("platform:fees", "usd") == 0
+    assert await ledger.balance("escrow:o:s", "usd") == 0
     assert await database[Collections.LEDGER_POSTINGS].count_documents({"entry_id": "split"}) == 0
+
+
+async def test_the_platforms_result_may_go_negative_but_custody_never(
+    database: Database, ledger: Ledger
+) -> None:
+    fee = entry("fee", EntryKind.STRIPE_FEE, [Move(Accounts.PLATFORM_FEES, Accounts.STRIPE_FEES, 320, "usd")])
+    await ledger.post(fee)
+    assert await ledger.balance(Accounts.PLATFORM_FEES, "usd") == -320
+    assert await ledger.balance(Accounts.STRIPE_FEES, "usd") == 320
+
+    for custody in (
+        Accounts.buyer_wallet("c"),
+        Accounts.buyer_legacy("c"),
+        Accounts.escrow("o", "s"),
+        Accounts.seller_pending_transfer("s"),
+        Accounts.seller_connected("s"),
+    ):
+        with pytest.raises(InsufficientFunds):
+            await ledger.post(
+                entry(f"out:{custody}", EntryKind.ADJUSTMENT, [Move(custody, Accounts.BANK, 1, "usd")])
+            )
+        assert await ledger.balance(custody, "usd") == 0
+    await assert_conserved(database, ledger)
 
 
 async def test_history_lists_postings_newest_first_with_balance_after(ledger: Ledger) -> None:
@@ -184,3 +208,48 @@ async def test_history_lists_postings_newest_first_with_balance_after(ledger: Le
         ("in:2", 50, 400),
     ]
     assert [(p.entry_id, p.amount, p.balance_after) for p in rest] == [("in:1", 250, 350), ("in:0", 100, 100)]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=moves_strategy, data=st.data())
+async def test_an_entry_whose_moves_cancel_out_is_posted_without_changing_a_balance(
+    database: Database, ledger: Ledger, moves: list[tuple[str, str, int, str]], data: st.DataObject
+) -> None:
+    """Moves and their reverses, in any order: a valid entry that changes no balance. It is
+    recorded (its key is used, its moves kept) and changes nothing, never a server error."""
+    prefix = uuid.uuid4().hex[:8]
+    there_and_back = [*moves, *[(dst, src, amount, currency) for src, dst, amount, currency in moves]]
+    shuffled = data.draw(st.permutations(there_and_back))
+    journal = entry(
+        f"{prefix}:cancelling",
+        EntryKind.ADJUSTMENT,
+        [
+            Move(f"{prefix}:{src}", f"{prefix}:{dst}", amount, currency)
+            for src, dst, amount, currency in shuffled
+        ],
+    )
+
+    first = await ledger.post(journal)
+    again = await ledger.post(journal)
+
+    assert (again.id, again.fingerprint, again.moves) == (first.id, first.fingerprint, journal.moves)
+    assert await database[Collections.LEDGER_POSTINGS].count_documents({"entry_id": journal.key}) == 0
+    for src, dst, _, currency in moves:
+        assert await ledger.balance(f"{prefix}:{src}", currency) == 0
+        assert await ledger.balance(f"{prefix}:{dst}", currency) == 0
+
+
+async def test_a_post_writes_in_one_transaction_without_reading_first(
+    database: Database, ledger: Ledger, settings: Settings, command_log: CommandLog
+) -> None:
+    credit = entry("credit", EntryKind.TOPUP, [Move(Accounts.CARD, Accounts.buyer_wallet("q"), 100, "usd")])
+
+    with command_log.recording(settings.mongodb_database) as commands:
+        await ledger.post(credit)
+
+    assert [(c.name, c.collection) for c in commands] == [
+        ("insert", Collections.JOURNAL_ENTRIES),
+        ("findAndModify", Collections.LEDGER_ACCOUNTS),
+        ("insert", Collections.LEDGER_POSTINGS),
+        ("commitTransaction", None),
+    ]

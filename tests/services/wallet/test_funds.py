@@ -1,6 +1,7 @@
 """Spending takes legacy money first, never overdraws, and refunds go back to their sources."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -24,7 +25,13 @@ def funds(database: Database, ledger: Ledger, settings: Settings) -> WalletFunds
     return WalletFunds(
         database,
         ledger,
-        LegacyMigration(database, ledger, LegacyWalletBridge(database, settings), AuditLog(database)),
+        LegacyMigration(
+            database,
+            ledger,
+            LegacyWalletBridge(database, settings),
+            AuditLog(database),
+            recheck=timedelta(0),
+        ),
     )
 
 
@@ -135,3 +142,30 @@ async def test_a_refund_cannot_exceed_what_the_source_holds(ledger: Ledger, fund
             WalletEntry("refund:s", EntryKind.REFUND),
         )
     assert await ledger.balance(Accounts.buyer_wallet("b6"), "usd") == 300
+
+
+async def test_a_spend_replayed_to_another_destination_or_with_other_refs_is_a_conflict(
+    ledger: Ledger, funds: WalletFunds
+) -> None:
+    await fund_platform_wallet(ledger, "b7", 1000)
+    record = WalletEntry("spend:d", EntryKind.CHECKOUT, {"order": "o1"})
+    first = await funds.spend("b7", Money(400, "usd"), SINK, record)
+
+    with pytest.raises(EntryKeyConflict):
+        await funds.spend("b7", Money(400, "usd"), "escrow:order:other-seller", record)
+    with pytest.raises(EntryKeyConflict):
+        await funds.spend(
+            "b7", Money(400, "usd"), SINK, WalletEntry("spend:d", EntryKind.CHECKOUT, {"order": "o2"})
+        )
+    with pytest.raises(EntryKeyConflict):
+        await funds.refund_to_sources(
+            "b7",
+            first,
+            "escrow:order:other-seller",
+            WalletEntry("spend:d", EntryKind.CHECKOUT, {"order": "o1"}),
+        )
+
+    assert await funds.spend("b7", Money(400, "usd"), SINK, record) == first
+    assert await ledger.balance("escrow:order:other-seller", "usd") == 0
+    assert await ledger.balance(SINK, "usd") == 400
+    assert await ledger.balance(Accounts.buyer_wallet("b7"), "usd") == 600

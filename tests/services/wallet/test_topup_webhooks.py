@@ -10,6 +10,7 @@ from app.config import Settings
 from app.container import Services
 from app.db import Collections
 from app.domain.ledger import Accounts
+from tests.command_log import CommandLog
 from tests.conftest import PLATFORM_WEBHOOK_SECRET, make_settings
 from tests.stripe_events import new_id, signed_delivery, stripe_event, stripe_object
 
@@ -70,10 +71,10 @@ async def test_a_succeeded_intent_for_another_amount_is_flagged_not_credited(
     )
 
     stored = await services.topups.get(topup["_id"])
-    assert stored.status == "requires_payment"
-    assert stored.needs_review is True
+    assert stored.status == "needs_review"
     assert "1999" in (stored.review_reason or "")
     assert await services.ledger.balance(Accounts.buyer_wallet("payer"), "usd") == 0
+    assert await services.topups.pending_amount("payer", "usd") == 0
 
 
 async def test_a_failure_arriving_after_the_success_leaves_the_credit(
@@ -123,3 +124,30 @@ async def test_intents_that_are_not_topups_are_left_alone(
     )
     await deliver_and_process(client, app, stripe_event("payment_intent.succeeded", checkout))
     assert await services.database[Collections.JOURNAL_ENTRIES].count_documents({}) == 0
+
+
+async def test_crediting_a_topup_costs_at_most_six_commands_claim_included(
+    client: httpx.AsyncClient, app: FastAPI, services: Services, command_log: CommandLog
+) -> None:
+    topups = [await open_topup(services) for _ in range(16)]
+    for topup in topups:
+        succeeded = intent_event(
+            "payment_intent.succeeded", topup, amount=2000, created=100, intent_id=new_id("pi")
+        )
+        body, headers = signed_delivery(succeeded, PLATFORM_WEBHOOK_SECRET)
+        assert (await client.post("/webhooks/stripe", content=body, headers=headers)).status_code == 200
+
+    with command_log.recording(services.settings.mongodb_database) as commands:
+        outcomes = await services.webhook_processor.process_due(limit=len(topups))
+
+    assert len(outcomes) == len(topups)
+    assert len(commands) / len(topups) <= 6, [(c.name, c.collection) for c in commands]
+    credits = [(c.name, c.collection) for c in commands if c.collection != "webhook_events"]
+    assert credits == [
+        ("update", "topups"),
+        ("insert", "journal_entries"),
+        ("findAndModify", "ledger_accounts"),
+        ("bulkWrite", "ledger_postings+audit_pending"),  # the postings and the move's audit record
+        ("commitTransaction", None),
+    ] * len(topups)
+    assert await services.ledger.balance(Accounts.buyer_wallet("payer"), "usd") == 2000 * len(topups)

@@ -1,16 +1,21 @@
 import asyncio
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from app.adapters.payment_provider import WebhookEvent
+from app.adapters.stripe_webhooks import parse_event
 from app.config import Settings
 from app.db import Collections, Database
 from app.domain.audit import Actor
 from app.domain.webhooks import EventStatus, Outcome
 from app.errors import NotFound
-from app.services.webhooks import EventInProgress, HandlerRegistry, WebhookInbox
+from app.services.webhooks import EventInProgress, HandlerRegistry, WebhookInbox, drain
+from app.services.webhooks.processor import CLAIM_BATCH, FETCH
+from app.services.webhooks.repository import WebhookEventRepository
+from tests.command_log import Command, CommandLog
 from tests.services.webhooks.support import (
     FakeClock,
     RecordingHandler,
@@ -42,7 +47,7 @@ async def test_a_handler_that_fails_twice_ends_processed_after_three_attempts(
     receipt = await deliver(inbox, account_updated(connected_account()))
     worker = processor(database, {"account.updated": handler})
 
-    outcomes = await worker.process_due(limit=10)
+    outcomes = await drain(worker)  # each retry is due at once (no backoff here)
 
     assert [o.outcome for o in outcomes] == [
         Outcome.RETRY_SCHEDULED,
@@ -189,3 +194,72 @@ async def test_the_registry_keeps_every_handler_of_a_type_in_registration_order(
     assert registry.handlers_for("payout.paid") == ()
     with pytest.raises(ValueError, match="already registered"):
         registry.register("account.updated", first)
+
+
+async def stored_backlog(database: Database, count: int) -> dict[str, datetime]:
+    """`count` events received a millisecond apart and not processed yet, stored as the inbox
+    stores them; when each is due."""
+    repository = WebhookEventRepository(database)
+    received = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    due: dict[str, datetime] = {}
+    for index in range(count):
+        payload = json.dumps(account_updated(connected_account()))
+        event = parse_event(payload)
+        await repository.insert_new(event, payload, "connect", received + timedelta(milliseconds=index))
+        due[event.id] = received + timedelta(milliseconds=index)
+    return due
+
+
+def due_index_ranges(commands: list[Command], due: dict[str, datetime], done: set[str]) -> list[int]:
+    """How many due events the range of each read of the due index held when it was sent,
+    replaying the reads and claims in order (claimed events leave the range)."""
+    done, sizes = set(done), []
+    for command in commands:
+        if command.collection != "webhook_events":
+            continue
+        if command.name == "find":
+            upper = command.document["filter"]["next_attempt_at"]["$lte"].replace(tzinfo=UTC)
+            sizes.append(sum(1 for event_id, at in due.items() if at <= upper and event_id not in done))
+        elif command.name == "update":
+            done |= {
+                update["q"]["_id"] for update in command.document["updates"] if "attempts" in update["q"]
+            }
+    return sizes
+
+
+async def test_claims_read_a_narrow_range_of_the_due_index_whatever_the_backlog(
+    database: Database, settings: Settings, command_log: CommandLog
+) -> None:
+    due = await stored_backlog(database, 400)
+    handler = RecordingHandler()
+    worker = processor(database, {"account.updated": handler})
+    await worker.process_due(limit=CLAIM_BATCH)  # the first look goes up to now: it reads the backlog
+    first = set(handler.seen)
+
+    with command_log.recording(settings.mongodb_database) as commands:
+        processed = await worker.process_due(limit=20 * CLAIM_BATCH)
+
+    ranges = due_index_ranges(commands, due, first)
+    assert len(processed) == 20 * CLAIM_BATCH
+    assert max(ranges) <= 2 * FETCH, ranges  # about a batch's worth, not the backlog of 400
+    assert len(ranges) <= 20 + 5  # one read per batch, now and then one more to look further
+    assert len([c for c in commands if c.name == "update"]) == 2 * 20  # per batch: claims, outcomes
+    assert len(handler.seen) == len(set(handler.seen)) == 21 * CLAIM_BATCH
+
+
+async def test_a_short_batch_ends_the_pass_without_a_claim_that_finds_nothing(
+    database: Database, inbox: WebhookInbox, settings: Settings, command_log: CommandLog
+) -> None:
+    for _ in range(3):
+        await deliver(inbox, account_updated(connected_account()))
+    worker = processor(database, {"account.updated": RecordingHandler()})
+
+    with command_log.recording(settings.mongodb_database) as commands:
+        outcomes = await worker.process_due()
+
+    assert [o.outcome for o in outcomes] == [Outcome.PROCESSED] * 3
+    assert [(c.name, c.collection) for c in commands] == [
+        ("find", "webhook_events"),  # the due events
+        ("update", "webhook_events"),  # all three claimed at once
+        ("update", "webhook_events"),  # all three outcomes at once
+    ]
