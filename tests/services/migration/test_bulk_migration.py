@@ -142,7 +142,8 @@ async def test_users_migrated_one_by_one_are_counted_and_their_late_credits_migr
 ) -> None:
     await write_data_set(services.database, data)
     early, late = data.good[0].user_id, data.good[1].user_id
-    assert early is not None and late is not None
+    assert early is not None
+    assert late is not None
     for user_id in (early, late):
         await services.migration.migrate_user(user_id, Actor.user(user_id))
     credited = {"userId": {"$in": user_id_forms(late)}}
@@ -324,10 +325,8 @@ async def test_rollback_restores_every_untouched_user_exactly_and_lists_the_othe
     await assert_money_invariants(services.database, services.provider)
     run = await services.migration_runs.get(report.run_id)
     assert run.status is RunStatus.ROLLED_BACK
-    assert run.rollback is not None and (run.rollback.rolled_back, run.rollback.left) == (
-        rollback.rolled_back,
-        3,
-    )
+    assert run.rollback is not None
+    assert (run.rollback.rolled_back, run.rollback.left) == (rollback.rolled_back, 3)
 
     before_second = await books(services.database)
     again = await services.rollbacks.rollback(report.run_id, JOB)
