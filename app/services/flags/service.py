@@ -22,7 +22,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Database
-from app.domain.audit import Actor, AuditObject
+from app.domain.audit import Actor, AuditObject, utc_millis
 from app.domain.flags import Evaluation, FeatureDisabled, Flag, FlagRule, evaluate
 from app.services.audit import AuditLog
 from app.services.flags.repository import FlagChanged, FlagRepository, StoredFlag
@@ -114,7 +114,9 @@ class FeatureFlags:
     ) -> FlagState:
         previous = await self._flags.get(flag, session)
         before = previous.rule if previous else self._defaults[flag]
-        stored = await self._flags.save(session, flag, rule, actor.id, datetime.now(UTC), previous)
+        # Stored to the millisecond: the answer says what every later read will say.
+        now = utc_millis(datetime.now(UTC))
+        stored = await self._flags.save(session, flag, rule, actor.id, now, previous)
         await self._audit.record(
             session,
             actor,
