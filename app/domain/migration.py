@@ -27,7 +27,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -41,6 +41,10 @@ from app.errors import ServiceError
 # Noise from summing doubles stays many orders of magnitude below a cent; a real sub-cent
 # amount (the smallest is a tenth of a cent) is far above this.
 FLOAT_NOISE_TOLERANCE = Decimal("0.000001")
+# Totals are added in this context, never the default one: its 28 digits would round a total of
+# trillions carrying a double's noise, and a rounded total no longer proves a cent is not lost.
+# Any addition that would need rounding raises instead.
+EXACT = Context(prec=10_000, traps=[Inexact, InvalidOperation])
 CHECKSUM_MODULUS = 2**256
 
 
@@ -275,6 +279,14 @@ class Checksum:
         return f"{self.value:064x}"
 
 
+def exact_sum(*amounts: Decimal) -> Decimal:
+    """The sum of `amounts`, exactly (see EXACT)."""
+    total = Decimal(0)
+    for amount in amounts:
+        total = EXACT.add(total, amount)
+    return total
+
+
 def exact_amount(balance: Any) -> Decimal | None:
     """The balance as a decimal for totals, or None if it is not a finite number."""
     try:
@@ -300,7 +312,7 @@ class Snapshot:
             self.unparseable += 1
             return
         key = currency_key(currency)
-        self.totals[key] = self.totals.get(key, Decimal(0)) + amount
+        self.totals[key] = exact_sum(self.totals.get(key, Decimal(0)), amount)
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -359,7 +371,7 @@ class Tally:
             self.counts["unparseable"] += 1
         else:
             by_outcome = self.totals.setdefault(currency_key(currency), {})
-            by_outcome[outcome.value] = by_outcome.get(outcome.value, Decimal(0)) + amount
+            by_outcome[outcome.value] = exact_sum(by_outcome.get(outcome.value, Decimal(0)), amount)
         if posted:
             self.posted[currency_key(currency)] += posted
 
@@ -369,11 +381,11 @@ class Tally:
         for currency, by_outcome in other.totals.items():
             mine = self.totals.setdefault(currency, {})
             for outcome, amount in by_outcome.items():
-                mine[outcome] = mine.get(outcome, Decimal(0)) + amount
+                mine[outcome] = exact_sum(mine.get(outcome, Decimal(0)), amount)
 
     def total(self, currency: str, *outcomes: Outcome) -> Decimal:
         by_outcome = self.totals.get(currency, {})
-        return sum((by_outcome.get(outcome.value, Decimal(0)) for outcome in outcomes), Decimal(0))
+        return exact_sum(*(by_outcome.get(outcome.value, Decimal(0)) for outcome in outcomes))
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -407,7 +419,7 @@ class CurrencyReconciliation:
 
     @property
     def holds(self) -> bool:
-        return self.legacy == self.migrated + self.rejected + self.already_migrated
+        return self.legacy == exact_sum(self.migrated, self.rejected, self.already_migrated)
 
 
 def reconcile(snapshot: Snapshot, tally: Tally) -> list[CurrencyReconciliation]:
