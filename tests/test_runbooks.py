@@ -14,8 +14,9 @@ import typer
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOKS = sorted((ROOT / "docs" / "runbooks").glob("*.md"))
 PYTHON_COMMAND = re.compile(r"python -m ([\w.]+)([^`\n|]*)")
-# `make x` opening a line of a code block, or a code span: not "make" in a sentence.
-MAKE_COMMAND = re.compile(r"(?:^|`)make ([a-z][\w-]*)", re.MULTILINE)
+# `make x` (after variables, `A=1 make x`) opening a line of a code block, or a code span: not
+# "make" in a sentence.
+MAKE_COMMAND = re.compile(r"(?:^|`)(?:[A-Z_]+=\S* )*make ([a-z][\w-]*)", re.MULTILINE)
 # What the runbooks run with `python -m`: the module's Typer application.
 COMMAND_LINES = {
     "app": "app.cli",
