@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app.auth import Role
 from app.container import Services
-from app.domain.flags import Flag, bucket
+from app.domain.flags import MAX_LISTED_USERS, Flag, bucket
 from tests.conftest import TokenFactory, bearer
 from tests.services.audit.support import audit_documents
 
@@ -136,3 +136,22 @@ async def test_only_admins_change_flags_and_only_staff_read_them(
     }
     assert (await services.feature_flags.states())[Flag.WALLET_V2].source == "default"
     assert await audit_documents(services.database, action="feature_flag.updated") == []
+
+
+async def test_the_longest_rule_the_schema_accepts_fits_a_request_and_one_more_user_is_refused(
+    client: httpx.AsyncClient, token: TokenFactory
+) -> None:
+    admin = bearer(token("admin-1", Role.ADMIN))
+
+    def users(prefix: str, count: int) -> list[str]:
+        return [f"{prefix}{n:04d}".ljust(255, "x") for n in range(count)]
+
+    longest = rule(allow_users=users("a", MAX_LISTED_USERS), deny_users=users("d", MAX_LISTED_USERS))
+    too_long = rule(allow_users=users("a", MAX_LISTED_USERS + 1))
+
+    accepted = await client.put("/admin/flags/wallet_v2", json=longest, headers=admin)
+    refused = await client.put("/admin/flags/wallet_v2", json=too_long, headers=admin)
+
+    assert accepted.status_code == 200, accepted.text
+    assert len(accepted.json()["deny_users"]) == MAX_LISTED_USERS
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
