@@ -68,6 +68,15 @@ class StripeAccountRepository:
         document = await self._accounts.find_one({"_id": account_id})
         return _account(document) if document else None
 
+    async def transfer_destination(self, seller_id: str) -> str | None:
+        """The seller's account if Stripe lets it receive transfers now (its `transfers`
+        capability active) and the platform still has access to it."""
+        document = await self._accounts.find_one(
+            {"seller_id": seller_id, "capabilities.transfers": "active", "deauthorized": {"$ne": True}},
+            {"_id": True},
+        )
+        return str(document["_id"]) if document else None
+
     async def reserve_read(self, account_id: str) -> int:
         """A ticket for a read of the account from Stripe that is about to start."""
         return await reserve_read(self._accounts, account_id)

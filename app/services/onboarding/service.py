@@ -60,6 +60,10 @@ class StripeAccounts:
     async def get(self, account_id: str) -> StripeAccount | None:
         return await self._accounts.get(account_id)
 
+    async def transfer_destination(self, seller_id: str) -> str | None:
+        """The connected account seller `seller_id` may receive transfers on now, if any."""
+        return await self._accounts.transfer_destination(seller_id)
+
     async def refresh(self, account_id: str, event_id: str, event_created: datetime) -> bool:
         """Read the account from Stripe now and store that state, unless a read that started
         later is stored already; whether it was stored. The event only says when to read.

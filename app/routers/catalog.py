@@ -1,0 +1,33 @@
+"""The products a buyer can put in a checkout, with their prices now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.errors import UnknownCursor
+from app.routers.contract import ContractRoute, raises
+from app.routers.dependencies import CatalogDep, CurrentPrincipal
+from app.schemas.catalog import ProductList, ProductOut
+
+router = APIRouter(prefix="/products", tags=["catalog"], route_class=ContractRoute)
+
+
+@router.get("", response_model=ProductList, summary="Active products and their prices, by id")
+@raises(UnknownCursor)
+async def list_products(
+    _: CurrentPrincipal,
+    catalog: CatalogDep,
+    seller_id: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[
+        str | None, Query(max_length=255, description="Last product_id of the previous page")
+    ] = None,
+) -> ProductList:
+    """Any signed-in user. Checkout prices an order from here, never from the request."""
+    page = await catalog.page(seller_id, limit, starting_after)
+    return ProductList(
+        data=[ProductOut.model_validate(product, from_attributes=True) for product in page.data],
+        has_more=page.has_more,
+    )
