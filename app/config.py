@@ -108,7 +108,9 @@ class Settings(AuthSettings):
     checkout_max_lines: int = Field(default=50, ge=1, le=500, description="Lines one order may have")
     checkout_max_quantity: int = Field(default=100, ge=1, le=1_000_000, description="Units of one line")
     checkout_expire_after_minutes: float = Field(
-        default=60.0, gt=0, description="An order still unpaid after this is canceled, its wallet parts given back"
+        default=60.0,
+        gt=0,
+        description="An order still unpaid after this is canceled, its wallet parts given back",
     )
     checkout_expiry_interval_seconds: float = Field(default=60.0, gt=0)
     escrow_release_interval_seconds: float = Field(

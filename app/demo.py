@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from pymongo import ASCENDING, IndexModel
 
 from app.config import Settings
 from app.container import ensure_indexes
-from app.db import Collections, Database, connect, create_indexes
+from app.db import Collections, Database, connect
+from app.services.catalog import Catalog
 
 log = structlog.get_logger(__name__)
-
-# The catalog has no service yet; until it does, the demo data owns the products index.
-PRODUCT_INDEXES = {Collections.PRODUCTS: [IndexModel([("seller_id", ASCENDING)])]}
 
 DEMO_USERS = [
     {"_id": "buyer_demo", "roles": ["buyer"], "name": "Demo Buyer"},
@@ -23,6 +20,7 @@ DEMO_USERS = [
     {"_id": "admin_demo", "roles": ["admin"], "name": "Demo Admin"},
 ]
 
+DEMO_CATALOG_COLLECTION = "products"
 DEMO_PRODUCTS = [
     ("prod_ceramic_mug", "seller_demo", "Ceramic mug", 1800),
     ("prod_linen_apron", "seller_demo", "Linen apron", 4250),
@@ -32,7 +30,8 @@ DEMO_PRODUCTS = [
 
 
 async def seed_into(database: Database, currency: str) -> int:
-    """Insert what is missing and leave what exists alone; returns how many documents were added."""
+    """Insert what is missing and leave what exists alone; returns how many documents were added.
+    The products have the shape of the default catalog settings (`CATALOG_*`)."""
     now = datetime.now(UTC)
     added = 0
     for user in DEMO_USERS:
@@ -48,7 +47,7 @@ async def seed_into(database: Database, currency: str) -> int:
             "active": True,
             "created_at": now,
         }
-        result = await database[Collections.PRODUCTS].update_one(
+        result = await database[DEMO_CATALOG_COLLECTION].update_one(
             {"_id": product_id}, {"$setOnInsert": product}, upsert=True
         )
         added += int(result.upserted_id is not None)
@@ -59,7 +58,7 @@ async def seed(settings: Settings) -> None:
     database = connect(settings.mongodb_uri, settings.mongodb_database)
     try:
         await ensure_indexes(database)
-        await create_indexes(database, PRODUCT_INDEXES)
+        await Catalog(database, settings).ensure_indexes()
         added = await seed_into(database, settings.platform_currency)
         log.info("demo_data_seeded", added=added)
     finally:

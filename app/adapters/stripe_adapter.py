@@ -256,7 +256,9 @@ class StripeAdapter:
         return to_transfer(transfer)
 
     async def retrieve_transfer(self, transfer_id: str) -> Transfer:
-        found = await self._call("transfers.retrieve", lambda: self._stripe.transfers.retrieve_async(transfer_id))
+        found = await self._call(
+            "transfers.retrieve", lambda: self._stripe.transfers.retrieve_async(transfer_id)
+        )
         return to_transfer(found)
 
     async def reverse_transfer(

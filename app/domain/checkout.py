@@ -248,7 +248,9 @@ def lines_fingerprint(currency: str, use_wallet: bool, lines: Sequence[LineReque
 # Pricing and splitting
 
 
-def check_request(lines: Sequence[LineRequest], currency: str, platform_currency: str, limits: CheckoutLimits) -> None:
+def check_request(
+    lines: Sequence[LineRequest], currency: str, platform_currency: str, limits: CheckoutLimits
+) -> None:
     """What can be checked before the catalog is read."""
     if currency != platform_currency:
         raise UnsupportedCheckoutCurrency(f"orders are taken in {platform_currency}, not {currency}")

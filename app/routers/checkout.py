@@ -67,7 +67,9 @@ async def list_orders(
     buyer: Buyer,
     orders: CheckoutDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(max_length=255, description="Last order_id of the previous page")] = None,
+    starting_after: Annotated[
+        str | None, Query(max_length=255, description="Last order_id of the previous page")
+    ] = None,
 ) -> OrderList:
     page = await orders.page(buyer.user_id, limit, starting_after)
     return OrderList(
@@ -108,7 +110,8 @@ async def confirm_delivery(
     async def release() -> DeliveryOut:
         escrows = await releases.confirm_delivery(order_id, buyer.user_id, body.seller_id, buyer.actor)
         return DeliveryOut(
-            order_id=order_id, escrows=[EscrowOut.model_validate(escrow, from_attributes=True) for escrow in escrows]
+            order_id=order_id,
+            escrows=[EscrowOut.model_validate(escrow, from_attributes=True) for escrow in escrows],
         )
 
     return await idempotent.respond(buyer, body, DeliveryOut, release)
@@ -119,7 +122,9 @@ Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPPORT))]
 
 
 @admin.get(
-    "", response_model=SellerTransferList, summary="Transfers to sellers, newest first (`status=failed` to act)"
+    "",
+    response_model=SellerTransferList,
+    summary="Transfers to sellers, newest first (`status=failed` to act)",
 )
 @raises(UnknownCursor)
 async def list_transfers(
@@ -127,7 +132,9 @@ async def list_transfers(
     transfers: SellerTransfersDep,
     status: TransferStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(max_length=255, description="Last transfer_id of the previous page")] = None,
+    starting_after: Annotated[
+        str | None, Query(max_length=255, description="Last transfer_id of the previous page")
+    ] = None,
 ) -> SellerTransferList:
     page = await transfers.page(status, limit, starting_after)
     return SellerTransferList(

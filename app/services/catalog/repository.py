@@ -69,7 +69,10 @@ class CatalogRepository:
         if seller_id is not None:
             query[self.fields.seller] = seller_id
         if starting_after is not None:
-            if await self._products.find_one({**query, self.fields.id: starting_after}, {"_id": True}) is None:
+            if (
+                await self._products.find_one({**query, self.fields.id: starting_after}, {"_id": True})
+                is None
+            ):
                 raise UnknownCursor(f"starting_after: no product {starting_after} in this list")
             query[self.fields.id] = {"$gt": starting_after}
         cursor = self._products.find(query, self._projection).sort(self.fields.id, ASCENDING).limit(limit + 1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from app.db import Database
 from app.config import Settings
+from app.db import Database
 from app.domain.catalog import Product
 from app.services.catalog.repository import CatalogRepository, ProductPage
 

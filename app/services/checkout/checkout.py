@@ -43,9 +43,9 @@ from app.domain.checkout import (
     OrderAlreadyOpened,
     OrderLine,
     OrderStatus,
+    cancel_entry_key,
     card_entry_key,
     card_funding,
-    cancel_entry_key,
     check_request,
     escrow_id_for,
     escrow_plans,
@@ -150,7 +150,11 @@ class OrderView:
     @property
     def lines(self) -> tuple[OrderLine, ...]:
         lines = self.order.lines
-        return lines if self.seller_id is None else tuple(line for line in lines if line.seller_id == self.seller_id)
+        return (
+            lines
+            if self.seller_id is None
+            else tuple(line for line in lines if line.seller_id == self.seller_id)
+        )
 
     @property
     def created_at(self) -> datetime:
@@ -193,7 +197,9 @@ class Checkout:
 
     # Opening an order
 
-    async def open(self, buyer_id: str, request: CheckoutRequest, idempotency_key: str, actor: Actor) -> OrderView:
+    async def open(
+        self, buyer_id: str, request: CheckoutRequest, idempotency_key: str, actor: Actor
+    ) -> OrderView:
         """Open the order (or find the one this request opened before) and, for its card part,
         its PaymentIntent: the answer alone carries the client secret, for Stripe Elements."""
         check_request(request.lines, request.currency, self._currency, self._limits)
@@ -206,7 +212,9 @@ class Checkout:
             await self._wallet.migrate_before_spending(buyer_id, actor)
         try:
             order, escrows = await self._db.transaction(
-                lambda session: self._open_in(session, order_id, buyer_id, request, lines, plans, fingerprint, actor)
+                lambda session: self._open_in(
+                    session, order_id, buyer_id, request, lines, plans, fingerprint, actor
+                )
             )
             metrics.CHECKOUTS.labels(str(order.status)).inc()
             if order.status is OrderStatus.PAID:
@@ -220,7 +228,9 @@ class Checkout:
         if order.payment_intent_id is None:
             await self._orders.attach_payment_intent(order.id, intent.id)
         log.info("order_opened", order_id=order.id, payment_intent=intent.id, amount_due=order.funding.card)
-        return replace(view, order=replace(order, payment_intent_id=intent.id), client_secret=intent.client_secret)
+        return replace(
+            view, order=replace(order, payment_intent_id=intent.id), client_secret=intent.client_secret
+        )
 
     async def _open_in(
         self,
@@ -236,6 +246,8 @@ class Checkout:
         """The order, its escrows and the wallet's part, in the caller's transaction; an order
         that exists already raises DuplicateKeyError (its ledger entry or its insert collides)."""
         grosses = [plan.gross for plan in plans]
+        # The wallet's read opens the transaction; without it the order's insert does (a
+        # `bulkWrite` cannot be a transaction's first command).
         paid_by_wallet = (
             await self._wallet.split_in(session, buyer_id, grosses, request.currency)
             if request.use_wallet
@@ -249,7 +261,10 @@ class Checkout:
             escrow_document(escrow_id_for(order_id, plan.seller_id), order, plan, funding)
             for plan, funding in zip(plans, fundings, strict=True)
         ]
-        writes = [*self._orders.opening_writes(order, escrows), *self._opening_audits(session, actor, order, escrows)]
+        if not request.use_wallet:
+            await self._orders.insert_order(session, order)
+        opening = self._orders.opening_writes(order if request.use_wallet else None, escrows)
+        writes: list[NamespacedWrite] = [*opening, *self._opening_audits(session, actor, order, escrows)]
         shares = [
             (Accounts.escrow(order_id, plan.seller_id), split)
             for plan, split in zip(plans, paid_by_wallet, strict=True)
@@ -261,7 +276,7 @@ class Checkout:
     def _opening_audits(
         self, session: AsyncClientSession, actor: Actor, order: Document, escrows: Sequence[Document]
     ) -> list[NamespacedWrite]:
-        audits = [
+        audits: list[NamespacedWrite] = [
             self._audit.prepare(
                 session,
                 actor,
@@ -275,12 +290,19 @@ class Checkout:
             after = {key: escrow[key] for key in ("status", "seller_id", "gross", "fee", "net", "funding")}
             audits.append(
                 self._audit.prepare(
-                    session, actor, "escrow.opened", AuditObject("escrow", escrow["_id"]), before=None, after=after
+                    session,
+                    actor,
+                    "escrow.opened",
+                    AuditObject("escrow", escrow["_id"]),
+                    before=None,
+                    after=after,
                 )
             )
         return audits
 
-    async def _opened_before(self, order_id: str, buyer_id: str, fingerprint: str) -> tuple[Order, list[Escrow]]:
+    async def _opened_before(
+        self, order_id: str, buyer_id: str, fingerprint: str
+    ) -> tuple[Order, list[Escrow]]:
         order = await self._orders.get(order_id)
         if order is None or order.buyer_id != buyer_id:
             raise LookupError(f"order {order_id} collided with nothing")
@@ -311,8 +333,12 @@ class Checkout:
                 f"order {order.id} is due {order.funding.card} {order.currency}"
             )
         escrows = await self._orders.escrows_of(order.id)
-        if not await self._db.transaction(lambda session: self._pay_in(session, order, escrows, intent, actor)):
-            log.info("order_not_paid_again", order_id=order.id, payment_intent=intent.id, status=str(order.status))
+        if not await self._db.transaction(
+            lambda session: self._pay_in(session, order, escrows, intent, actor)
+        ):
+            log.info(
+                "order_not_paid_again", order_id=order.id, payment_intent=intent.id, status=str(order.status)
+            )
             return False
         metrics.CHECKOUTS.labels("paid_by_card").inc()
         metrics.ESCROW_HELD.labels(order.currency).inc(order.total)
@@ -320,9 +346,16 @@ class Checkout:
         return True
 
     async def _pay_in(
-        self, session: AsyncClientSession, order: Order, escrows: Sequence[Escrow], intent: PaymentIntent, actor: Actor
+        self,
+        session: AsyncClientSession,
+        order: Order,
+        escrows: Sequence[Escrow],
+        intent: PaymentIntent,
+        actor: Actor,
     ) -> bool:
-        if not await self._orders.mark_paid(session, order.id, intent.id, intent.latest_charge, self._clock()):
+        if not await self._orders.mark_paid(
+            session, order.id, intent.id, intent.latest_charge, self._clock()
+        ):
             return False
         audits = [
             self._audit.prepare(
@@ -340,7 +373,9 @@ class Checkout:
             for escrow in escrows
             if escrow.funding.card
         ]
-        paid = entry(card_entry_key(intent.id), EntryKind.CHECKOUT, moves, order=order.id, payment_intent=intent.id)
+        paid = entry(
+            card_entry_key(intent.id), EntryKind.CHECKOUT, moves, order=order.id, payment_intent=intent.id
+        )
         await self._ledger.post_in(session, paid, along=audits)
         return True
 
@@ -367,7 +402,9 @@ class Checkout:
 
     # Canceling an unpaid order
 
-    async def cancel_unpaid(self, order: Order, reason: str, actor: Actor, *, intent_canceled: bool = False) -> bool:
+    async def cancel_unpaid(
+        self, order: Order, reason: str, actor: Actor, *, intent_canceled: bool = False
+    ) -> bool:
         """Cancel an order still awaiting payment and give its wallet parts back; whether this call
         did it. Its PaymentIntent is canceled first (unless `intent_canceled`: Stripe said so),
         so it can never be paid after; one that was paid meanwhile leaves the order to its payment.
@@ -378,7 +415,9 @@ class Checkout:
             log.info("order_paid_meanwhile", order_id=order.id)
             return False
         escrows = await self._orders.escrows_of(order.id)
-        if not await self._db.transaction(lambda session: self._cancel_in(session, order, escrows, reason, actor)):
+        if not await self._db.transaction(
+            lambda session: self._cancel_in(session, order, escrows, reason, actor)
+        ):
             return False
         metrics.CHECKOUTS.labels(str(OrderStatus.CANCELED)).inc()
         log.info("order_canceled", order_id=order.id, reason=reason)
@@ -389,7 +428,9 @@ class Checkout:
         order whose request died before recording its intent gets it through its own operation
         first (same key: the intent Stripe made, if any), so no intent of ours stays payable."""
         refs = {"order_id": order.id}
-        intent_id = order.payment_intent_id or (await self._operations.run(self._intent_request(order), refs)).id
+        intent_id = (
+            order.payment_intent_id or (await self._operations.run(self._intent_request(order), refs)).id
+        )
         try:
             canceled = await self._operations.run(CancelPaymentIntent(payment_intent_id=intent_id), refs)
         except PaymentProviderError as error:
@@ -415,10 +456,15 @@ class Checkout:
             *self._escrow_audits(session, actor, escrows, EscrowStatus.AWAITING_FUNDS, EscrowStatus.CANCELED),
         ]
         shares = [
-            (escrow.ledger_account, FundingSplit(escrow.funding.legacy, escrow.funding.wallet, order.currency))
+            (
+                escrow.ledger_account,
+                FundingSplit(escrow.funding.legacy, escrow.funding.wallet, order.currency),
+            )
             for escrow in escrows
         ]
-        record = WalletEntry(cancel_entry_key(order.id), EntryKind.REFUND, {"order": order.id, "reason": reason})
+        record = WalletEntry(
+            cancel_entry_key(order.id), EntryKind.REFUND, {"order": order.id, "reason": reason}
+        )
         await self._wallet.refund_across_in(session, order.buyer_id, shares, record, along=audits)
         return True
 
@@ -462,4 +508,3 @@ class Checkout:
 
     async def page(self, buyer_id: str, limit: int, starting_after: str | None) -> OrderPage:
         return await self._orders.page(buyer_id, limit, starting_after)
-

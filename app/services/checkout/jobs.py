@@ -41,7 +41,9 @@ async def run_escrow_auto_release(
 ) -> Counter[str] | None:
     """Release escrows held past the auto-release delay; None when another runner holds the lease."""
     actor = Actor.job(AUTO_RELEASE_JOB)
-    return await _under_lease(database, AUTO_RELEASE_JOB, owner, lambda renew: releases.release_due(actor, renew))
+    return await _under_lease(
+        database, AUTO_RELEASE_JOB, owner, lambda renew: releases.release_due(actor, renew)
+    )
 
 
 async def run_transfer_retries(

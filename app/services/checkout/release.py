@@ -108,17 +108,23 @@ class EscrowReleases:
         target = EscrowStatus.RELEASED if parts else EscrowStatus.TRANSFERRED
         try:
             await self._db.transaction(
-                lambda session: self._release_in(session, escrow, source, target, reason, actor, documents, now)
+                lambda session: self._release_in(
+                    session, escrow, source, target, reason, actor, documents, now
+                )
             )
         except DuplicateKeyError:
             current = await self._orders.escrow(escrow.id)
             log.info("escrow_not_released", escrow_id=escrow.id, status=current.status if current else None)
             return current or escrow
         metrics.ESCROW_RELEASED.labels(escrow.currency, str(reason)).inc(escrow.gross)
-        log.info("escrow_released", escrow_id=escrow.id, seller_id=escrow.seller_id, net=escrow.net, reason=reason)
+        log.info(
+            "escrow_released", escrow_id=escrow.id, seller_id=escrow.seller_id, net=escrow.net, reason=reason
+        )
         transfers = [as_transfer(document) for document in documents]
         sent = [
-            await self._transfers.send(transfer, actor) if transfer.status is TransferStatus.PENDING else transfer
+            await self._transfers.send(transfer, actor)
+            if transfer.status is TransferStatus.PENDING
+            else transfer
             for transfer in transfers
         ]
         made = [transfer.stripe_transfer_id for transfer in sent if transfer.stripe_transfer_id]
@@ -167,7 +173,11 @@ class EscrowReleases:
                     "seller_transfer.created",
                     AuditObject("seller_transfer", transfer.id),
                     before=None,
-                    after={"status": str(transfer.status), "amount": transfer.amount, "part": str(transfer.part)},
+                    after={
+                        "status": str(transfer.status),
+                        "amount": transfer.amount,
+                        "part": str(transfer.part),
+                    },
                 )
             )
         await self._ledger.post_in(session, release_entry(escrow), along=writes)
@@ -180,7 +190,8 @@ class EscrowReleases:
         """The buyer has what they bought (from `seller_id`, or from every seller of the order):
         release those escrows. Confirming again changes nothing; the escrows as they are then."""
         escrows = [
-            escrow for escrow in await self._orders.escrows_of(order_id, seller_id=seller_id)
+            escrow
+            for escrow in await self._orders.escrows_of(order_id, seller_id=seller_id)
             if escrow.buyer_id == buyer_id
         ]
         if not escrows:
@@ -194,7 +205,9 @@ class EscrowReleases:
             for escrow in escrows
         ]
 
-    async def release_due(self, actor: Actor, keep_going: Callable[[], Awaitable[bool]] | None = None) -> Counter[str]:
+    async def release_due(
+        self, actor: Actor, keep_going: Callable[[], Awaitable[bool]] | None = None
+    ) -> Counter[str]:
         """Release every escrow held for longer than the auto-release delay; how each ended.
 
         `keep_going` is asked before each escrow (a lease renewal): False stops the pass.

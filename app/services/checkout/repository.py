@@ -172,12 +172,16 @@ class OrderRepository:
 
     # Opening
 
-    def opening_writes(self, order: Document, escrows: Sequence[Document]) -> list[InsertOne[Document]]:
-        """The inserts of a new order and its escrows; an order that exists collides on `_id`."""
-        return [
-            InsertOne(order, namespace=self._orders_namespace),
-            *(InsertOne(escrow, namespace=self._escrows_namespace) for escrow in escrows),
-        ]
+    def opening_writes(
+        self, order: Document | None, escrows: Sequence[Document]
+    ) -> list[InsertOne[Document]]:
+        """The inserts of a new order (unless `insert_order` sent it) and its escrows; an order
+        that exists collides on `_id`."""
+        inserts = [InsertOne(escrow, namespace=self._escrows_namespace) for escrow in escrows]
+        return inserts if order is None else [InsertOne(order, namespace=self._orders_namespace), *inserts]
+
+    async def insert_order(self, session: AsyncClientSession, order: Document) -> None:
+        await self._orders.insert_one(order, session=session)
 
     async def attach_payment_intent(self, order_id: str, payment_intent_id: str) -> None:
         await self._orders.update_one(
@@ -206,7 +210,9 @@ class OrderRepository:
         """A buyer's orders, newest first, after the order `starting_after` (theirs)."""
         query: dict[str, Any] = {"buyer_id": buyer_id}
         if starting_after is not None:
-            anchor = await self._orders.find_one({"_id": starting_after, "buyer_id": buyer_id}, {LIST_KEY: True})
+            anchor = await self._orders.find_one(
+                {"_id": starting_after, "buyer_id": buyer_id}, {LIST_KEY: True}
+            )
             if anchor is None:
                 raise UnknownCursor(f"starting_after: no order {starting_after} in this list")
             query[LIST_KEY] = {"$lt": anchor[LIST_KEY]}
@@ -228,10 +234,19 @@ class OrderRepository:
     # Paying and canceling
 
     async def mark_paid(
-        self, session: AsyncClientSession, order_id: str, payment_intent_id: str, charge_id: str | None, now: datetime
+        self,
+        session: AsyncClientSession,
+        order_id: str,
+        payment_intent_id: str,
+        charge_id: str | None,
+        now: datetime,
     ) -> bool:
         """awaiting_payment → paid, and its escrows awaiting_funds → held; whether it moved."""
-        fields: Document = {"status": str(OrderStatus.PAID), "payment_intent_id": payment_intent_id, "paid_at": now}
+        fields: Document = {
+            "status": str(OrderStatus.PAID),
+            "payment_intent_id": payment_intent_id,
+            "paid_at": now,
+        }
         if charge_id is not None:
             fields["charge_id"] = charge_id
         moved = await self._orders.update_one(
@@ -245,15 +260,26 @@ class OrderRepository:
         if charge_id is not None:
             held["charge_id"] = charge_id
         await self._escrows.update_many(
-            {"order_id": order_id, "status": str(EscrowStatus.AWAITING_FUNDS)}, {"$set": held}, session=session
+            {"order_id": order_id, "status": str(EscrowStatus.AWAITING_FUNDS)},
+            {"$set": held},
+            session=session,
         )
         return True
 
-    async def mark_canceled(self, session: AsyncClientSession, order_id: str, reason: str, now: datetime) -> bool:
+    async def mark_canceled(
+        self, session: AsyncClientSession, order_id: str, reason: str, now: datetime
+    ) -> bool:
         """awaiting_payment → canceled, and its escrows awaiting_funds → canceled; whether it moved."""
         moved = await self._orders.update_one(
             {"_id": order_id, "status": str(OrderStatus.AWAITING_PAYMENT)},
-            {"$set": {"status": str(OrderStatus.CANCELED), "canceled_at": now, "cancel_reason": reason, "updated_at": now}},
+            {
+                "$set": {
+                    "status": str(OrderStatus.CANCELED),
+                    "canceled_at": now,
+                    "cancel_reason": reason,
+                    "updated_at": now,
+                }
+            },
             session=session,
         )
         if not moved.modified_count:
@@ -292,7 +318,9 @@ class OrderRepository:
             namespace=self._escrows_namespace,
         )
 
-    def transferred_write(self, escrow_id: str, stripe_transfer_ids: Sequence[str], now: datetime) -> UpdateOne:
+    def transferred_write(
+        self, escrow_id: str, stripe_transfer_ids: Sequence[str], now: datetime
+    ) -> UpdateOne:
         """released → transferred once its last transfer is made, for a ledger entry's last
         command; aborts the transaction unless the escrow is `released` (module), which it is
         until its transfers are all made: nothing else moves an escrow out of `released`."""

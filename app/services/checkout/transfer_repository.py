@@ -128,35 +128,52 @@ class TransferRepository:
         document = await self._transfers.find_one({"_id": transfer_id}, session=session)
         return as_transfer(document) if document else None
 
-    async def statuses(self, transfer_ids: list[str], session: AsyncClientSession) -> dict[str, TransferStatus]:
+    async def statuses(
+        self, transfer_ids: list[str], session: AsyncClientSession
+    ) -> dict[str, TransferStatus]:
         cursor = self._transfers.find({"_id": {"$in": transfer_ids}}, {"status": True}, session=session)
         return {document["_id"]: TransferStatus(document["status"]) async for document in cursor}
 
     # Compare-and-set moves, each for a transaction's last command
 
-    def claim_write(
-        self, transfer: SellerTransfer, destination: str, now: datetime
-    ) -> UpdateOne:
-        """A waiting transfer → pending, as a new attempt to `destination`."""
-        return self._move(
-            transfer,
-            {
-                "status": str(TransferStatus.PENDING),
-                "attempt": transfer.attempt + 1,
-                "destination": destination,
-                "failure": None,
-                "updated_at": now,
-            },
+    async def claim(
+        self, session: AsyncClientSession, transfer: SellerTransfer, destination: str, now: datetime
+    ) -> bool:
+        """A waiting transfer → pending, as a new attempt to `destination`; whether it moved."""
+        fields = {
+            "status": str(TransferStatus.PENDING),
+            "attempt": transfer.attempt + 1,
+            "destination": destination,
+            "failure": None,
+            "updated_at": now,
+        }
+        return await self._compare_and_set(session, transfer, fields)
+
+    async def wait(
+        self,
+        session: AsyncClientSession,
+        transfer: SellerTransfer,
+        target: TransferStatus,
+        code: str | None,
+        message: str | None,
+        now: datetime,
+    ) -> bool:
+        """pending (this attempt) → waiting or failed, with Stripe's reason; whether it moved."""
+        failure = {"code": code, "message": message} if code else None
+        return await self._compare_and_set(
+            session, transfer, {"status": str(target), "failure": failure, "updated_at": now}
         )
 
-    def wait_write(
-        self, transfer: SellerTransfer, target: TransferStatus, code: str | None, message: str | None, now: datetime
-    ) -> UpdateOne:
-        """pending (this attempt) → waiting or failed, with Stripe's reason."""
-        failure = {"code": code, "message": message} if code else None
-        return self._move(transfer, {"status": str(target), "failure": failure, "updated_at": now})
+    async def _compare_and_set(
+        self, session: AsyncClientSession, transfer: SellerTransfer, fields: Document
+    ) -> bool:
+        current = {"_id": transfer.id, "status": str(transfer.status), "attempt": transfer.attempt}
+        moved = await self._transfers.update_one(current, {"$set": fields}, session=session)
+        return moved.modified_count == 1
 
-    def transferred_write(self, transfer: SellerTransfer, stripe_transfer_id: str, now: datetime) -> UpdateOne:
+    def transferred_write(
+        self, transfer: SellerTransfer, stripe_transfer_id: str, now: datetime
+    ) -> UpdateOne:
         return self._move(
             transfer,
             {
@@ -183,7 +200,9 @@ class TransferRepository:
         cursor = self._transfers.find({"status": str(status), "seller_id": seller_id})
         return [as_transfer(document) async for document in cursor]
 
-    async def with_status(self, status: TransferStatus, updated_before: datetime) -> AsyncIterator[SellerTransfer]:
+    async def with_status(
+        self, status: TransferStatus, updated_before: datetime
+    ) -> AsyncIterator[SellerTransfer]:
         """Transfers in `status` untouched since `updated_before`, oldest first."""
         query = {"status": str(status), "updated_at": {"$lt": updated_before}}
         async for document in self._transfers.find(query).sort("updated_at", ASCENDING):
@@ -196,10 +215,14 @@ class TransferRepository:
             {"$match": {"status": {"$in": not_made}}},
             {"$group": {"_id": "$status", "count": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
         ]
-        totals = {TransferStatus(row["_id"]): WaitingTotal(row["count"], row["amount"]) async for row in await self._transfers.aggregate(pipeline)}
-        return totals
+        return {
+            TransferStatus(row["_id"]): WaitingTotal(row["count"], row["amount"])
+            async for row in await self._transfers.aggregate(pipeline)
+        }
 
-    async def page(self, status: TransferStatus | None, limit: int, starting_after: str | None) -> TransferPage:
+    async def page(
+        self, status: TransferStatus | None, limit: int, starting_after: str | None
+    ) -> TransferPage:
         """Transfers newest first, of one status or all, after the transfer `starting_after`."""
         query: dict[str, Any] = {} if status is None else {"status": str(status)}
         if starting_after is not None:

@@ -96,7 +96,9 @@ class SellerTransfers:
     async def get(self, transfer_id: str) -> SellerTransfer | None:
         return await self._transfers.get(transfer_id)
 
-    async def page(self, status: TransferStatus | None, limit: int, starting_after: str | None) -> TransferPage:
+    async def page(
+        self, status: TransferStatus | None, limit: int, starting_after: str | None
+    ) -> TransferPage:
         return await self._transfers.page(status, limit, starting_after)
 
     # Sending
@@ -112,7 +114,11 @@ class SellerTransfers:
             amount=transfer.amount,
             currency=transfer.currency,
             source_transaction=transfer.source_transaction,
-            metadata={"transfer_id": transfer.id, "seller_id": transfer.seller_id, "part": str(transfer.part)},
+            metadata={
+                "transfer_id": transfer.id,
+                "seller_id": transfer.seller_id,
+                "part": str(transfer.part),
+            },
             attempt_id=transfer.operation_id,
         )
         refs = {"transfer_id": transfer.id, "seller_id": transfer.seller_id}
@@ -153,12 +159,17 @@ class SellerTransfers:
         now = self._clock()
         writes: list[NamespacedWrite] = [
             self._transfers.transferred_write(transfer, made.id, now),
-            self._status_audit(session, actor, transfer, TransferStatus.TRANSFERRED, stripe_transfer_id=made.id),
+            self._prepared_status_audit(
+                session, actor, transfer, TransferStatus.TRANSFERRED, stripe_transfer_id=made.id
+            ),
         ]
         writes.extend(await self._escrow_writes(session, transfer, made.id, actor, now))
         seller = transfer.seller_id
         move = Move(
-            Accounts.seller_pending_transfer(seller), Accounts.seller_connected(seller), transfer.amount, transfer.currency
+            Accounts.seller_pending_transfer(seller),
+            Accounts.seller_connected(seller),
+            transfer.amount,
+            transfer.currency,
         )
         posted = entry(
             transfer_entry_key(transfer.id),
@@ -173,7 +184,12 @@ class SellerTransfers:
         await self._ledger.post_in(session, posted, along=writes)
 
     async def _escrow_writes(
-        self, session: AsyncClientSession, transfer: SellerTransfer, stripe_transfer_id: str, actor: Actor, now: datetime
+        self,
+        session: AsyncClientSession,
+        transfer: SellerTransfer,
+        stripe_transfer_id: str,
+        actor: Actor,
+        now: datetime,
     ) -> list[NamespacedWrite]:
         """The escrow moves from `released` to `transferred` with its last transfer made (its
         other transfers are read only when it has any); an earlier one only notes the id."""
@@ -264,17 +280,19 @@ class SellerTransfers:
         caller moved it first."""
         if transfer.status not in WAITING:
             raise ValueError(f"transfer {transfer.id} is {transfer.status}, not waiting")
-        claimed = replace(transfer, status=TransferStatus.PENDING, attempt=transfer.attempt + 1, destination=destination)
+        claimed = replace(
+            transfer, status=TransferStatus.PENDING, attempt=transfer.attempt + 1, destination=destination
+        )
 
-        async def claim_in(session: AsyncClientSession) -> None:
-            audited = self._status_audit(session, actor, transfer, TransferStatus.PENDING, attempt=claimed.attempt)
-            await self._db.write_together(
-                [self._transfers.claim_write(transfer, destination, self._clock()), audited], session=session
+        async def claim_in(session: AsyncClientSession) -> bool:
+            if not await self._transfers.claim(session, transfer, destination, self._clock()):
+                return False
+            await self._status_audit(
+                session, actor, transfer, TransferStatus.PENDING, attempt=claimed.attempt
             )
+            return True
 
-        try:
-            await self._db.transaction(claim_in)
-        except DuplicateKeyError:
+        if not await self._db.transaction(claim_in):
             return None
         return claimed
 
@@ -290,19 +308,35 @@ class SellerTransfers:
         """The transfer → `target` (a waiting status, or failed) from where it is; if another
         caller moved it first, as that left it."""
 
-        async def move_in(session: AsyncClientSession) -> None:
+        async def move_in(session: AsyncClientSession) -> bool:
+            if not await self._transfers.wait(session, transfer, target, code, message, self._clock()):
+                return False
             details = {"failure_code": code} if code else {}
-            audited = self._status_audit(session, actor, transfer, target, **details)
-            write = self._transfers.wait_write(transfer, target, code, message, self._clock())
-            await self._db.write_together([write, audited], session=session)
+            await self._status_audit(session, actor, transfer, target, **details)
+            return True
 
-        try:
-            await self._db.transaction(move_in)
-        except DuplicateKeyError:
+        if not await self._db.transaction(move_in):
             return await self._transfers.get(transfer.id) or transfer
         return replace(transfer, status=target, failure_code=code, failure_message=message)
 
-    def _status_audit(
+    async def _status_audit(
+        self,
+        session: AsyncClientSession,
+        actor: Actor,
+        transfer: SellerTransfer,
+        target: TransferStatus,
+        **details: str | int,
+    ) -> None:
+        await self._audit.record(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("seller_transfer", transfer.id),
+            before={"status": str(transfer.status), "attempt": transfer.attempt},
+            after={"status": str(target), **details},
+        )
+
+    def _prepared_status_audit(
         self,
         session: AsyncClientSession,
         actor: Actor,
@@ -331,7 +365,10 @@ class SellerTransfers:
             return
         ticket = await self._transfers.reserve_read(transfer.id)
         current = await self._provider.retrieve_transfer(reported.id)
-        if transfer.status is TransferStatus.PENDING and current.metadata.get("attempt_id") == transfer.operation_id:
+        if (
+            transfer.status is TransferStatus.PENDING
+            and current.metadata.get("attempt_id") == transfer.operation_id
+        ):
             transfer = await self.send(transfer, actor)
         if transfer.stripe_transfer_id == current.id:
             await self._transfers.store_stripe_view(transfer.id, ticket, current.amount_reversed)

@@ -45,7 +45,9 @@ class CheckoutWebhookHandlers:
         intent = _checkout_intent(event)
         order = await self._checkout.get(intent.metadata.get("order_id", "")) if intent else None
         if order is not None:
-            await self._checkout.cancel_unpaid(order, reason, Actor.webhook(event.id), intent_canceled=intent_canceled)
+            await self._checkout.cancel_unpaid(
+                order, reason, Actor.webhook(event.id), intent_canceled=intent_canceled
+            )
 
     async def on_transfer_changed(self, event: WebhookEvent) -> None:
         if event.account is None:

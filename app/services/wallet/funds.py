@@ -24,7 +24,6 @@ from app.domain.wallet import FundingSplit, fill_in_order, reserve_adjustment, s
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 
-
 # A destination (or source, for a refund) account and the wallet money moved to (or from) it.
 Share = tuple[str, FundingSplit]
 
@@ -173,7 +172,7 @@ class WalletFunds:
 def _wallet_entry(
     user_id: str, shares: Sequence[Share], record: WalletEntry, *, spending: bool
 ) -> JournalEntry:
-    moves = []
+    moves: list[Move] = []
     for counterparty, split in shares:
         parts = (
             (Accounts.buyer_legacy(user_id), split.legacy),
