@@ -17,6 +17,7 @@ from pymongo import IndexModel
 
 from app import db
 from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
+from app.adapters.marketplace_users import MarketplaceUsers
 from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_webhooks import StripeWebhookSignatures
@@ -39,7 +40,7 @@ from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
-from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
+from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
@@ -78,6 +79,7 @@ class Services:
     payment_operations: PaymentOperations
     migration: LegacyMigration
     stripe_accounts: StripeAccounts
+    onboarding: Onboarding
     wallet_funds: WalletFunds
     topups: Topups
     topup_expiry: TopupExpiry
@@ -98,7 +100,9 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         audit_log,
         recheck=timedelta(seconds=settings.legacy_wallet_recheck_seconds),
     )
-    stripe_accounts = StripeAccounts(database, provider)
+    # The features acting on a seller's ability to receive transfers listen to it here
+    # (`stripe_accounts.on_transfers_changed`).
+    stripe_accounts = StripeAccounts(database, provider, audit_log)
     topups = Topups(database, ledger, operations, audit_log, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
     registry = webhook_registry(stripe_accounts, topups, StripeFees(ledger, provider))
@@ -114,6 +118,9 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         payment_operations=operations,
         migration=migration,
         stripe_accounts=stripe_accounts,
+        onboarding=Onboarding(
+            stripe_accounts, operations, provider, MarketplaceUsers(database, settings), settings
+        ),
         wallet_funds=WalletFunds(database, ledger, migration),
         topups=topups,
         topup_expiry=TopupExpiry(database, topups, operations),
@@ -186,6 +193,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         await require_transaction_support(database)
         await ensure_indexes(database)
         await LegacyWalletBridge(database, settings).ensure_user_index(create=settings.legacy_wallet_index)
+        await MarketplaceUsers(database, settings).ensure_id_index()
         yield build_services(database, settings, provider)
     finally:
         await provider.close()

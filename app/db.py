@@ -42,7 +42,6 @@ class Collections:
     LEDGER_POSTINGS = "ledger_postings"
     IDEMPOTENCY_KEYS = "idempotency_keys"
     PRODUCTS = "products"
-    USERS = "users"
     STRIPE_ACCOUNTS = "stripe_accounts"
     PAYMENT_OPERATIONS = "payment_operations"
     WEBHOOK_EVENTS = "webhook_events"

@@ -31,6 +31,7 @@ from app.services.idempotency import (
     request_fingerprint,
 )
 from app.services.ledger import Ledger
+from app.services.onboarding import Onboarding
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -66,6 +67,10 @@ def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
     return services.idempotency
 
 
+def get_onboarding(services: ServicesOfApp) -> Onboarding:
+    return services.onboarding
+
+
 def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
@@ -92,6 +97,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
+OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]
