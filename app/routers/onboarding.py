@@ -84,14 +84,14 @@ async def list_sellers(
     status: ListedStatus | None = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=255, description="A seller id or Stripe account id, or its start"),
+        Query(min_length=1, max_length=255, description="A seller id or a Stripe account id"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[
         str | None, Query(max_length=255, description="Last account_id of the previous page")
     ] = None,
 ) -> SellerList:
-    where = SellerFilter(status=SellerStatus(status) if status else None, prefix=q)
+    where = SellerFilter(status=SellerStatus(status) if status else None, seller_or_account=q)
     page = await onboarding.page(where, limit, starting_after)
     return SellerList(
         data=[SellerSummaryOut.model_validate(account, from_attributes=True) for account in page.data],

@@ -79,7 +79,10 @@ async def test_an_account_link_onboards_and_the_account_becomes_verified(
         mock.post(path="/v1/account_links").mock(side_effect=lambda request: sent.append(request) or request)
         mock.route().pass_through()
         link = await provider.create_account_link(
-            account.id, "https://m.example/refresh", "https://m.example/done", idempotency_key="account_link:1"
+            account.id,
+            "https://m.example/refresh",
+            "https://m.example/done",
+            idempotency_key="account_link:1",
         )
     assert link.url.startswith(f"{emulator.base_url}/_emulator/onboarding/")
     assert link.expires_at > 0

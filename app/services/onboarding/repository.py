@@ -36,8 +36,10 @@ from app.services.webhooks import (
 
 LIST_KEY = "list_key"
 CAN_RECEIVE_TRANSFERS = "can_receive_transfers"
-# Strings sort after null: a range from "" leaves out accounts never read (no list key yet).
-_ANY_KEY = ""
+# A list key starts with the account's creation year, so every one is at least "0": a range
+# the index serves, which leaves out accounts not read yet (no list key). (`$gt: ""` would say
+# it too, but SecantusDB 0.7 finds nothing through an index for that bound.)
+_LOWEST_KEY = "0"
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.STRIPE_ACCOUNTS: [
@@ -129,8 +131,7 @@ class SellerPage:
 @dataclass(frozen=True, slots=True)
 class SellerFilter:
     status: SellerStatus | None = None
-    # A seller id or Stripe account id, or the start of one.
-    prefix: str | None = None
+    seller_or_account: str | None = None  # a seller id or a Stripe account id
 
 
 class SellerAlreadyLinked(Exception):
@@ -192,19 +193,38 @@ class StripeAccountRepository:
 
     async def page(self, where: SellerFilter, limit: int, starting_after: str | None) -> SellerPage:
         """Accounts, newest first, after the account `starting_after`."""
-        query: Document = {LIST_KEY: {"$gt": _ANY_KEY}}
-        if where.status is not None:
-            query["status"] = str(where.status)
-        if where.prefix:
-            start = {"$gte": where.prefix, "$lt": where.prefix + "\uffff"}
-            query["$or"] = [{"seller_id": start}, {"_id": start}]
-        if starting_after is not None:
-            anchor = await self._accounts.find_one({"_id": starting_after}, {LIST_KEY: True})
-            if anchor is None or LIST_KEY not in anchor:
-                raise UnknownCursor(f"starting_after: no seller account {starting_after}")
-            query[LIST_KEY] = {"$lt": anchor[LIST_KEY]}
-        documents = await self._accounts.find(query).sort(LIST_KEY, DESCENDING).limit(limit + 1).to_list()
+        before = await self._list_key_of(starting_after) if starting_after is not None else None
+        if where.seller_or_account is not None:
+            documents = await self._named(where.seller_or_account, where.status, before)
+        else:
+            query: Document = {LIST_KEY: {"$lt": before} if before else {"$gte": _LOWEST_KEY}}
+            if where.status is not None:
+                query["status"] = str(where.status)
+            documents = await self._accounts.find(query).sort(LIST_KEY, DESCENDING).limit(limit + 1).to_list()
         return SellerPage(data=[_account(d) for d in documents[:limit]], has_more=len(documents) > limit)
+
+    async def _list_key_of(self, account_id: str) -> str:
+        anchor = await self._accounts.find_one({"_id": account_id}, {LIST_KEY: True})
+        if anchor is None or LIST_KEY not in anchor:
+            raise UnknownCursor(f"starting_after: no seller account {account_id}")
+        return str(anchor[LIST_KEY])
+
+    async def _named(self, name: str, status: SellerStatus | None, before: str | None) -> list[Document]:
+        """The accounts (at most two) whose seller id or account id is `name`, each found through
+        its own index, then filtered and ordered here."""
+        found = {
+            document["_id"]: document
+            for field in ("seller_id", "_id")
+            async for document in self._accounts.find({field: name})
+        }
+        listed = [
+            document
+            for document in found.values()
+            if LIST_KEY in document
+            and (status is None or document.get("status") == status)
+            and (before is None or document[LIST_KEY] < before)
+        ]
+        return sorted(listed, key=lambda document: str(document[LIST_KEY]), reverse=True)
 
     async def transfer_destination(self, seller_id: str) -> str | None:
         document = await self._accounts.find_one(
