@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 SOURCES := app stripe_emulator local_stack tests bench migrations
 
-.PHONY: install run test lint typecheck pytest openapi fuzz bench clean
+.PHONY: install browser run test lint typecheck pytest openapi fuzz bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,22 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
+# The browser tests (tests/ui/) drive Debian's Chromium, installed here when it is missing (CI
+# runs as root on Debian). Nothing else downloads a browser.
+CHROMIUM := /usr/bin/chromium
+# Quiet unless it fails; then apt's own output says why.
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests"
+	@log=$$(mktemp); export DEBIAN_FRONTEND=noninteractive; \
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } >"$$log" 2>&1 \
+		|| { cat "$$log"; rm -f "$$log"; exit 1; }; rm -f "$$log"
+
+browser: $(CHROMIUM)
+
 run: install
 	$(PY) -m local_stack
 
-test: install lint typecheck pytest
+test: install browser lint typecheck pytest
 
 lint: install
 	$(VENV)/bin/ruff check $(SOURCES)
@@ -30,7 +42,7 @@ typecheck: install
 	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench
 
 # pytest exits 5 when it collects nothing; make treats that as the failure it is.
-pytest: install
+pytest: install browser
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 openapi: install

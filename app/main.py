@@ -19,6 +19,7 @@ from app.problems import install_problem_handlers
 from app.routers import audit, config, health, onboarding, wallet, webhooks
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
+from app.ui import serve_ui
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     serve_docs(app)
+    serve_ui(app)
     app.state.settings = settings
     install_problem_handlers(app)
     # Added last, so outermost: every log line of a request, its crash included, has its id.

@@ -187,8 +187,10 @@ Marketplace payments, local default: every component is up and answering
   API:       {base}   (OpenAPI docs at {base}/docs)
   MongoDB:   {env["MONGODB_URI"]}
   {stripe_line}
+  Web pages: {base}/ui/   (sign in with a token; the admin console needs admin_demo's)
   Demo users: buyer_demo (buyer), seller_demo (seller), admin_demo (admin)
   Get a token:  .venv/bin/python -m app token --user buyer_demo --role buyer
+                .venv/bin/python -m app token --user admin_demo --role admin
   Then:         curl -H "Authorization: Bearer $TOKEN" {base}/...  (see the docs for the routes)
 {pay_a_topup(env["STRIPE_API_BASE"], base) if uses_emulator else ""}  Stop:      Ctrl-C
 """,

@@ -83,6 +83,17 @@ def test_make_run_serves_demo_data_and_secrets_stay_out_of_git(local_stack: Loca
     assert httpx.get(f"{local_stack.api}/docs").status_code == 200
 
 
+def test_the_banner_points_at_the_web_pages_and_an_admin_token_opens_the_console(
+    local_stack: LocalStack,
+) -> None:
+    pages = f"{local_stack.api}/ui/"
+    assert f"Web pages: {pages} " in local_stack.banner
+    assert httpx.get(pages).status_code == 200
+    assert "--user admin_demo --role admin" in local_stack.banner
+    admin = {"Authorization": f"Bearer {token_for(local_stack, 'admin_demo', 'admin')}"}
+    assert httpx.get(f"{local_stack.api}/admin/audit", headers=admin).status_code == 200
+
+
 def test_the_service_pays_through_the_emulator_and_hears_its_webhooks(local_stack: LocalStack) -> None:
     headers = {"Authorization": f"Bearer {token_for(local_stack, 'buyer_demo', 'buyer')}"}
     topup = httpx.post(

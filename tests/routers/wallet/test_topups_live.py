@@ -33,6 +33,17 @@ async def api(live_service: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture
+async def late_balance_transactions(emulator: EmulatorServer) -> AsyncIterator[None]:
+    """A charge's balance transaction arrives only when the test posts it, never by a timer first."""
+    previous = await emulator.inspect_async("config")
+    await emulator.control_async("config", processing_delay_seconds=None)
+    try:
+        yield
+    finally:
+        await emulator.control_async("config", processing_delay_seconds=previous["processing_delay_seconds"])
+
+
 async def request_topup(
     api: httpx.AsyncClient, headers: dict[str, str], amount: int, key: str
 ) -> httpx.Response:
@@ -64,6 +75,7 @@ async def test_a_card_topup_is_credited_once_however_often_stripe_says_so(
     database: Database,
     token: TokenFactory,
     settings: Settings,
+    late_balance_transactions: None,
 ) -> None:
     buyer = bearer(token("buyer-1", Role.BUYER))
     requested = await request_topup(api, buyer, 2500, "topup-key-1")

@@ -241,7 +241,8 @@ async def test_claims_read_a_narrow_range_of_the_due_index_whatever_the_backlog(
 
     ranges = due_index_ranges(commands, due, first)
     assert len(processed) == 20 * CLAIM_BATCH
-    assert max(ranges) <= 2 * FETCH, ranges  # about a batch's worth, not the backlog of 400
+    # About a batch's worth (the random picks leave holes the window widens over), never the 400.
+    assert max(ranges) <= 3 * FETCH, ranges
     assert len(ranges) <= 20 + 5  # one read per batch, now and then one more to look further
     assert len([c for c in commands if c.name == "update"]) == 2 * 20  # per batch: claims, outcomes
     assert len(handler.seen) == len(set(handler.seen)) == 21 * CLAIM_BATCH

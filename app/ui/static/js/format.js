@@ -1,0 +1,56 @@
+// Amounts and dates as the viewer reads them. Amounts arrive as integer minor units with their
+// currency; they are formatted from a decimal string, so no float ever stands for money.
+
+// Stripe's zero-decimal currencies, the same list as app/domain/money.py (a test compares them):
+// their amounts are already whole units. Every other currency has two decimals.
+const ZERO_DECIMAL_CURRENCIES = new Set([
+  'bif',
+  'clp',
+  'djf',
+  'gnf',
+  'jpy',
+  'kmf',
+  'krw',
+  'mga',
+  'pyg',
+  'rwf',
+  'ugx',
+  'vnd',
+  'vuv',
+  'xaf',
+  'xof',
+  'xpf',
+]);
+
+/** How many decimals a major unit of `currency` has, as the API counts minor units. */
+export function minorUnitExponent(currency) {
+  return ZERO_DECIMAL_CURRENCIES.has(currency.toLowerCase()) ? 0 : 2;
+}
+
+/** `formatMoney(123456, 'usd')` → "$1,234.56"; `formatMoney(500, 'jpy')` → "¥500". */
+export function formatMoney(amount, currency, locale = undefined) {
+  if (!Number.isSafeInteger(amount) || typeof currency !== 'string') return `${amount} ${currency}`;
+  const exponent = minorUnitExponent(currency);
+  const formatter = new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: exponent,
+    maximumFractionDigits: exponent,
+  });
+  return formatter.format(decimalString(amount, exponent));
+}
+
+// 123456 with 2 decimals → "1234.56"; -5 → "-0.05". Intl formats such a string exactly.
+function decimalString(amount, exponent) {
+  const sign = amount < 0 ? '-' : '';
+  const digits = String(Math.abs(amount)).padStart(exponent + 1, '0');
+  if (exponent === 0) return sign + digits;
+  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
+/** An ISO 8601 time in the viewer's locale and time zone, e.g. "3 Nov 2026, 14:05:09". */
+export function formatDate(iso, locale = undefined) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(date);
+}
