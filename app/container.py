@@ -17,6 +17,7 @@ from pymongo import IndexModel
 
 from app import db
 from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
+from app.adapters.marketplace_users import MarketplaceUsers
 from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_webhooks import StripeWebhookSignatures
@@ -50,7 +51,7 @@ from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
-from app.services.onboarding import StripeAccounts, StripeAccountWebhookHandlers
+from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
@@ -90,6 +91,7 @@ class Services:
     payment_operations: PaymentOperations
     migration: LegacyMigration
     stripe_accounts: StripeAccounts
+    onboarding: Onboarding
     wallet_funds: WalletFunds
     topups: Topups
     topup_expiry: TopupExpiry
@@ -114,13 +116,18 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         audit_log,
         recheck=timedelta(seconds=settings.legacy_wallet_recheck_seconds),
     )
-    stripe_accounts = StripeAccounts(database, provider)
+    # The features acting on a seller's ability to receive transfers listen to it here
+    # (`stripe_accounts.on_transfers_changed`).
+    stripe_accounts = StripeAccounts(database, provider, audit_log)
     topups = Topups(database, ledger, operations, audit_log, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
     wallet_funds = WalletFunds(database, ledger, migration)
     catalog = Catalog(database, settings)
     orders = Checkout(database, ledger, catalog, wallet_funds, operations, provider, audit_log, settings)
     seller_transfers = SellerTransfers(database, ledger, operations, provider, audit_log, stripe_accounts)
+    stripe_accounts.on_transfers_changed(
+        lambda signal: seller_transfers.seller_receiving_changed(signal.seller_id, signal.can_receive_transfers)
+    )
     releases = EscrowReleases(
         database, ledger, audit_log, seller_transfers, timedelta(days=settings.escrow_auto_release_days)
     )
@@ -142,6 +149,9 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         payment_operations=operations,
         migration=migration,
         stripe_accounts=stripe_accounts,
+        onboarding=Onboarding(
+            stripe_accounts, operations, provider, MarketplaceUsers(database, settings), settings
+        ),
         wallet_funds=wallet_funds,
         topups=topups,
         topup_expiry=TopupExpiry(database, topups, operations),
@@ -247,6 +257,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         await require_transaction_support(database)
         await ensure_indexes(database)
         await LegacyWalletBridge(database, settings).ensure_user_index(create=settings.legacy_wallet_index)
+        await MarketplaceUsers(database, settings).ensure_id_index()
         services = build_services(database, settings, provider)
         if settings.catalog_index:
             await services.catalog.ensure_indexes()

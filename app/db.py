@@ -41,7 +41,6 @@ class Collections:
     JOURNAL_ENTRIES = "journal_entries"
     LEDGER_POSTINGS = "ledger_postings"
     IDEMPOTENCY_KEYS = "idempotency_keys"
-    USERS = "users"
     STRIPE_ACCOUNTS = "stripe_accounts"
     PAYMENT_OPERATIONS = "payment_operations"
     WEBHOOK_EVENTS = "webhook_events"

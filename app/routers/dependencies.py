@@ -33,6 +33,7 @@ from app.services.idempotency import (
     request_fingerprint,
 )
 from app.services.ledger import Ledger
+from app.services.onboarding import Onboarding
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -84,6 +85,10 @@ def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
     return services.seller_transfers
 
 
+def get_onboarding(services: ServicesOfApp) -> Onboarding:
+    return services.onboarding
+
+
 def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
@@ -114,6 +119,7 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
 EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
 SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
+OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]

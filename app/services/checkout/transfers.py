@@ -217,6 +217,14 @@ class SellerTransfers:
 
     # Waiting transfers
 
+    async def seller_receiving_changed(self, seller_id: str, can_receive: bool) -> None:
+        """Onboarding's signal: the seller became able (or unable) to receive transfers. Able:
+        what waited for them is sent now. Unable: nothing to undo; a transfer sent meanwhile is
+        refused by Stripe and waits (`awaiting_destination`), and new releases park their net."""
+        if can_receive:
+            outcomes = await self.seller_can_receive(seller_id, Actor.system("seller_transfer_signal"))
+            log.info("seller_transfers_resumed", seller_id=seller_id, **outcomes)
+
     async def seller_can_receive(self, seller_id: str, actor: Actor) -> Counter[str]:
         """Send the seller's transfers that waited for them to be able to receive, if they can now;
         how each ended. Safe to call any number of times, from any process: a transfer is claimed

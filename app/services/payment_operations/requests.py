@@ -88,6 +88,7 @@ class CreateConnectedAccount(PaymentRequest[Account]):
     seller_id: str
     email: str
     country: str
+    card_payments: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -95,7 +96,11 @@ class CreateConnectedAccount(PaymentRequest[Account]):
 
     async def send(self, provider: PaymentProvider) -> Account:
         return await provider.create_connected_account(
-            self.seller_id, self.email, self.country, idempotency_key=self.idempotency_key
+            self.seller_id,
+            self.email,
+            self.country,
+            card_payments=self.card_payments,
+            idempotency_key=self.idempotency_key,
         )
 
     async def find(self, provider: PaymentProvider, created_from: datetime) -> Account | None:
