@@ -29,4 +29,4 @@ async def market(
 ) -> AsyncIterator[Marketplace]:
     services: Services = app.state.services
     await seed_catalog(services.database)
-    yield Marketplace(services, client, emulator, settings)
+    return Marketplace(services, client, emulator, settings)
