@@ -126,7 +126,9 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     orders = Checkout(database, ledger, catalog, wallet_funds, operations, provider, audit_log, settings)
     seller_transfers = SellerTransfers(database, ledger, operations, provider, audit_log, stripe_accounts)
     stripe_accounts.on_transfers_changed(
-        lambda signal: seller_transfers.seller_receiving_changed(signal.seller_id, signal.can_receive_transfers)
+        lambda signal: seller_transfers.seller_receiving_changed(
+            signal.seller_id, signal.can_receive_transfers
+        )
     )
     releases = EscrowReleases(
         database, ledger, audit_log, seller_transfers, timedelta(days=settings.escrow_auto_release_days)
