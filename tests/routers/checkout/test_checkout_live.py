@@ -72,3 +72,34 @@ async def test_a_card_order_for_two_sellers_is_held_then_released_one_seller_at_
         [(account_a, 3240), (account_b, 6999 - 700)]
     )
     await market.assert_invariants()
+
+
+async def test_no_connected_account_is_charged_and_no_destination_charge_is_made(market: Marketplace) -> None:
+    accounts = [await market.seller_account(SELLER_A), await market.seller_account(SELLER_B)]
+    await market.top_up("buyer-2", 2000)
+    order = (
+        await market.checkout("buyer-2", [("prod_mug", 1), ("prod_tea", 1)], key="o-2", use_wallet=True)
+    ).json()
+    await market.pay_by_card(order)
+    await market.pump()
+    await market.settle()
+    await market.confirm_delivery("buyer-2", order["order_id"], key="d-2")
+
+    stripe = market.emulator.stripe_client()
+    intents = (await stripe.v1.payment_intents.list_async({"limit": 100})).data
+    assert len(intents) == 2  # the top-up and the order, both on the platform
+    for intent in intents:
+        assert (intent.on_behalf_of, intent.transfer_data, intent.application_fee_amount) == (
+            None,
+            None,
+            None,
+        )
+    checkout_intent = next(intent for intent in intents if intent.id == order["payment_intent_id"])
+    assert checkout_intent.transfer_group == order["order_id"]
+    for account in accounts:
+        on_seller = await stripe.v1.payment_intents.list_async(options={"stripe_account": account})
+        charges = await stripe.v1.charges.list_async(options={"stripe_account": account})
+        assert on_seller.data == []
+        # What a transfer leaves on the seller's account is a `py_` payment from it, not a charge.
+        assert all(charge.id.startswith("py_") and charge.source_transfer for charge in charges.data)
+    await market.assert_invariants()
