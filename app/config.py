@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CURRENCY_PATTERN = re.compile(r"^[a-z]{3}$")
+FIELD_PATH_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+# Where a platform in the US, the UK, the EEA, Canada or Switzerland can pay sellers out
+# (https://docs.stripe.com/connect/cross-border-payouts, "Availability"): those regions.
+CROSS_BORDER_PAYOUT_COUNTRIES = (
+    "AT,BE,BG,CA,CH,CY,CZ,DE,DK,EE,ES,FI,FR,GB,GR,HR,HU,IE,IS,IT,LI,LT,LU,LV,MT,NL,NO,PL,PT,RO,SE,SI,SK,US"
+)
 
 
 class AuthSettings(BaseSettings):
@@ -100,6 +108,66 @@ class Settings(AuthSettings):
     )
     topup_expiry_interval_seconds: float = Field(default=300.0, gt=0)
 
+    # The marketplace's product catalog, where checkout takes its prices from. A field name may be
+    # a dotted path into a sub-document (`price.amount`).
+    catalog_database: str | None = Field(
+        default=None, description="Database of the product catalog; unset means MONGODB_DATABASE."
+    )
+    catalog_collection: str = "products"
+    catalog_id_field: str = "_id"
+    catalog_seller_field: str = "seller_id"
+    catalog_title_field: str = "title"
+    catalog_price_field: str = Field(default="price.amount", description="Unit price, integer minor units")
+    catalog_currency_field: str = "price.currency"
+    catalog_active_field: str = "active"
+    catalog_index: bool = Field(
+        default=True,
+        description="Create (and own) the catalog's indexes at start-up: active products by id, by seller.",
+    )
+
+    checkout_max_lines: int = Field(default=50, ge=1, le=500, description="Lines one order may have")
+    checkout_max_quantity: int = Field(default=100, ge=1, le=1_000_000, description="Units of one line")
+    checkout_expire_after_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="An order still unpaid after this is canceled, its wallet parts given back",
+    )
+    checkout_expiry_interval_seconds: float = Field(default=60.0, gt=0)
+    escrow_release_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the service looks for escrows due for auto-release"
+    )
+    transfer_retry_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the service retries transfers to sellers that wait"
+    )
+    transfer_stuck_after_seconds: float = Field(
+        default=300.0, ge=0, description="A transfer still being sent after this is sent again (same key)"
+    )
+
+    users_database: str | None = Field(
+        default=None, description="Database of the marketplace's users; unset means MONGODB_DATABASE."
+    )
+    users_collection: str = "users"
+    users_id_field: str = Field(default="_id", description="The field holding the user id")
+    users_email_field: str = Field(default="email", description="A seller's email (a dotted path)")
+    users_country_field: str = Field(
+        default="country", description="A seller's ISO 3166-1 alpha-2 country (a dotted path)"
+    )
+    seller_countries: str = Field(
+        default=CROSS_BORDER_PAYOUT_COUNTRIES,
+        description="Comma-separated countries sellers may be in (ISO 3166-1 alpha-2)",
+    )
+    seller_card_payments: bool = Field(
+        default=False, description="Request `card_payments` on sellers' accounts too (not only `transfers`)"
+    )
+    onboarding_refresh_url: str = Field(
+        default="http://localhost:3000/seller/{seller_id}/payments/onboarding/refresh",
+        description="Where an expired onboarding link sends the seller; `{seller_id}` is filled in",
+    )
+    onboarding_return_url: str = Field(
+        default="http://localhost:3000/seller/{seller_id}/payments/onboarding/done",
+        description="Where Stripe's onboarding returns the seller (frontend); `{seller_id}` is filled in",
+    )
+
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON API request bodies")
     max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Stripe webhook bodies")
 
@@ -117,6 +185,29 @@ class Settings(AuthSettings):
     def _currency_is_iso_lowercase(cls, value: str) -> str:
         if not CURRENCY_PATTERN.match(value):
             raise ValueError("must be a lowercase three-letter ISO currency code, e.g. 'usd'")
+        return value
+
+    @field_validator("users_id_field", "users_email_field", "users_country_field")
+    @classmethod
+    def _field_path(cls, value: str) -> str:
+        if not FIELD_PATH_PATTERN.match(value):
+            raise ValueError("must be a field name or a dotted path of field names, e.g. 'address.country'")
+        return value
+
+    @field_validator("seller_countries")
+    @classmethod
+    def _country_list(cls, value: str) -> str:
+        countries = [country.strip() for country in value.split(",") if country.strip()]
+        if not countries or not all(COUNTRY_PATTERN.match(country) for country in countries):
+            raise ValueError("must be ISO 3166-1 alpha-2 codes separated by commas, e.g. 'US,CA,GB'")
+        return ",".join(countries)
+
+    @field_validator("onboarding_refresh_url", "onboarding_return_url")
+    @classmethod
+    def _frontend_url(cls, value: str) -> str:
+        probe = urlsplit(value.replace("{seller_id}", "seller"))
+        if probe.scheme not in ("http", "https") or not probe.netloc:
+            raise ValueError("must be an absolute http(s) URL of the frontend")
         return value
 
     @field_validator("stripe_secret_key")
@@ -150,6 +241,10 @@ class Settings(AuthSettings):
     @property
     def stripe_livemode(self) -> bool:
         return _is_live(self.stripe_secret_key)
+
+    @property
+    def seller_country_set(self) -> frozenset[str]:
+        return frozenset(self.seller_countries.split(","))
 
 
 def _is_live(secret_key: SecretStr) -> bool:

@@ -102,15 +102,7 @@ async def measure_size(uri: str, size: int, counter: CommandCounter, report: Rep
 async def fixture_services(uri: str, size: int) -> AsyncIterator[Services]:
     """The services on a database of their own holding `size` users' legacy wallets."""
     settings = bench_settings(uri, f"bench_migration_{uuid.uuid4().hex[:8]}")
-    await write_fixture(
-        uri,
-        settings.mongodb_database,
-        settings.mongodb_database,
-        settings.legacy_wallet_collection,
-        wallets=size,
-        bad_share=BAD_SHARE,
-        seed=size,
-    )
+    await write_fixture(settings, wallets=size, bad_share=BAD_SHARE, seed=size)
     async with running_services(settings) as services:
         try:
             yield services

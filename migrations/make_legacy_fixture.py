@@ -2,7 +2,8 @@
 their marketplace users) into the configured database, for a rehearsal or a benchmark.
 
 The wallets go to LEGACY_WALLET_DATABASE (default MONGODB_DATABASE), collection
-LEGACY_WALLET_COLLECTION; the users to MONGODB_DATABASE's `users`. What they are is described in
+LEGACY_WALLET_COLLECTION; the users to USERS_DATABASE (default MONGODB_DATABASE), collection
+USERS_COLLECTION, their id in `_id` (USERS_ID_FIELD's default). What they are is described in
 `migrations/legacy_fixture.py`; `--manifest` writes what the migration must make of each.
 """
 
@@ -17,7 +18,8 @@ import typer
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.cli import load_settings
-from app.db import Collections, Document, connect
+from app.config import Settings
+from app.db import Document, connect
 from migrations.legacy_fixture import FixtureSummary, FixtureWallet, legacy_wallets
 
 CHUNK = 1000
@@ -26,19 +28,16 @@ cli = typer.Typer(add_completion=False)
 
 
 async def write_fixture(
-    uri: str,
-    database: str,
-    legacy_database: str,
-    legacy_collection: str,
-    *,
-    wallets: int,
-    bad_share: float,
-    seed: int,
-    manifest: Path | None = None,
+    settings: Settings, *, wallets: int, bad_share: float, seed: int, manifest: Path | None = None
 ) -> FixtureSummary:
     """Insert the wallets and users a chunk at a time; memory does not grow with `wallets`."""
-    db = connect(uri, database)
-    legacy = db.client[legacy_database][legacy_collection]
+    db = connect(settings.mongodb_uri, settings.mongodb_database)
+    legacy = db.client[settings.legacy_wallet_database or settings.mongodb_database][
+        settings.legacy_wallet_collection
+    ]
+    marketplace_users = db.client[settings.users_database or settings.mongodb_database][
+        settings.users_collection
+    ]
     summary = FixtureSummary()
     documents: list[Document] = []
     users: list[Document] = []
@@ -52,8 +51,8 @@ async def write_fixture(
             if out is not None:
                 out.write(json.dumps(_manifest_line(wallet)) + "\n")
             if len(documents) >= CHUNK:
-                await _flush(legacy, db[Collections.USERS], documents, users)
-        await _flush(legacy, db[Collections.USERS], documents, users)
+                await _flush(legacy, marketplace_users, documents, users)
+        await _flush(legacy, marketplace_users, documents, users)
     finally:
         if out is not None:
             out.close()
@@ -97,18 +96,8 @@ def main(
     ] = None,
 ) -> None:
     """Write synthetic legacy wallets and their users into the configured database."""
-    settings = load_settings()
     summary = asyncio.run(
-        write_fixture(
-            settings.mongodb_uri,
-            settings.mongodb_database,
-            settings.legacy_wallet_database or settings.mongodb_database,
-            settings.legacy_wallet_collection,
-            wallets=wallets,
-            bad_share=bad_share,
-            seed=seed,
-            manifest=manifest,
-        )
+        write_fixture(load_settings(), wallets=wallets, bad_share=bad_share, seed=seed, manifest=manifest)
     )
     rejected = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.rejected.items()))
     typer.echo(

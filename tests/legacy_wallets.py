@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.db import Collections, Database
+from app.db import Database
+
+# The marketplace's users (USERS_COLLECTION's default).
+USERS = "users"
 
 
 async def insert_legacy_wallet(
@@ -21,6 +24,4 @@ async def insert_legacy_wallet(
 
 
 async def add_user(database: Database, user_id: str) -> None:
-    await database[Collections.USERS].update_one(
-        {"_id": user_id}, {"$setOnInsert": {"roles": ["buyer"]}}, upsert=True
-    )
+    await database[USERS].update_one({"_id": user_id}, {"$setOnInsert": {"roles": ["buyer"]}}, upsert=True)

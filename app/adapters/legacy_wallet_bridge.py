@@ -21,7 +21,7 @@ what was read: a document the legacy system changed meanwhile fails the batch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ from pymongo import ASCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
+from app.adapters.marketplace_users import MarketplaceUsers
 from app.config import Settings
 from app.db import Database, Document
 from app.domain.migration import WalletFacts, legacy_user_id, user_id_forms
@@ -101,6 +102,11 @@ class LegacyWalletBridge:
     def __init__(self, database: Database, settings: Settings) -> None:
         legacy_db = database.client[settings.legacy_wallet_database or settings.mongodb_database]
         self._wallets: AsyncCollection[Document] = legacy_db[settings.legacy_wallet_collection]
+        self._users = MarketplaceUsers(database, settings)
+
+    async def known_users(self, user_ids: Collection[str]) -> set[str]:
+        """Which of these legacy wallets' users the marketplace knows (its `users`)."""
+        return await self._users.known(user_ids)
 
     async def ensure_user_index(self, *, create: bool) -> None:
         """Make sure lookups by `userId` are indexed: an index that leads with it is enough,

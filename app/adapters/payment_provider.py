@@ -46,6 +46,9 @@ class Account:
     capabilities: dict[str, str]
     requirements: AccountRequirements
     metadata: dict[str, str] = field(default_factory=dict)
+    # What Stripe will ask for later (never disabling the account now).
+    future_requirements: AccountRequirements = AccountRequirements()
+    created: int | None = None
 
     @property
     def transfers_capability(self) -> str | None:
@@ -259,10 +262,13 @@ class PaymentProvider(Protocol):
         country: str,
         metadata: Mapping[str, str] | None = None,
         *,
+        card_payments: bool = False,
         idempotency_key: str,
     ) -> Account: ...
 
-    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> AccountLink: ...
+    async def create_account_link(
+        self, account: str, refresh_url: str, return_url: str, *, idempotency_key: str
+    ) -> AccountLink: ...
 
     async def retrieve_account(self, account: str) -> Account: ...
 
@@ -300,6 +306,8 @@ class PaymentProvider(Protocol):
         *,
         idempotency_key: str,
     ) -> Transfer: ...
+
+    async def retrieve_transfer(self, transfer_id: str) -> Transfer: ...
 
     async def reverse_transfer(
         self, reversal_id: str, transfer_id: str, amount: int | None = None, *, idempotency_key: str

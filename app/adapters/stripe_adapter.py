@@ -119,8 +119,20 @@ class StripeAdapter:
         country: str,
         metadata: Mapping[str, str] | None = None,
         *,
+        card_payments: bool = False,
         idempotency_key: str,
     ) -> Account:
+        """An account the platform controls, as a Custom account is: no Stripe dashboard, the
+        platform pays Stripe's fees and bears losses, and requirements are collected through
+        Stripe-hosted onboarding. Payouts are manual: the seller asks for them through us.
+
+        The `recipient` service agreement (transfers only) is what cross-border payouts need;
+        an account that takes card payments itself needs the `full` one (Stripe refuses
+        `card_payments` under `recipient`).
+        """
+        capabilities: stripe.params.AccountCreateParamsCapabilities = {"transfers": {"requested": True}}
+        if card_payments:
+            capabilities["card_payments"] = {"requested": True}
         params: stripe.params.AccountCreateParams = {
             "country": country,
             "email": email,
@@ -130,8 +142,8 @@ class StripeAdapter:
                 "losses": {"payments": "application"},
                 "requirement_collection": "application",
             },
-            "capabilities": {"transfers": {"requested": True}},
-            "tos_acceptance": {"service_agreement": "recipient"},
+            "capabilities": capabilities,
+            "tos_acceptance": {"service_agreement": "full" if card_payments else "recipient"},
             "settings": {"payouts": {"schedule": {"interval": "manual"}}},
             "metadata": {**(metadata or {}), "seller_id": seller_id},
         }
@@ -142,16 +154,25 @@ class StripeAdapter:
         )
         return to_account(account)
 
-    async def create_account_link(self, account: str, refresh_url: str, return_url: str) -> AccountLink:
-        # A link is single-use and short-lived: each call must create a fresh one, so no fixed key.
+    async def create_account_link(
+        self, account: str, refresh_url: str, return_url: str, *, idempotency_key: str
+    ) -> AccountLink:
+        """A fresh onboarding link. The key is unique per link request (never reused by another
+        request: a link is single use), and the same through every retry of that request, so a
+        retry after a lost answer gets the same link rather than a second one."""
         params: stripe.params.AccountLinkCreateParams = {
             "account": account,
             "refresh_url": refresh_url,
             "return_url": return_url,
             "type": "account_onboarding",
+            # Everything Stripe will ever need, so the seller finishes in one go.
+            "collection_options": {"fields": "eventually_due"},
         }
         link = await self._call(
-            "account_links.create", lambda: self._stripe.account_links.create_async(params)
+            "account_links.create",
+            lambda: self._stripe.account_links.create_async(params, {"idempotency_key": idempotency_key}),
+            idempotency_key,
+            account=account,
         )
         return to_account_link(link)
 
@@ -254,6 +275,12 @@ class StripeAdapter:
             idempotency_key,
         )
         return to_transfer(transfer)
+
+    async def retrieve_transfer(self, transfer_id: str) -> Transfer:
+        found = await self._call(
+            "transfers.retrieve", lambda: self._stripe.transfers.retrieve_async(transfer_id)
+        )
+        return to_transfer(found)
 
     async def reverse_transfer(
         self, reversal_id: str, transfer_id: str, amount: int | None = None, *, idempotency_key: str

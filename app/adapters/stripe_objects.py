@@ -46,10 +46,14 @@ def to_account(account: stripe.Account) -> Account:
         capabilities={str(name): str(status) for name, status in capabilities.items()},
         requirements=to_requirements(account.requirements),
         metadata=metadata_of(account.metadata),
+        future_requirements=to_requirements(account.future_requirements),
+        created=account.created,
     )
 
 
-def to_requirements(requirements: stripe.Account.Requirements | None) -> AccountRequirements:
+def to_requirements(
+    requirements: stripe.Account.Requirements | stripe.Account.FutureRequirements | None,
+) -> AccountRequirements:
     if requirements is None:
         return AccountRequirements()
     return AccountRequirements(

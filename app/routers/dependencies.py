@@ -24,6 +24,8 @@ from app.errors import NotFound
 from app.problems import StoredProblem
 from app.routers.contract import raises
 from app.services.audit import AuditLog
+from app.services.catalog import Catalog
+from app.services.checkout import Checkout, EscrowReleases, SellerTransfers
 from app.services.flags import FeatureDisabled, FeatureFlags, Flag
 from app.services.idempotency import (
     IdempotencyKeyReused,
@@ -33,6 +35,7 @@ from app.services.idempotency import (
 )
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns
+from app.services.onboarding import Onboarding
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -80,6 +83,26 @@ def get_migration_runs(services: ServicesOfApp) -> MigrationRuns:
     return services.migration_runs
 
 
+def get_catalog(services: ServicesOfApp) -> Catalog:
+    return services.catalog
+
+
+def get_checkout(services: ServicesOfApp) -> Checkout:
+    return services.checkout
+
+
+def get_escrow_releases(services: ServicesOfApp) -> EscrowReleases:
+    return services.escrow_releases
+
+
+def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
+    return services.seller_transfers
+
+
+def get_onboarding(services: ServicesOfApp) -> Onboarding:
+    return services.onboarding
+
+
 def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
@@ -109,6 +132,11 @@ IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
 FeatureFlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
 LegacyMigrationDep = Annotated[LegacyMigration, Depends(get_migration)]
 MigrationRunsDep = Annotated[MigrationRuns, Depends(get_migration_runs)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
+EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
+SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
+OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import inspect
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
+import httpx
+import respx
 import stripe
 
 from app.adapters import stripe_adapter
 from app.adapters.payment_provider import DisputeEvidence, PaymentProvider
 from app.adapters.stripe_adapter import StripeAdapter
-from tests.adapters.emulator_helpers import onboarded_seller, paid_order, transfer_ids, whole_day
+from tests.adapters.emulator_helpers import (
+    drop_responses,
+    onboarded_seller,
+    paid_order,
+    transfer_ids,
+    whole_day,
+)
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -65,17 +74,75 @@ async def test_an_account_link_onboards_and_the_account_becomes_verified(
     account = await provider.create_connected_account(
         "seller_1", "s1@example.com", "US", idempotency_key="account:seller_1"
     )
-    link = await provider.create_account_link(
-        account.id, "https://m.example/refresh", "https://m.example/done"
-    )
-    assert link.url.startswith("http")
+    sent: list[httpx.Request] = []
+    with respx.mock(using="httpx", assert_all_mocked=False, assert_all_called=False) as mock:
+        mock.post(path="/v1/account_links").mock(side_effect=lambda request: sent.append(request) or request)
+        mock.route().pass_through()
+        link = await provider.create_account_link(
+            account.id,
+            "https://m.example/refresh",
+            "https://m.example/done",
+            idempotency_key="account_link:1",
+        )
+    assert link.url.startswith(f"{emulator.base_url}/_emulator/onboarding/")
     assert link.expires_at > 0
+    [request] = sent
+    assert request.headers["idempotency-key"] == "account_link:1"
+    assert parse_qs(request.content.decode()) == {
+        "account": [account.id],
+        "refresh_url": ["https://m.example/refresh"],
+        "return_url": ["https://m.example/done"],
+        "type": ["account_onboarding"],
+        "collection_options[fields]": ["eventually_due"],
+    }
 
     await emulator.control_async(f"accounts/{account.id}/verify")
     verified = await provider.retrieve_account(account.id)
     assert verified.transfers_capability == "active"
     assert verified.payouts_enabled
     assert verified.requirements_due == ()
+
+
+async def test_a_link_request_retried_gets_its_link_again_and_another_request_a_fresh_one(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
+    account = await provider.create_connected_account(
+        "seller_1", "s1@example.com", "US", idempotency_key="account:seller_1"
+    )
+    await drop_responses(emulator, "/v1/account_links", count=1)
+
+    first = await provider.create_account_link(
+        account.id, "https://m.example/refresh", "https://m.example/done", idempotency_key="account_link:a"
+    )
+    again = await provider.create_account_link(
+        account.id, "https://m.example/refresh", "https://m.example/done", idempotency_key="account_link:a"
+    )
+    other = await provider.create_account_link(
+        account.id, "https://m.example/refresh", "https://m.example/done", idempotency_key="account_link:b"
+    )
+
+    assert again.url == first.url, "the lost answer's link, replayed, not a second link"
+    assert other.url != first.url
+
+
+async def test_card_payments_are_requested_only_when_asked_under_the_full_agreement(
+    provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
+    recipient = await provider.create_connected_account(
+        "seller_1", "s1@example.com", "US", idempotency_key="account:seller_1"
+    )
+    full = await provider.create_connected_account(
+        "seller_2", "s2@example.com", "US", card_payments=True, idempotency_key="account:seller_2"
+    )
+
+    assert set(recipient.capabilities) == {"transfers"}
+    assert set(full.capabilities) == {"transfers", "card_payments"}
+    agreements = []
+    for account in (recipient, full):
+        raw = await raw_client(emulator).v1.accounts.retrieve_async(account.id)
+        agreements.append(raw.to_dict()["tos_acceptance"]["service_agreement"])
+    assert agreements == ["recipient", "full"]
+    assert recipient.created is not None
 
 
 async def test_checkout_charges_the_platform_account_only(

@@ -20,6 +20,7 @@ from app.services.ledger import Ledger
 from migrations import make_legacy_fixture, migrate_legacy_wallets
 from migrations.legacy_fixture import legacy_wallets
 from migrations.migrate_legacy_wallets import ProgressBar
+from tests.legacy_wallets import USERS
 from tests.services.migration.bulk_support import legacy_documents
 from tests.test_cli import environment
 
@@ -75,7 +76,7 @@ async def test_the_fixture_generator_writes_the_wallets_and_says_what_each_must_
         wallet.reason.value if wallet.reason else None for wallet in generated
     ]
     assert await database["wallets"].count_documents({}) == sum(line["documents"] for line in manifest)
-    known = {user["_id"] async for user in database[Collections.USERS].find()}
+    known = {user["_id"] async for user in database[USERS].find()}
     assert {line["user_id"] for line in manifest if line["reason"] is None} <= known
     assert {line["reason"] for line in manifest if line["reason"]} >= {
         "sub_cent_precision",

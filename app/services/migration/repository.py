@@ -19,7 +19,6 @@ from pymongo import ASCENDING, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document, duplicates_raised
-from app.domain.migration import legacy_user_id, user_id_forms
 
 # Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
 IDS_PER_READ = 100
@@ -106,7 +105,6 @@ class RollbackRecord:
 class MigrationRepository:
     def __init__(self, database: Database) -> None:
         self._records = database[Collections.LEGACY_WALLETS]
-        self._users = database[Collections.USERS]
 
     async def get(
         self, user_id: str, session: AsyncClientSession | None = None, *, original: bool = False
@@ -148,18 +146,6 @@ class MigrationRepository:
                 page = []
         if page:
             yield page
-
-    async def known_users(self, user_ids: Collection[str]) -> set[str]:
-        """Which of `user_ids` the marketplace knows (its `users`, by string or ObjectId `_id`)."""
-        forms = [form for user_id in sorted(user_ids) for form in user_id_forms(user_id)]
-        known: set[str] = set()
-        for start in range(0, len(forms), IDS_PER_READ):
-            query = {"_id": {"$in": forms[start : start + IDS_PER_READ]}}
-            async for document in self._users.find(query, {"_id": True}):
-                user_id = legacy_user_id(document["_id"])
-                if user_id is not None:
-                    known.add(user_id)
-        return known
 
     async def write(
         self,

@@ -414,7 +414,7 @@ class MigrationRuns:
         """Judge each wallet of a batch. Records are read for late credits; `careful` (after a
         conflict) reads every user's, to reopen rolled-back ones and skip none it should not."""
         user_ids = {wallet.user_id for wallet in wallets if wallet.user_id is not None}
-        known = await self._records.known_users(user_ids)
+        known = await self._bridge.known_users(user_ids)
         needed = user_ids if careful else {w.user_id for w in wallets if w.migrated and w.user_id is not None}
         records = await self._records.get_many(needed) if needed else {}
         plan = BatchPlan()

@@ -174,7 +174,7 @@ class LegacyMigration:
         """An unmigrated wallet judged by the migration's rules: the opening to write, or why not.
         With a session (in the migration's transaction), a rolled-back record to reopen is read."""
         wallet = wallets[0]
-        known = user_id in await self._records.known_users([user_id])
+        known = user_id in await self._bridge.known_users([user_id])
         try:
             valid = validate_legacy_wallet(
                 wallet.facts(copies=len(wallets), user_known=known), self._currency

@@ -6,7 +6,13 @@ This package imports no other domain: domains expose their handlers and the comp
 
 from app.services.webhooks.events import WebhookEvents
 from app.services.webhooks.inbox import Receipt, WebhookInbox
-from app.services.webhooks.ordering import reserve_read, store_read
+from app.services.webhooks.ordering import (
+    reserve_read,
+    store_read,
+    stored_read_fields,
+    stored_ticket,
+    unless_later_read_stored,
+)
 from app.services.webhooks.processor import EventInProgress, EventOutcome, WebhookProcessor
 from app.services.webhooks.registry import HandlerRegistry, WebhookHandler, WebhookHandlers
 from app.services.webhooks.repository import INDEXES, EventFilter, EventPage, StoredWebhookEvent
@@ -31,4 +37,7 @@ __all__ = [
     "drain",
     "reserve_read",
     "store_read",
+    "stored_read_fields",
+    "stored_ticket",
+    "unless_later_read_stored",
 ]

@@ -45,7 +45,24 @@ async def store_read(
 ) -> bool:
     """Set `fields`, read under `ticket`, unless a read with a later ticket is stored; whether stored."""
     result = await collection.update_one(
-        {"_id": object_id, STORED_TICKET: {"$not": {"$gte": ticket}}},
-        {"$set": {**fields, STORED_TICKET: ticket, "updated_at": datetime.now(UTC)}},
+        unless_later_read_stored(object_id, ticket), {"$set": stored_read_fields(fields, ticket)}
     )
     return result.modified_count == 1
+
+
+def unless_later_read_stored(object_id: str, ticket: int) -> Document:
+    """The filter of a store of what a read under `ticket` found: it matches unless a read with a
+    later ticket is stored. Ticket 0 is a read made before any ticket was taken (the answer to
+    the call that created the object): stored only while nothing else is."""
+    return {"_id": object_id, STORED_TICKET: {"$not": {"$gte": ticket}}}
+
+
+def stored_read_fields(fields: dict[str, Any], ticket: int) -> dict[str, Any]:
+    """What to `$set` to store `fields` as read under `ticket`."""
+    return {**fields, STORED_TICKET: ticket, "updated_at": datetime.now(UTC)}
+
+
+def stored_ticket(document: Document) -> int | None:
+    """The ticket of the read stored in `document`, None while no read is."""
+    ticket = document.get(STORED_TICKET)
+    return int(ticket) if ticket is not None else None

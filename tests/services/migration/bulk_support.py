@@ -12,6 +12,7 @@ import bson
 from app.db import Collections, Database
 from app.domain.migration import RejectionReason, typed_text
 from migrations.legacy_fixture import FixtureWallet, legacy_wallets
+from tests.legacy_wallets import USERS as MARKETPLACE_USERS
 
 LEGACY = "wallets"
 # Every third wallet is bad, so 120 users cover each kind of bad several times.
@@ -48,7 +49,7 @@ async def write_data_set(database: Database, data: DataSet) -> None:
     documents = [dict(document) for wallet in data.wallets for document in wallet.documents]
     await database[LEGACY].insert_many(documents)
     users = [wallet.user for wallet in data.wallets if wallet.user is not None]
-    await database[Collections.USERS].insert_many([dict(user) for user in users])
+    await database[MARKETPLACE_USERS].insert_many([dict(user) for user in users])
 
 
 async def legacy_documents(database: Database) -> dict[Any, bytes]:

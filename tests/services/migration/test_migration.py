@@ -131,3 +131,27 @@ async def test_money_credited_to_a_migrated_legacy_wallet_is_migrated_once_as_it
     assert [(late.number, late.amount) for late in record.late_migrations] == [(1, 500), (2, 75)]
     assert await ledger.balance(Accounts.buyer_legacy("late"), "usd") == 1575
     assert await ledger.totals_by_currency() == {"usd": 0}
+
+
+async def test_the_marketplace_users_are_read_where_the_settings_say_they_are(
+    database: Database, ledger: Ledger, settings: Settings
+) -> None:
+    members = settings.model_copy(update={"users_collection": "members", "users_id_field": "member_id"})
+    migration = LegacyMigration(
+        database,
+        ledger,
+        LegacyWalletBridge(database, members),
+        AuditLog(database),
+        platform_currency="usd",
+        recheck=timedelta(0),
+    )
+    for user_id in ("member-1", "default-only"):
+        await insert_legacy_wallet(database, user_id, "5.00", known_user=False)
+    await database["members"].insert_one({"member_id": "member-1"})
+    await database["users"].insert_one({"_id": "default-only"})
+
+    member = await migration.migrate_user("member-1", Actor.user("member-1"))
+    stranger = await migration.migrate_user("default-only", Actor.user("default-only"))
+
+    assert (member.status, member.amount) == (LegacyWalletStatus.MIGRATED, 500)
+    assert (stranger.status, stranger.reason) == (LegacyWalletStatus.INVALID, RejectionReason.UNKNOWN_USER)

@@ -1,5 +1,6 @@
-"""The mirror of connected accounts: whatever the events say and in whatever order they arrive,
-it ends as Stripe has the account (re-read through the adapter from the emulator)."""
+"""The mirror of connected accounts and the seller's standing derived from it: whatever the events
+say and in whatever order they arrive, it ends as Stripe has the account (re-read through the
+adapter from the emulator); each change of standing is audited once and signalled once."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ import pytest
 
 from app.adapters.stripe_adapter import StripeAdapter
 from app.config import Settings
-from app.container import build_services
+from app.container import Services, build_services
 from app.db import Database
 from app.domain.audit import Actor
+from app.domain.onboarding import SellerStatus, assess
 from app.domain.webhooks import Outcome
-from app.services.onboarding import SellerAccountConflict, StripeAccounts
-from app.services.onboarding.repository import StripeAccountRepository
-from app.services.onboarding.service import account_snapshot
+from app.services.onboarding import STATUS_CHANGED, SellerAccountConflict, StripeAccounts, TransferSignal
+from app.services.onboarding.accounts import account_snapshot
+from app.services.onboarding.repository import AccountRead, Derived, StripeAccountRepository
 from app.services.webhooks import WebhookInbox, WebhookProcessor
 from tests.conftest import PLATFORM_WEBHOOK_SECRET
+from tests.services.audit.support import audit_documents
 from tests.services.webhooks.support import deliver, inbox_for
 from tests.stripe_events import JsonObject, account_updated, stripe_event, stripe_object
 
@@ -44,19 +47,36 @@ async def provider(settings: Settings) -> AsyncIterator[StripeAdapter]:
 
 
 @pytest.fixture
+def services(database: Database, settings: Settings, provider: StripeAdapter) -> Services:
+    """The composition root's services, with every webhook handler it registers."""
+    return build_services(database, settings, provider)
+
+
+@pytest.fixture
 def inbox(database: Database, settings: Settings) -> WebhookInbox:
     return inbox_for(database, settings)
 
 
 @pytest.fixture
-def worker(database: Database, settings: Settings, provider: StripeAdapter) -> WebhookProcessor:
-    """The service's own processor, with every handler the composition root registers."""
-    return build_services(database, settings, provider).webhook_processor
+def worker(services: Services) -> WebhookProcessor:
+    return services.webhook_processor
 
 
 @pytest.fixture
-def accounts(database: Database, provider: StripeAdapter) -> StripeAccounts:
-    return StripeAccounts(database, provider)
+def accounts(services: Services) -> StripeAccounts:
+    return services.stripe_accounts
+
+
+@pytest.fixture
+def signals(accounts: StripeAccounts) -> list[TransferSignal]:
+    """Every signal the accounts publish, as a listener the composition root registers gets them."""
+    received: list[TransferSignal] = []
+
+    async def listener(signal: TransferSignal) -> None:
+        received.append(signal)
+
+    accounts.on_transfers_changed(listener)
+    return received
 
 
 async def new_account(provider: StripeAdapter, seller_id: str) -> str:
@@ -70,6 +90,15 @@ async def as_stripe_has_it(emulator: EmulatorServer, account_id: str) -> JsonObj
     account = await emulator.stripe_client().v1.accounts.retrieve_async(account_id)
     snapshot: JsonObject = account.to_dict()
     return snapshot
+
+
+async def status_changes(database: Database, account_id: str) -> list[tuple[Any, Any, Any]]:
+    records = await audit_documents(database, action=STATUS_CHANGED, **{"object.id": account_id})
+    return [(r["actor"]["kind"], r["before"], r["after"]) for r in records]
+
+
+def standing(status: SellerStatus, can_receive: bool, reason: str | None) -> dict[str, Any]:
+    return {"status": str(status), "can_receive_transfers": can_receive, "status_reason": reason}
 
 
 async def test_account_updated_stores_the_account_as_stripe_has_it_not_as_the_event_says(
@@ -90,20 +119,23 @@ async def test_account_updated_stores_the_account_as_stripe_has_it_not_as_the_ev
     [outcome] = await worker.process_due()
 
     assert outcome.outcome is Outcome.PROCESSED
-    snapshot = await accounts.get(account_id)
-    assert snapshot is not None
-    assert snapshot.seller_id == "seller-1"
+    account = await accounts.get(account_id)
+    assert account is not None
+    assert account.snapshot is not None
+    assert account.seller_id == "seller-1"
+    snapshot = account.snapshot
     assert (snapshot.charges_enabled, snapshot.payouts_enabled, snapshot.details_submitted) == (
         False,
         False,
         False,
     )
     assert snapshot.requirements.currently_due
-    assert (snapshot.last_event_id, snapshot.last_event_created) == (
+    assert (account.status, account.can_receive_transfers) == (SellerStatus.ONBOARDING, False)
+    assert (account.last_event_id, account.last_event_created) == (
         event["id"],
         datetime.fromtimestamp(NOW, UTC),
     )
-    assert snapshot.deauthorized is False
+    assert account.deauthorized is False
 
 
 async def test_events_of_the_same_second_in_any_order_end_in_stripes_latest_state(
@@ -112,6 +144,7 @@ async def test_events_of_the_same_second_in_any_order_end_in_stripes_latest_stat
     emulator: EmulatorServer,
     inbox: WebhookInbox,
     worker: WebhookProcessor,
+    database: Database,
 ) -> None:
     """Onboarding sends several `account.updated` within one second; their random ids say
     nothing of their order. Here the older state has the larger id."""
@@ -129,10 +162,14 @@ async def test_events_of_the_same_second_in_any_order_end_in_stripes_latest_stat
             await deliver(inbox, events[index])
             await worker.process_due()
 
-        snapshot = await accounts.get(account_id)
-        assert snapshot is not None
-        assert (snapshot.charges_enabled, snapshot.payouts_enabled) == (True, True), order
-        assert snapshot.capabilities["transfers"] == "active"
+        account = await accounts.get(account_id)
+        assert account is not None
+        assert account.snapshot is not None
+        assert (account.snapshot.charges_enabled, account.snapshot.payouts_enabled) == (True, True), order
+        assert account.snapshot.capabilities["transfers"] == "active"
+        assert (account.status, account.verification().progress) == (SellerStatus.ACTIVE, 100)
+        # Every read found the verified account: one change, from nothing to active.
+        assert [after["status"] for _, _, after in await status_changes(database, account_id)] == ["active"]
 
 
 async def test_a_read_that_started_earlier_never_overwrites_a_later_one(
@@ -147,39 +184,172 @@ async def test_a_read_that_started_earlier_never_overwrites_a_later_one(
     fast_ticket = await repository.reserve_read(account_id)
     fast_read = account_snapshot(await provider.retrieve_account(account_id))
 
-    assert await repository.store_snapshot(account_id, fast_read, fast_ticket, "evt_fast", datetime.now(UTC))
-    assert not await repository.store_snapshot(
-        account_id, slow_read, slow_ticket, "evt_slow", datetime.now(UTC)
-    )
+    async def store(snapshot: Any, ticket: int, event_id: str) -> bool:
+        read = AccountRead(snapshot, "seller-race", None, event_id, datetime.now(UTC))
+        derived = Derived(assess(snapshot), frozenset())
+        return await database.transaction(
+            lambda session: repository.store_read(session, account_id, read, derived, ticket, new=False)
+        )
+
+    assert await store(fast_read, fast_ticket, "evt_fast")
+    assert not await store(slow_read, slow_ticket, "evt_slow")
 
     stored = await repository.get(account_id)
     assert stored is not None
-    assert (stored.charges_enabled, stored.last_event_id) == (True, "evt_fast")
+    assert stored.snapshot is not None
+    assert (stored.snapshot.charges_enabled, stored.last_event_id) == (True, "evt_fast")
 
 
-async def test_deauthorization_is_recorded_once_and_survives_later_updates(
+async def test_each_change_of_standing_is_audited_once_with_before_and_after_and_signalled_once(
+    accounts: StripeAccounts,
+    provider: StripeAdapter,
+    emulator: EmulatorServer,
+    database: Database,
+    signals: list[TransferSignal],
+) -> None:
+    account_id = await new_account(provider, "seller-moves")
+    admin = Actor.from_roles("admin-1", ["admin"])
+    await accounts.refresh(account_id, Actor.webhook("evt_1"))
+    await emulator.control_async(f"accounts/{account_id}/verify")
+    await accounts.refresh(account_id, Actor.webhook("evt_2"))
+    await accounts.refresh(account_id, Actor.webhook("evt_3"))  # nothing changed at Stripe
+    await emulator.control_async(f"accounts/{account_id}/restrict")
+    await accounts.refresh(account_id, admin)
+
+    assert await status_changes(database, account_id) == [
+        (
+            "webhook",
+            standing(SellerStatus.NOT_STARTED, False, None),
+            {
+                **standing(SellerStatus.ONBOARDING, False, "requirements.past_due"),
+                "seller_id": "seller-moves",
+            },
+        ),
+        (
+            "webhook",
+            standing(SellerStatus.ONBOARDING, False, "requirements.past_due"),
+            {**standing(SellerStatus.ACTIVE, True, None), "seller_id": "seller-moves"},
+        ),
+        (
+            "admin",
+            standing(SellerStatus.ACTIVE, True, None),
+            {
+                **standing(SellerStatus.RESTRICTED, False, "requirements.past_due"),
+                "seller_id": "seller-moves",
+            },
+        ),
+    ]
+    assert signals == [
+        TransferSignal("seller-moves", account_id, True),
+        TransferSignal("seller-moves", account_id, False),
+    ]
+    assert await accounts.transfer_destination("seller-moves") is None
+
+
+async def test_a_listener_is_told_after_the_change_is_committed_and_one_that_fails_changes_nothing(
+    accounts: StripeAccounts, provider: StripeAdapter, emulator: EmulatorServer, database: Database
+) -> None:
+    """What a listener reads when called is the committed state; a failing listener neither undoes
+    the change nor stops the others, and the job's query still finds the seller."""
+    seen_by_listener: list[str | None] = []
+
+    async def failing(signal: TransferSignal) -> None:
+        raise RuntimeError("the checkout is down")
+
+    async def reading(signal: TransferSignal) -> None:
+        seen_by_listener.append(await accounts.transfer_destination(signal.seller_id))
+
+    accounts.on_transfers_changed(failing)
+    accounts.on_transfers_changed(reading)
+    account_id = await new_account(provider, "seller-listened")
+    await emulator.control_async(f"accounts/{account_id}/verify")
+
+    assert await accounts.refresh(account_id, Actor.webhook("evt_1"))
+
+    assert seen_by_listener == [account_id]
+    assert await accounts.sellers_receiving_transfers(None, 10) == [("seller-listened", account_id)]
+
+
+async def test_the_catch_up_query_walks_every_seller_able_to_receive_by_seller_id(
+    accounts: StripeAccounts, provider: StripeAdapter, emulator: EmulatorServer
+) -> None:
+    sellers = [f"seller-{index}" for index in range(5)]
+    for seller_id in sellers:
+        account_id = await new_account(provider, seller_id)
+        if seller_id != "seller-2":
+            await emulator.control_async(f"accounts/{account_id}/verify")
+        await accounts.refresh(account_id, Actor.webhook(f"evt_{seller_id}"))
+
+    first = await accounts.sellers_receiving_transfers(None, 2)
+    rest = await accounts.sellers_receiving_transfers(first[-1][0], 10)
+
+    assert [seller for seller, _ in first + rest] == ["seller-0", "seller-1", "seller-3", "seller-4"]
+
+
+async def test_deauthorization_rejects_the_seller_once_and_survives_later_updates(
     accounts: StripeAccounts,
     provider: StripeAdapter,
     emulator: EmulatorServer,
     inbox: WebhookInbox,
     worker: WebhookProcessor,
+    database: Database,
+    signals: list[TransferSignal],
 ) -> None:
     account_id = await new_account(provider, "seller-gone")
+    await emulator.control_async(f"accounts/{account_id}/verify")
     application = stripe_object("application", id="ca_platform", name="Marketplace")
     deauthorized = stripe_event(
         "account.application.deauthorized", application, account=account_id, created=NOW
     )
     await deliver(inbox, account_updated(await as_stripe_has_it(emulator, account_id), created=NOW - 30))
+    await worker.process_due()
     await deliver(inbox, deauthorized)
     await worker.process_due()
     await worker.replay(deauthorized["id"], Actor.from_roles("admin-1", ["admin"]))
     await deliver(inbox, account_updated(await as_stripe_has_it(emulator, account_id), created=NOW - 60))
     await worker.process_due()
 
-    snapshot = await accounts.get(account_id)
-    assert snapshot is not None
-    assert snapshot.deauthorized is True
-    assert snapshot.deauthorized_at == datetime.fromtimestamp(NOW, UTC)
+    account = await accounts.get(account_id)
+    assert account is not None
+    assert account.deauthorized is True
+    assert account.deauthorized_at == datetime.fromtimestamp(NOW, UTC)
+    verification = account.verification()
+    assert (verification.status, verification.status_reason) == (SellerStatus.REJECTED, "deauthorized")
+    assert account.can_receive_transfers is False
+    assert await accounts.transfer_destination("seller-gone") is None
+    changes = await status_changes(database, account_id)
+    assert [(kind, after["status"]) for kind, _, after in changes] == [
+        ("webhook", "active"),
+        ("webhook", "rejected"),
+    ]
+    assert changes[-1][2]["status_reason"] == "deauthorized"
+    assert signals == [
+        TransferSignal("seller-gone", account_id, True),
+        TransferSignal("seller-gone", account_id, False),
+    ]
+
+
+async def test_capability_updated_reads_the_account_again(
+    accounts: StripeAccounts,
+    provider: StripeAdapter,
+    emulator: EmulatorServer,
+    database: Database,
+    inbox: WebhookInbox,
+    worker: WebhookProcessor,
+) -> None:
+    account_id = await new_account(provider, "seller-capable")
+    await emulator.control_async(f"accounts/{account_id}/verify")
+    [event] = [
+        e for e in emulator.events("capability.updated") if e["account"] == account_id
+    ]  # what Stripe sent for the transfers capability
+
+    await deliver(inbox, event)
+    [outcome] = await worker.process_due()
+
+    assert outcome.outcome is Outcome.PROCESSED
+    account = await accounts.get(account_id)
+    assert account is not None
+    assert (account.status, account.can_receive_transfers) == (SellerStatus.ACTIVE, True)
 
 
 async def test_a_second_account_claiming_the_same_seller_is_a_conflict(
@@ -191,10 +361,10 @@ async def test_a_second_account_claiming_the_same_seller_is_a_conflict(
             {"type": "express", "country": "US", "metadata": {"seller_id": "seller-9"}}
         )
     ).id
-    assert await accounts.refresh(first, "evt_1", datetime.now(UTC))
+    assert await accounts.refresh(first, Actor.webhook("evt_1"))
 
     with pytest.raises(SellerAccountConflict):
-        await accounts.refresh(second, "evt_2", datetime.now(UTC))
+        await accounts.refresh(second, Actor.webhook("evt_2"))
 
 
 async def test_the_platforms_own_account_updated_is_not_a_connected_account(
