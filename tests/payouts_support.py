@@ -27,7 +27,9 @@ async def seller_with_bank(market: Marketplace, seller_id: str, account_number: 
     return account.id
 
 
-async def sell_and_settle(market: Marketplace, buyer: str, product: str = "prod_mug", *, key: str) -> dict[str, Any]:
+async def sell_and_settle(
+    market: Marketplace, buyer: str, product: str = "prod_mug", *, key: str
+) -> dict[str, Any]:
     """A buyer pays an order by card and confirms delivery; the seller's money reaches their
     Stripe balance and becomes available there."""
     order: dict[str, Any] = (await market.checkout(buyer, [(product, 1)], key=key)).json()

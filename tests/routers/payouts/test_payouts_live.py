@@ -18,7 +18,9 @@ from tests.payouts_support import (
 )
 
 
-async def test_a_sale_is_paid_out_to_the_sellers_bank_and_the_history_shows_it_paid(market: Marketplace) -> None:
+async def test_a_sale_is_paid_out_to_the_sellers_bank_and_the_history_shows_it_paid(
+    market: Marketplace,
+) -> None:
     await seller_with_bank(market, SELLER_A)
     await sell_and_settle(market, "buyer", key="sale-1")
     balance = await get_json(market, f"/seller/{SELLER_A}/balance", SELLER_A)
@@ -34,7 +36,8 @@ async def test_a_sale_is_paid_out_to_the_sellers_bank_and_the_history_shows_it_p
     assert answer.status_code == 201, answer.text
     payout = answer.json()
     assert (payout["amount"], payout["currency"], payout["status"]) == (MUG_NET, "usd", "pending")
-    assert payout["stripe_payout_id"].startswith("po_") and payout["arrival_date"]
+    assert payout["stripe_payout_id"].startswith("po_")
+    assert payout["arrival_date"]
     assert (await get_json(market, f"/seller/{SELLER_A}/balance", SELLER_A))["in_transit"] == MUG_NET
 
     await market.emulator.control_async(f"payouts/{payout['stripe_payout_id']}/pay")
@@ -51,7 +54,9 @@ async def test_a_sale_is_paid_out_to_the_sellers_bank_and_the_history_shows_it_p
     await market.assert_invariants()
 
 
-async def test_a_payout_to_a_failing_bank_account_shows_why_and_the_money_is_back(market: Marketplace) -> None:
+async def test_a_payout_to_a_failing_bank_account_shows_why_and_the_money_is_back(
+    market: Marketplace,
+) -> None:
     await seller_with_bank(market, SELLER_A, NO_SUCH_BANK)
     await sell_and_settle(market, "buyer", key="sale-1")
 
@@ -94,9 +99,14 @@ async def test_a_slow_stripe_answers_the_last_known_balance_with_its_age(market:
     await sell_and_settle(market, "buyer", key="sale-1")
     known = await get_json(market, f"/seller/{SELLER_A}/balance", SELLER_A, Role.SELLER)
 
-    await market.emulator.control_async("faults", path_prefix="/v1/balance", method="GET", count=1, delay_seconds=3)
+    await market.emulator.control_async(
+        "faults", path_prefix="/v1/balance", method="GET", count=1, delay_seconds=3
+    )
     slow = await get_json(market, f"/seller/{SELLER_A}/balance", SELLER_A, Role.SELLER)
 
     assert slow["stripe_balance_stale"] is True
-    assert (slow["available"], slow["stripe_balance_as_of"]) == (known["available"], known["stripe_balance_as_of"])
+    assert (slow["available"], slow["stripe_balance_as_of"]) == (
+        known["available"],
+        known["stripe_balance_as_of"],
+    )
     assert slow["stripe_balance_age_seconds"] >= 0
