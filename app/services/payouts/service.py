@@ -21,6 +21,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -57,6 +58,7 @@ from app.services.payouts.repository import (
     PayoutRecord,
     PayoutRepository,
     StripeView,
+    as_payout,
     outside_document,
     requested_document,
 )
@@ -139,13 +141,12 @@ class Payouts:
         refuse; `payout_id` names the request, so asking again continues the same payout."""
         if currency != self._currency:
             raise UnsupportedPayoutCurrency(f"payouts are made in {self._currency}, not {currency}")
-        existing = await self._payouts.get(payout_id)
-        if existing is None:
-            async with self._seller_lock(seller_id):
-                existing = await self._payouts.get(payout_id) or await self._record(
-                    payout_id, seller_id, amount, currency, actor
+        async with self._seller_lock(seller_id):
+            existing = await self._payouts.get(payout_id)
+            if existing is None:
+                return await self._send(
+                    await self._record(payout_id, seller_id, amount, currency, actor), actor
                 )
-                return await self._send(existing, actor)
         if existing.seller_id != seller_id:
             raise NotFound(f"no payout {payout_id}")
         return await self._send(existing, actor) if existing.status is PayoutStatus.REQUESTED else existing
@@ -172,23 +173,25 @@ class Payouts:
             payout_id, seller_id, account.id, amount, currency, actor.id, self._clock()
         )
 
-        async def record_in(session: AsyncClientSession) -> None:
-            if await self._payouts.insert(session, document):
-                await self._audit.record(
-                    session,
-                    actor,
-                    REQUESTED,
-                    AuditObject("payout", payout_id),
-                    before=None,
-                    after={"status": str(PayoutStatus.REQUESTED), "amount": amount, "currency": currency},
-                )
+        async def record_in(session: AsyncClientSession) -> bool:
+            if not await self._payouts.insert(session, document):
+                return False
+            await self._audit.record(
+                session,
+                actor,
+                REQUESTED,
+                AuditObject("payout", payout_id),
+                before=None,
+                after={"status": str(PayoutStatus.REQUESTED), "amount": amount, "currency": currency},
+            )
+            return True
 
-        await self._db.transaction(record_in)
+        if not await self._db.transaction(record_in):
+            # Recorded meanwhile by a request under the same id whose lock had lapsed.
+            return await self.get(payout_id)
         metrics.counted(PayoutStatus.REQUESTED, amount, currency)
         log.info("payout_requested", payout_id=payout_id, seller_id=seller_id, amount=amount)
-        recorded = await self._payouts.get(payout_id)
-        assert recorded is not None  # inserted just now, or by a request under the same id
-        return recorded
+        return as_payout(document)
 
     async def _send(self, payout: PayoutRecord, actor: Actor) -> PayoutRecord:
         request = CreatePayout(
@@ -202,9 +205,7 @@ class Payouts:
             raise _ours(error, payout) from error
         finally:
             self._stripe.forget(payout.account_id, payout.currency)
-        await self._payouts.attach_stripe_id(payout.id, made.id)
-        await self._store(payout.id, made, CREATION_TICKET, actor)
-        return await self.get(payout.id)
+        return await self._store(payout.id, made, CREATION_TICKET, actor) or await self.get(payout.id)
 
     async def _refused(self, payout: PayoutRecord, error: PaymentProviderError, actor: Actor) -> None:
         code = error.stripe_code or error.code
@@ -258,41 +259,55 @@ class Payouts:
         assert recorded is not None  # inserted just now, or by an earlier event
         return recorded
 
-    async def _store(self, payout_id: str, seen: Payout, ticket: int, actor: Actor) -> None:
+    async def _store(self, payout_id: str, seen: Payout, ticket: int, actor: Actor) -> PayoutRecord | None:
+        """Store what a read of the payout found, with its ledger entries and audit; the payout as
+        stored, or None when a later read was stored already."""
         view = StripeView(
             status=PayoutStatus(seen.status),
             arrival_date=datetime.fromtimestamp(seen.arrival_date, UTC),
             failure_code=seen.failure_code,
             failure_message=failure_reason(seen.failure_code, seen.failure_message),
         )
-        changed: list[PayoutRecord] = []
 
-        async def store_in(session: AsyncClientSession) -> None:
-            changed.clear()
+        async def store_in(session: AsyncClientSession) -> tuple[PayoutRecord, PayoutRecord] | None:
             before = await self._payouts.get(payout_id, session)
             assert before is not None
             entries, ledger = ledger_entries(
                 before.seller_id, seen.id, before.amount, before.currency, view.status, before.ledger
             )
             if not await self._payouts.store_read(session, payout_id, ticket, seen.id, view, ledger):
-                return
+                return None
             for posted in entries:
                 await self._ledger.post_in(session, posted)
             if before.status is not view.status:
                 details = {"failure_code": view.failure_code} if view.failure_code else {}
                 await self._status_audit(session, actor, before, view.status, **details)
-                changed.append(before)
+            after = replace(
+                before,
+                stripe_payout_id=seen.id,
+                status=view.status,
+                arrival_date=view.arrival_date,
+                failure_code=view.failure_code,
+                failure_message=view.failure_message,
+                ledger=ledger,
+                updated_at=self._clock(),
+            )
+            return before, after
 
-        await self._db.transaction(store_in)
-        for before in changed:
-            metrics.counted(view.status, before.amount, before.currency)
+        stored = await self._db.transaction(store_in)
+        if stored is None:
+            return None
+        before, after = stored
+        if before.status is not after.status:
+            metrics.counted(after.status, after.amount, after.currency)
             log.info(
                 "payout_status_changed",
                 payout_id=payout_id,
                 stripe_payout=seen.id,
-                seller_id=before.seller_id,
-                status=str(view.status),
+                seller_id=after.seller_id,
+                status=str(after.status),
             )
+        return after
 
     async def _status_audit(
         self,
