@@ -12,10 +12,11 @@ from app.domain.payouts import (
 )
 from app.services.payouts.balances import SellerBalance, StripeFigures
 from app.services.payouts.ports import (
-    NO_EXPOSURE,
     DisputeExposure,
+    DisputeHold,
     EscrowHoldings,
     NoDisputes,
+    NoHold,
     SellerDisputes,
 )
 from app.services.payouts.repository import INDEXES, PayoutPage, PayoutRecord
@@ -34,11 +35,12 @@ PAYOUT_ERRORS = (
 
 __all__ = [
     "INDEXES",
-    "NO_EXPOSURE",
     "PAYOUT_ERRORS",
     "DisputeExposure",
+    "DisputeHold",
     "EscrowHoldings",
     "NoDisputes",
+    "NoHold",
     "PayoutPage",
     "PayoutRecord",
     "PayoutWebhookHandlers",

@@ -21,7 +21,7 @@ from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_errors import PaymentProviderError
 from app.domain.ledger import Accounts
 from app.services.ledger import Ledger
-from app.services.payouts.ports import DisputeExposure, EscrowHoldings, SellerDisputes
+from app.services.payouts.ports import DisputeExposure, EscrowHoldings, SellerDisputes, exposure
 from app.services.payouts.repository import BalanceReading, PayoutRepository
 
 log = structlog.get_logger(__name__)
@@ -217,6 +217,6 @@ class SellerBalances:
             pending_transfer=pending_transfer,
             in_transit=await self._repository.on_the_way(seller_id, currency),
             stripe=stripe,
-            disputes=await self._disputes.exposure(seller_id, currency),
+            disputes=await exposure(self._disputes, seller_id, currency),
             now=self._clock(),
         )

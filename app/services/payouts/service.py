@@ -53,6 +53,7 @@ from app.services.payment_operations import CreatePayout, PaymentOperations
 from app.services.payouts import metrics
 from app.services.payouts.balances import SellerBalance, SellerBalances, StripeBalances
 from app.services.payouts.ports import EscrowHoldings, SellerDisputes
+from app.services.payouts.ports import exposure as dispute_exposure
 from app.services.payouts.repository import (
     PayoutPage,
     PayoutRecord,
@@ -160,7 +161,7 @@ class Payouts:
             raise SellerNotOnboarded(f"seller {seller_id} has no Stripe account yet")
         if not account.snapshot.payouts_enabled:
             raise PayoutsDisabled(f"Stripe does not allow payouts from {account.id} now")
-        exposure = await self._disputes.exposure(seller_id, currency)
+        exposure = await dispute_exposure(self._disputes, seller_id, currency)
         if exposure.open_disputes:
             raise PayoutsBlockedByDispute(
                 f"seller {seller_id} has {exposure.open_disputes} open dispute(s)",
