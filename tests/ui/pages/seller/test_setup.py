@@ -1,5 +1,6 @@
 """The seller's "Set up payments": to Stripe's hosted onboarding (the emulator's page) and back,
-active once Stripe's signed webhook reaches the service; an expired link; a refused set-up."""
+waiting there until Stripe's signed webhook reaches the service and shows the seller active; an
+expired link; a refused set-up."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ async def complete_stripe_onboarding(page: Page) -> None:
 
 
 async def test_a_seller_sets_up_payments_with_stripe_and_comes_back_active(
-    page: Page, token: TokenFactory, live_service: str, database: Database
+    page: Page, token: TokenFactory, live_service: str, emulator: EmulatorServer, database: Database
 ) -> None:
     await seller_profile(database, SELLER)
     await sign_in(page, token(SELLER, Role.SELLER))
@@ -48,9 +49,15 @@ async def test_a_seller_sets_up_payments_with_stripe_and_comes_back_active(
 
     await go.click()
     await dialog.get_by_role("button", name="Go to Stripe").click()
-    await complete_stripe_onboarding(page)
+    await emulator.control_async("delivery", paused=True)  # Stripe's webhook comes late
+    try:
+        await complete_stripe_onboarding(page)
+        await expect(page).to_have_url(f"{live_service}/ui/#/seller/setup?returned=1")
+        await expect(page.get_by_text("Waiting for Stripe to confirm your details…")).to_be_visible()
+        await expect(page.locator("[data-status]")).to_have_attribute("data-status", "onboarding")
+    finally:
+        await emulator.control_async("delivery", paused=False)
 
-    await expect(page).to_have_url(f"{live_service}/ui/#/seller/setup?returned=1")
     welcome = page.get_by_role("status").filter(has_text="Welcome back")
     await expect(welcome).to_contain_text("Welcome back. Your status: active.")
     await expect(welcome).to_contain_text("Nothing to do: you can receive payments.")

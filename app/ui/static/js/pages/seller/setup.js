@@ -61,7 +61,6 @@ export async function render({ view, page, session, query }) {
   const standing = await showStanding(panels, area, session.user);
   if (standing === null) return;
   go.textContent = standing.status === 'not_started' ? 'Set up payments with Stripe' : 'Continue with Stripe';
-  // Not awaited: the page is usable (and focused) while it waits for Stripe's news.
   if (query.get('returned') === '1') welcomeBack(panels, area, session.user, standing);
 }
 
@@ -77,38 +76,44 @@ async function showStanding(panels, area, sellerId) {
   }
 }
 
-// Back from Stripe: while the service has not heard from Stripe yet (`onboarding`), look again.
-async function welcomeBack(panels, area, sellerId, first) {
-  let standing = first;
-  const waitUntil = Date.now() + WAIT_MOST_MS;
-  if (standing.status === 'onboarding') {
-    const waiting = 'Waiting for Stripe to confirm your details…';
-    replaceContent(area, h('p', { class: 'muted', role: 'status' }, waiting));
+// Back from Stripe. News Stripe already sent is shown with the page (whose heading takes the
+// focus); while the service has not heard yet (`onboarding`), the page looks again, then focuses
+// the outcome.
+function welcomeBack(panels, area, sellerId, standing) {
+  if (standing.status !== 'onboarding') {
+    replaceContent(area, welcome(standing));
+    return;
   }
-  while (standing.status === 'onboarding' && Date.now() < waitUntil && panels.isConnected) {
+  const waiting = 'Waiting for Stripe to confirm your details…';
+  replaceContent(area, h('p', { class: 'muted', role: 'status' }, waiting));
+  waitForStripe(panels, area, sellerId);
+}
+
+async function waitForStripe(panels, area, sellerId) {
+  const waitUntil = Date.now() + WAIT_MOST_MS;
+  let standing;
+  do {
     await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+    if (!panels.isConnected) return; // the seller moved on
     standing = await showStanding(panels, area, sellerId);
     if (standing === null) return;
-  }
-  if (!panels.isConnected) return;
-  if (standing.status === 'onboarding') {
-    show(
-      area,
-      notice(
-        'warning',
-        'Stripe has not confirmed your details yet.',
-        'It can take a few minutes. ',
-        h('a', { href: '#/seller/status' }, 'See your verification status'),
-      ),
-    );
+  } while (standing.status === 'onboarding' && Date.now() < waitUntil);
+  if (standing.status !== 'onboarding') {
+    show(area, welcome(standing));
     return;
   }
   show(
     area,
     notice(
-      'success',
-      `Welcome back. Your status: ${standing.status.replace(/_/g, ' ')}.`,
-      standing.next_step,
+      'warning',
+      'Stripe has not confirmed your details yet.',
+      'It can take a few minutes. ',
+      h('a', { href: '#/seller/status' }, 'See your verification status'),
     ),
   );
+}
+
+function welcome(standing) {
+  const status = standing.status.replace(/_/g, ' ');
+  return notice('success', `Welcome back. Your status: ${status}.`, standing.next_step);
 }
