@@ -21,7 +21,7 @@ from pymongo import MongoClient
 
 from local_stack import __main__ as make_run
 from local_stack.ports import Port
-from tests.local_stack_support import free_ports, start_local_stack
+from tests.local_stack_support import start_on_ports_nobody_takes
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,8 @@ class LocalStack:
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     home = tmp_path_factory.mktemp("local-stack")
-    ports = free_ports()
-    stack = start_local_stack(home, ports)
+    stack, ports = start_on_ports_nobody_takes(home)
     try:
-        stack.wait_for_banner()
         yield LocalStack(
             home,
             api=f"http://127.0.0.1:{ports['PORT']}",
