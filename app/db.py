@@ -41,7 +41,6 @@ class Collections:
     JOURNAL_ENTRIES = "journal_entries"
     LEDGER_POSTINGS = "ledger_postings"
     IDEMPOTENCY_KEYS = "idempotency_keys"
-    PRODUCTS = "products"
     STRIPE_ACCOUNTS = "stripe_accounts"
     PAYMENT_OPERATIONS = "payment_operations"
     WEBHOOK_EVENTS = "webhook_events"
@@ -52,6 +51,9 @@ class Collections:
     AUDIT_PENDING = "audit_pending"
     AUDIT_LOG = "audit_log"
     AUDIT_CHAIN = "audit_chain"
+    ORDERS = "orders"
+    ESCROWS = "escrows"
+    SELLER_TRANSFERS = "seller_transfers"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.
