@@ -77,9 +77,11 @@ function flagPanel(flag, editable) {
   };
   showState(flag);
 
+  // novalidate: the service judges the rule and names what it refuses; the inputs' bounds only
+  // guide typing.
   const form = h(
     'form',
-    { class: 'stacked' },
+    { class: 'stacked', novalidate: true },
     h(
       'div',
       { class: 'switch' },

@@ -77,12 +77,7 @@ function migrateOneUser() {
   const form = h(
     'form',
     { class: 'filters panel' },
-    h(
-      'div',
-      {},
-      h('label', { for: input.id }, 'Migrate one user', h('span', { class: 'hint' }, ' their user id')),
-      input,
-    ),
+    h('div', {}, h('label', { for: input.id }, 'User id'), input),
     h('div', {}, submit),
   );
   form.addEventListener('submit', (event) => {
@@ -104,7 +99,14 @@ function migrateOneUser() {
       done: migratedNotice,
     });
   });
-  return h('section', { 'aria-label': 'Migrate one user' }, form, area);
+  return h(
+    'section',
+    { 'aria-labelledby': 'migrate-heading' },
+    h('h2', { id: 'migrate-heading' }, 'Migrate one user'),
+    h('p', {}, 'Their legacy wallet balance into the ledger now, without waiting for their first use of the wallet.'),
+    form,
+    area,
+  );
 }
 
 function migratedNotice(result) {
