@@ -34,6 +34,7 @@ from app.services import (
     migration,
     onboarding,
     payment_operations,
+    payouts,
     wallet,
     webhooks,
 )
@@ -55,6 +56,7 @@ from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns, Rollbacks
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
+from app.services.payouts import NoDisputes, Payouts, PayoutWebhookHandlers, SellerDisputes
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
     TopupExpiry,
@@ -75,6 +77,7 @@ INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     migration.INDEXES,
     onboarding.INDEXES,
     payment_operations.INDEXES,
+    payouts.INDEXES,
     wallet.INDEXES,
     webhooks.INDEXES,
 )
@@ -105,6 +108,7 @@ class Services:
     checkout: Checkout
     escrow_releases: EscrowReleases
     seller_transfers: SellerTransfers
+    payouts: Payouts
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
@@ -146,11 +150,27 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     releases = EscrowReleases(
         database, ledger, audit_log, seller_transfers, timedelta(days=settings.escrow_auto_release_days)
     )
+    seller_payouts = Payouts(
+        database,
+        ledger,
+        operations,
+        provider,
+        audit_log,
+        stripe_accounts,
+        seller_disputes(),
+        orders,
+        currency=settings.platform_currency,
+        minimum=settings.payout_min_amount,
+        lock_for=timedelta(seconds=settings.payout_lock_seconds),
+        balance_cache_for=timedelta(seconds=settings.seller_balance_cache_seconds),
+        stripe_balance_timeout=timedelta(seconds=settings.seller_balance_stripe_timeout_seconds),
+    )
     registry = webhook_registry(
         stripe_accounts,
         topups,
         StripeFees(ledger, provider),
         CheckoutWebhookHandlers(orders, seller_transfers),
+        PayoutWebhookHandlers(seller_payouts),
     )
     return Services(
         settings=settings,
@@ -178,6 +198,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         checkout=orders,
         escrow_releases=releases,
         seller_transfers=seller_transfers,
+        payouts=seller_payouts,
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
@@ -204,6 +225,7 @@ def webhook_registry(
     topups: Topups,
     stripe_fees: StripeFees,
     checkout_handlers: CheckoutWebhookHandlers,
+    payout_handlers: PayoutWebhookHandlers,
 ) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
     registry = HandlerRegistry()
@@ -211,7 +233,13 @@ def webhook_registry(
     registry.register_all(TopupWebhookHandlers(topups).by_event_type())
     registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
     registry.register_all(checkout_handlers.by_event_type())
+    registry.register_all(payout_handlers.by_event_type())
     return registry
+
+
+def seller_disputes() -> SellerDisputes:
+    """Where payouts learn of a seller's open disputes and what they owe the platform."""
+    return NoDisputes()
 
 
 def webhook_retry_policy(settings: Settings) -> RetryPolicy:

@@ -59,6 +59,8 @@ class Collections:
     ORDERS = "orders"
     ESCROWS = "escrows"
     SELLER_TRANSFERS = "seller_transfers"
+    PAYOUTS = "payouts"
+    SELLER_BALANCES = "seller_balances"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

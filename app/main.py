@@ -25,6 +25,7 @@ from app.routers import (
     health,
     migration,
     onboarding,
+    payouts,
     wallet,
     webhooks,
 )
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkout.admin)
     app.include_router(onboarding.router)
     app.include_router(onboarding.admin)
+    app.include_router(payouts.router)
     app.include_router(audit.router)
     app.include_router(flags.router)
     app.include_router(migration.router)

@@ -36,6 +36,7 @@ from app.services.idempotency import (
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns
 from app.services.onboarding import Onboarding
+from app.services.payouts import Payouts
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -103,6 +104,10 @@ def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
 
 
+def get_payouts(services: ServicesOfApp) -> Payouts:
+    return services.payouts
+
+
 def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
@@ -137,6 +142,7 @@ CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
 EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
 SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
 OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
+PayoutsDep = Annotated[Payouts, Depends(get_payouts)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]

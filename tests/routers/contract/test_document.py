@@ -59,7 +59,7 @@ def test_every_error_response_is_a_problem_with_its_codes(name: str) -> None:
         assert problem_codes(OPERATIONS[name], int(status))
 
 
-FEATURE_GATED = {"POST /checkout", "POST /wallet/topup_request"}
+FEATURE_GATED = {"POST /checkout", "POST /payouts", "POST /wallet/topup_request"}
 
 
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
