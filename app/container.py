@@ -28,6 +28,7 @@ from app.domain.webhooks import RetryPolicy
 from app.services import (
     audit,
     checkout,
+    disputes,
     idempotency,
     ledger,
     migration,
@@ -47,6 +48,7 @@ from app.services.checkout import (
     run_order_expiry,
     run_transfer_retries,
 )
+from app.services.disputes import DisputeHolds, SellerDebts
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
@@ -68,6 +70,7 @@ from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, 
 INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     audit.INDEXES,
     checkout.INDEXES,
+    disputes.INDEXES,
     ledger.INDEXES,
     idempotency.INDEXES,
     migration.INDEXES,
@@ -100,6 +103,8 @@ class Services:
     checkout: Checkout
     escrow_releases: EscrowReleases
     seller_transfers: SellerTransfers
+    seller_debts: SellerDebts
+    dispute_holds: DisputeHolds
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
@@ -130,8 +135,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
             signal.seller_id, signal.can_receive_transfers
         )
     )
+    seller_debts = SellerDebts(database, audit_log)
     releases = EscrowReleases(
-        database, ledger, audit_log, seller_transfers, timedelta(days=settings.escrow_auto_release_days)
+        database,
+        ledger,
+        audit_log,
+        seller_transfers,
+        seller_debts,
+        timedelta(days=settings.escrow_auto_release_days),
     )
     registry = webhook_registry(
         stripe_accounts,
@@ -162,6 +173,8 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         checkout=orders,
         escrow_releases=releases,
         seller_transfers=seller_transfers,
+        seller_debts=seller_debts,
+        dispute_holds=DisputeHolds(database, seller_debts),
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
