@@ -16,7 +16,19 @@ from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
 from app.openapi import PaymentsApi
 from app.problems import install_problem_handlers
-from app.routers import audit, catalog, checkout, config, health, onboarding, wallet, webhooks
+from app.routers import (
+    audit,
+    catalog,
+    checkout,
+    config,
+    disputes,
+    health,
+    notifications,
+    onboarding,
+    refunds,
+    wallet,
+    webhooks,
+)
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
 from app.ui import serve_ui
@@ -29,7 +41,8 @@ Money is always `{"amount": <integer minor units>, "currency": "<iso lowercase>"
 Errors are RFC 9457 `application/problem+json` with a stable `code`; each operation lists every
 status it can answer and, per status, the codes it can carry.
 Every money-moving POST requires an `Idempotency-Key` header.
-Request bodies are JSON of at most 64 KiB (1 MiB for Stripe webhooks); unknown fields are refused.
+Request bodies are JSON of at most 64 KiB (1 MiB for Stripe webhooks, `EVIDENCE_MAX_BYTES` for
+dispute evidence files); unknown fields are refused.
 """
 
 
@@ -72,6 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkout.admin)
     app.include_router(onboarding.router)
     app.include_router(onboarding.admin)
+    app.include_router(disputes.router)
+    app.include_router(disputes.evidence_router)
+    app.include_router(disputes.admin)
+    app.include_router(refunds.orders)
+    app.include_router(refunds.router)
+    app.include_router(notifications.router)
     app.include_router(audit.router)
     return app
 

@@ -18,9 +18,10 @@ A chargeback won puts the money back where it came from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from app.errors import InvalidRequest, ServiceError
 
@@ -100,6 +101,12 @@ class DisputeNotOpen(ServiceError):
     title = "The dispute is resolved or closed already"
 
 
+class NotABuyerDispute(ServiceError):
+    code = "chargeback_decided_by_stripe"
+    status = 409
+    title = "A chargeback is decided by the card network through Stripe, not resolved here"
+
+
 class NotAChargeback(ServiceError):
     code = "not_a_chargeback"
     status = 409
@@ -115,6 +122,7 @@ class EvidenceTooLarge(ServiceError):
     code = "evidence_too_large"
     status = 413
     title = "The evidence file is larger than allowed"
+    members: ClassVar[Mapping[str, Any]] = {"limit": int}
 
 
 class EvidenceTypeNotAllowed(ServiceError):

@@ -26,6 +26,7 @@ from app.routers.contract import raises
 from app.services.audit import AuditLog
 from app.services.catalog import Catalog
 from app.services.checkout import Checkout, EscrowReleases, SellerTransfers
+from app.services.disputes import Disputes, EvidenceStore
 from app.services.idempotency import (
     IdempotencyKeyReused,
     IdempotencyStore,
@@ -33,7 +34,9 @@ from app.services.idempotency import (
     request_fingerprint,
 )
 from app.services.ledger import Ledger
+from app.services.notifications import Notifications
 from app.services.onboarding import Onboarding
+from app.services.refunds import Refunds
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -85,6 +88,22 @@ def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
     return services.seller_transfers
 
 
+def get_disputes(services: ServicesOfApp) -> Disputes:
+    return services.disputes
+
+
+def get_evidence(services: ServicesOfApp) -> EvidenceStore:
+    return services.evidence
+
+
+def get_refunds(services: ServicesOfApp) -> Refunds:
+    return services.refunds
+
+
+def get_notifications(services: ServicesOfApp) -> Notifications:
+    return services.notifications
+
+
 def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
 
@@ -119,6 +138,10 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
 EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
 SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
+DisputesDep = Annotated[Disputes, Depends(get_disputes)]
+EvidenceDep = Annotated[EvidenceStore, Depends(get_evidence)]
+RefundsDep = Annotated[Refunds, Depends(get_refunds)]
+NotificationsDep = Annotated[Notifications, Depends(get_notifications)]
 OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]

@@ -26,7 +26,7 @@ from app.services.checkout.jobs import (
 )
 from app.services.checkout.release import EscrowReleases, SellerDebts
 from app.services.checkout.repository import INDEXES as ORDER_INDEXES
-from app.services.checkout.repository import Escrow, Order, OrderPage
+from app.services.checkout.repository import Escrow, Order, OrderPage, funding_document
 from app.services.checkout.transfer_repository import INDEXES as TRANSFER_INDEXES
 from app.services.checkout.transfer_repository import SellerTransfer, TransferPage
 from app.services.checkout.transfers import SellerTransfers, TransferDestinations
@@ -70,6 +70,7 @@ __all__ = [
     "SellerTransfers",
     "TransferDestinations",
     "TransferPage",
+    "funding_document",
     "run_escrow_auto_release",
     "run_order_expiry",
     "run_transfer_retries",

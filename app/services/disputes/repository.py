@@ -18,8 +18,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document
+from app.domain.checkout import Funding
 from app.domain.disputes import OPEN_STATUSES, DisputeKind, DisputeStatus, Outcome, list_key
 from app.errors import UnknownCursor
+from app.services.checkout import funding_document
 from app.services.webhooks import reserve_read, stored_read_fields, unless_later_read_stored
 
 LIST_KEY = "list_key"
@@ -69,6 +71,8 @@ class Dispute:
     currency: str
     amount: int
     shares: tuple[DisputeShare, ...]
+    # How the money at stake was paid (the disputed escrows' funding when the dispute opened).
+    funding: Funding
     created_at: datetime
     updated_at: datetime
     reason: str
@@ -138,6 +142,7 @@ def dispute_document(
     currency: str,
     amount: int,
     shares: Sequence[DisputeShare],
+    funding: Funding,
     reason: str,
     now: datetime,
     **fields: Any,
@@ -152,6 +157,7 @@ def dispute_document(
         "shares": [_share_document(share) for share in shares],
         "seller_ids": sorted({share.seller_id for share in shares}),
         "escrow_ids": sorted({share.escrow_id for share in shares}),
+        "funding": funding_document(funding),
         "reason": reason,
         "created_at": now,
         "updated_at": now,
@@ -278,8 +284,8 @@ class DisputeRepository:
 
     # Evidence
 
-    async def add_evidence(self, document: Document) -> None:
-        await self._evidence.insert_one(document)
+    async def add_evidence(self, session: AsyncClientSession, document: Document) -> None:
+        await self._evidence.insert_one(document, session=session)
 
     async def evidence_of(self, dispute_id: str) -> list[Evidence]:
         cursor = self._evidence.find({"dispute_id": dispute_id}).sort("created_at", ASCENDING)
@@ -310,6 +316,7 @@ def as_dispute(document: Document) -> Dispute:
         currency=document["currency"],
         amount=document["amount"],
         shares=tuple(DisputeShare(**share) for share in document["shares"]),
+        funding=Funding(**document["funding"]),
         created_at=document["created_at"],
         updated_at=document["updated_at"],
         reason=document["reason"],
