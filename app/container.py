@@ -54,11 +54,15 @@ from app.services.checkout import (
     run_transfer_retries,
 )
 from app.services.disputes import (
+    Chargebacks,
+    ChargebackWebhookHandlers,
     DisputeHolds,
     Disputes,
     EvidenceLimits,
     EvidenceStore,
     SellerDebts,
+    SellerRecovery,
+    run_recoveries,
 )
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
@@ -125,6 +129,8 @@ class Services:
     notifications: Notifications
     evidence: EvidenceStore
     disputes: Disputes
+    chargebacks: Chargebacks
+    seller_recovery: SellerRecovery
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
@@ -194,12 +200,19 @@ def build_services(
         audit_log,
         timedelta(days=settings.dispute_window_days),
     )
+    seller_recovery = SellerRecovery(
+        database, ledger, escrows, seller_transfers, operations, seller_debts, audit_log
+    )
+    chargebacks = Chargebacks(
+        database, ledger, escrows, seller_recovery, operations, provider, notifications_service, audit_log
+    )
     registry = webhook_registry(
         stripe_accounts,
         topups,
         StripeFees(ledger, provider),
         CheckoutWebhookHandlers(orders, seller_transfers),
         RefundWebhookHandlers(refunds_service),
+        ChargebackWebhookHandlers(chargebacks),
     )
     return Services(
         settings=settings,
@@ -231,6 +244,8 @@ def build_services(
         notifications=notifications_service,
         evidence=evidence,
         disputes=disputes_service,
+        chargebacks=chargebacks,
+        seller_recovery=seller_recovery,
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
@@ -247,6 +262,7 @@ def webhook_registry(
     stripe_fees: StripeFees,
     checkout_handlers: CheckoutWebhookHandlers,
     refund_handlers: RefundWebhookHandlers,
+    chargeback_handlers: ChargebackWebhookHandlers,
 ) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
     registry = HandlerRegistry()
@@ -255,6 +271,7 @@ def webhook_registry(
     registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
     registry.register_all(checkout_handlers.by_event_type())
     registry.register_all(refund_handlers.by_event_type())
+    registry.register_all(chargeback_handlers.by_event_type())
     return registry
 
 
@@ -301,6 +318,11 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
             ),
         ),
         PeriodicJob(
+            "chargeback_recoveries",
+            settings.chargeback_recovery_interval_seconds,
+            lambda: run_recoveries(services.database, services.seller_recovery, recovery_retry_age(settings)),
+        ),
+        PeriodicJob(
             "notification_delivery",
             settings.notification_interval_seconds,
             lambda: run_notification_delivery(services.database, services.notifications),
@@ -314,6 +336,11 @@ def topup_expiry_age(settings: Settings) -> timedelta:
 
 def order_expiry_age(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.checkout_expire_after_minutes)
+
+
+def recovery_retry_age(settings: Settings) -> timedelta:
+    """A chargeback recovery left pending is tried again once untouched for one job interval."""
+    return timedelta(seconds=settings.chargeback_recovery_interval_seconds)
 
 
 def transfer_stuck_age(settings: Settings) -> timedelta:

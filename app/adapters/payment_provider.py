@@ -178,6 +178,9 @@ class Dispute:
     evidence_due_by: int | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # What Stripe took from (negative amounts) and gave back to (positive) the platform's
+    # balance for it, each with its fee.
+    balance_transactions: tuple[BalanceTransaction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

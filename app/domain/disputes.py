@@ -145,6 +145,11 @@ def dispute_id_for(buyer_id: str, idempotency_key: str) -> str:
     return f"dsp_{_digest(buyer_id, idempotency_key)}"
 
 
+def submission_id_for(admin_id: str, idempotency_key: str) -> str:
+    """One evidence submission to Stripe per admin request (its Idempotency-Key)."""
+    return f"sub_{_digest(admin_id, idempotency_key)}"
+
+
 def chargeback_id_for(stripe_dispute_id: str) -> str:
     return f"dsp_{_digest('chargeback', stripe_dispute_id)}"
 

@@ -26,7 +26,7 @@ from app.routers.contract import raises
 from app.services.audit import AuditLog
 from app.services.catalog import Catalog
 from app.services.checkout import Checkout, EscrowReleases, SellerTransfers
-from app.services.disputes import Disputes, EvidenceStore
+from app.services.disputes import Chargebacks, Disputes, EvidenceStore
 from app.services.idempotency import (
     IdempotencyKeyReused,
     IdempotencyStore,
@@ -92,6 +92,10 @@ def get_disputes(services: ServicesOfApp) -> Disputes:
     return services.disputes
 
 
+def get_chargebacks(services: ServicesOfApp) -> Chargebacks:
+    return services.chargebacks
+
+
 def get_evidence(services: ServicesOfApp) -> EvidenceStore:
     return services.evidence
 
@@ -139,6 +143,7 @@ CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
 EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
 SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
 DisputesDep = Annotated[Disputes, Depends(get_disputes)]
+ChargebacksDep = Annotated[Chargebacks, Depends(get_chargebacks)]
 EvidenceDep = Annotated[EvidenceStore, Depends(get_evidence)]
 RefundsDep = Annotated[Refunds, Depends(get_refunds)]
 NotificationsDep = Annotated[Notifications, Depends(get_notifications)]

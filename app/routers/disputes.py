@@ -23,12 +23,20 @@ from app.domain.disputes import (
     EvidenceTooLarge,
     EvidenceTypeNotAllowed,
     NotABuyerDispute,
+    NotAChargeback,
     RefundAmountRequired,
+    submission_id_for,
 )
 from app.errors import InvalidRequest, NotFound, UnknownCursor
 from app.problems import MalformedJson
 from app.routers.contract import ContractRoute, raises
-from app.routers.dependencies import DisputesDep, EvidenceDep, IdempotentRequestDep, require_roles
+from app.routers.dependencies import (
+    ChargebacksDep,
+    DisputesDep,
+    EvidenceDep,
+    IdempotentRequestDep,
+    require_roles,
+)
 from app.schemas.disputes import (
     DisputeDetailOut,
     DisputeList,
@@ -37,8 +45,9 @@ from app.schemas.disputes import (
     EvidenceTextBody,
     OpenDisputeBody,
     ResolveDisputeBody,
+    StripeEvidenceBody,
 )
-from app.services.disputes import OpenDispute, Resolution
+from app.services.disputes import OpenDispute, Resolution, StripeEvidence
 from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
 from app.services.refunds import REFUND_ERRORS, EscrowNotRefundable
 from app.strict_json import InvalidJson, parse_json
@@ -240,4 +249,29 @@ async def resolve_dispute(
         body,
         DisputeOut,
         lambda: disputes.resolve(dispute_id, resolution, admin_principal.actor),
+    )
+
+
+@admin.post(
+    "/{dispute_id}/submit-evidence",
+    response_model=DisputeOut,
+    summary="Send evidence for a chargeback to Stripe (submitted unless `submit` is false)",
+)
+@raises(NotFound, NotAChargeback, DisputeNotOpen, *PAYMENT_OPERATION_ERRORS)
+async def submit_evidence(
+    dispute_id: DisputeId,
+    body: StripeEvidenceBody,
+    admin_principal: Admin,
+    idempotent: IdempotentRequestDep,
+    chargebacks: ChargebacksDep,
+) -> DisputeOut:
+    evidence = StripeEvidence(**body.model_dump(exclude={"submit"}))
+    submission_id = submission_id_for(admin_principal.user_id, idempotent.key)
+    return await idempotent.respond(
+        admin_principal,
+        body,
+        DisputeOut,
+        lambda: chargebacks.submit_evidence(
+            dispute_id, submission_id, evidence, body.submit, admin_principal.actor
+        ),
     )

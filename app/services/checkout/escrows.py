@@ -78,7 +78,32 @@ class Escrows:
         EscrowChanged if it is not as read any more; `parts` must fit in what it keeps."""
         if not escrow.remaining.covers(parts):
             raise ValueError(f"escrow {escrow.id} keeps {escrow.remaining}, less than {parts}")
-        refunded = escrow.refunded + parts
+        return await self._set_refunded(session, escrow, escrow.refunded + parts, target, actor, why)
+
+    async def restore_in(
+        self,
+        session: AsyncClientSession,
+        escrow: Escrow,
+        parts: Funding,
+        target: EscrowStatus,
+        actor: Actor,
+        why: str,
+    ) -> Escrow:
+        """Put `parts` back into `escrow` (a chargeback won gives the card money back), as
+        `refund_in` takes them; at most what was taken."""
+        if not escrow.refunded.covers(parts):
+            raise ValueError(f"escrow {escrow.id} gave back {escrow.refunded}, less than {parts}")
+        return await self._set_refunded(session, escrow, escrow.refunded - parts, target, actor, why)
+
+    async def _set_refunded(
+        self,
+        session: AsyncClientSession,
+        escrow: Escrow,
+        refunded: Funding,
+        target: EscrowStatus,
+        actor: Actor,
+        why: str,
+    ) -> Escrow:
         fee, net = terms_after_refund(escrow.gross, refunded.total, self._fees, escrow.currency)
         now = self._clock()
         fields = {"refunded": funding_document(refunded), "fee": fee, "net": net}

@@ -1,4 +1,4 @@
-"""The marketplace of `tests.checkout_support`, served in this test's event loop."""
+"""The marketplace of `tests.checkout_support`, served in this test's event loop, for disputes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
-    return make_settings(mongodb_uri, stripe_api_base=emulator.base_url, webhook_worker_enabled=False)
+    # A failed event is due again at once: a chargeback processed beside its order's payment
+    # event waits for it, and the next pump delivers it.
+    return make_settings(
+        mongodb_uri,
+        stripe_api_base=emulator.base_url,
+        webhook_worker_enabled=False,
+        webhook_retry_base_seconds=0,
+    )
 
 
 @pytest.fixture
