@@ -131,6 +131,24 @@ class Settings(AuthSettings):
         default=300.0, ge=0, description="A transfer still being sent after this is sent again (same key)"
     )
 
+    payout_min_amount: int = Field(
+        default=100, ge=1, description="Smallest payout a seller may request, minor units"
+    )
+    seller_balance_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a seller's balance read from Stripe is reused"
+    )
+    seller_balance_stripe_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long the balance page waits for Stripe before answering the last known figure",
+    )
+    payout_lock_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long one payout request may hold its seller's lock (a crashed holder's lapses)",
+    )
+
     users_database: str | None = Field(
         default=None, description="Database of the marketplace's users; unset means MONGODB_DATABASE."
     )

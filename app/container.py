@@ -37,6 +37,7 @@ from app.services import (
     notifications,
     onboarding,
     payment_operations,
+    payouts,
     refunds,
     wallet,
     webhooks,
@@ -71,6 +72,7 @@ from app.services.migration import LegacyMigration
 from app.services.notifications import Notifications, run_notification_delivery
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
+from app.services.payouts import Payouts, PayoutWebhookHandlers
 from app.services.refunds import Refunds, RefundWebhookHandlers
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
@@ -95,6 +97,7 @@ INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     onboarding.INDEXES,
     payment_operations.INDEXES,
     refunds.INDEXES,
+    payouts.INDEXES,
     wallet.INDEXES,
     webhooks.INDEXES,
 )
@@ -131,6 +134,7 @@ class Services:
     disputes: Disputes
     chargebacks: Chargebacks
     seller_recovery: SellerRecovery
+    payouts: Payouts
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
@@ -206,6 +210,22 @@ def build_services(
     chargebacks = Chargebacks(
         database, ledger, escrows, seller_recovery, operations, provider, notifications_service, audit_log
     )
+    dispute_holds = DisputeHolds(database, seller_debts)
+    seller_payouts = Payouts(
+        database,
+        ledger,
+        operations,
+        provider,
+        audit_log,
+        stripe_accounts,
+        dispute_holds,
+        orders,
+        currency=settings.platform_currency,
+        minimum=settings.payout_min_amount,
+        lock_for=timedelta(seconds=settings.payout_lock_seconds),
+        balance_cache_for=timedelta(seconds=settings.seller_balance_cache_seconds),
+        stripe_balance_timeout=timedelta(seconds=settings.seller_balance_stripe_timeout_seconds),
+    )
     registry = webhook_registry(
         stripe_accounts,
         topups,
@@ -213,6 +233,7 @@ def build_services(
         CheckoutWebhookHandlers(orders, seller_transfers),
         RefundWebhookHandlers(refunds_service),
         ChargebackWebhookHandlers(chargebacks),
+        PayoutWebhookHandlers(seller_payouts),
     )
     return Services(
         settings=settings,
@@ -238,7 +259,7 @@ def build_services(
         escrow_releases=releases,
         seller_transfers=seller_transfers,
         seller_debts=seller_debts,
-        dispute_holds=DisputeHolds(database, seller_debts),
+        dispute_holds=dispute_holds,
         escrows=escrows,
         refunds=refunds_service,
         notifications=notifications_service,
@@ -246,6 +267,7 @@ def build_services(
         disputes=disputes_service,
         chargebacks=chargebacks,
         seller_recovery=seller_recovery,
+        payouts=seller_payouts,
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
@@ -263,6 +285,7 @@ def webhook_registry(
     checkout_handlers: CheckoutWebhookHandlers,
     refund_handlers: RefundWebhookHandlers,
     chargeback_handlers: ChargebackWebhookHandlers,
+    payout_handlers: PayoutWebhookHandlers,
 ) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
     registry = HandlerRegistry()
@@ -272,6 +295,7 @@ def webhook_registry(
     registry.register_all(checkout_handlers.by_event_type())
     registry.register_all(refund_handlers.by_event_type())
     registry.register_all(chargeback_handlers.by_event_type())
+    registry.register_all(payout_handlers.by_event_type())
     return registry
 
 

@@ -63,6 +63,8 @@ class Collections:
     REFUNDS = "refunds"
     NOTIFICATIONS = "notifications"
     NOTIFICATION_OUTBOX = "notification_outbox"
+    PAYOUTS = "payouts"
+    SELLER_BALANCES = "seller_balances"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

@@ -25,6 +25,7 @@ from app.routers import (
     health,
     notifications,
     onboarding,
+    payouts,
     refunds,
     wallet,
     webhooks,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(refunds.orders)
     app.include_router(refunds.router)
     app.include_router(notifications.router)
+    app.include_router(payouts.router)
     app.include_router(audit.router)
     return app
 

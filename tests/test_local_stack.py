@@ -120,6 +120,19 @@ def test_the_service_pays_through_the_emulator_and_hears_its_webhooks(local_stac
     raise AssertionError(f"the top-up was not credited: {wallet}")
 
 
+def test_stripes_onboarding_returns_the_demo_seller_to_the_set_up_payments_page(
+    local_stack: LocalStack,
+) -> None:
+    seller = {"Authorization": f"Bearer {token_for(local_stack, 'seller_demo', 'seller')}"}
+    link = httpx.get(f"{local_stack.api}/seller/seller_demo/onboarding-link", headers=seller, timeout=30)
+    assert link.status_code == 200, link.text
+
+    submitted = httpx.post(link.json()["url"], data={"account_number": "000123456789"}, timeout=30)
+
+    assert submitted.status_code == 303
+    assert submitted.headers["location"] == f"{local_stack.api}/ui/#/seller/setup?returned=1"
+
+
 def wallet_balance_reaches(stack: LocalStack, headers: dict[str, str], amount: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

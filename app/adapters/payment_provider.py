@@ -140,6 +140,9 @@ class Payout:
     failure_code: str | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    failure_message: str | None = None
+    # Made by Stripe on the account's payout schedule rather than requested by an API call.
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +335,8 @@ class PaymentProvider(Protocol):
     async def create_payout(
         self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str
     ) -> Payout: ...
+
+    async def retrieve_payout(self, account: str, payout_id: str) -> Payout: ...
 
     async def retrieve_balance(self, account: str | None = None) -> Balance: ...
 

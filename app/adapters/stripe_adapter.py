@@ -347,6 +347,14 @@ class StripeAdapter:
         )
         return to_payout(payout)
 
+    async def retrieve_payout(self, account: str, payout_id: str) -> Payout:
+        payout = await self._call(
+            "payouts.retrieve",
+            lambda: self._stripe.payouts.retrieve_async(payout_id, None, {"stripe_account": account}),
+            account=account,
+        )
+        return to_payout(payout)
+
     async def retrieve_balance(self, account: str | None = None) -> Balance:
         balance = await self._call(
             "balance.retrieve",

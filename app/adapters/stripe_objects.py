@@ -156,6 +156,8 @@ def to_payout(payout: stripe.Payout) -> Payout:
         failure_code=payout.failure_code,
         created=payout.created,
         metadata=metadata_of(payout.metadata),
+        failure_message=payout.failure_message,
+        automatic=payout.automatic is True,
     )
 
 

@@ -131,11 +131,6 @@ class EvidenceTypeNotAllowed(ServiceError):
     title = "Evidence files of this type are not accepted"
 
 
-class EvidenceMissing(InvalidRequest):
-    code = "evidence_missing"
-    title = "Evidence is a text, a file, or both"
-
-
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 

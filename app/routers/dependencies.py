@@ -36,6 +36,7 @@ from app.services.idempotency import (
 from app.services.ledger import Ledger
 from app.services.notifications import Notifications
 from app.services.onboarding import Onboarding
+from app.services.payouts import Payouts
 from app.services.refunds import Refunds
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
@@ -112,6 +113,10 @@ def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
 
 
+def get_payouts(services: ServicesOfApp) -> Payouts:
+    return services.payouts
+
+
 def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
@@ -148,6 +153,7 @@ EvidenceDep = Annotated[EvidenceStore, Depends(get_evidence)]
 RefundsDep = Annotated[Refunds, Depends(get_refunds)]
 NotificationsDep = Annotated[Notifications, Depends(get_notifications)]
 OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
+PayoutsDep = Annotated[Payouts, Depends(get_payouts)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]

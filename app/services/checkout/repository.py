@@ -46,6 +46,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("order_id", ASCENDING), ("seller_id", ASCENDING)]),
         # The auto-release job: held escrows, longest held first.
         IndexModel([("status", ASCENDING), ("held_at", ASCENDING)]),
+        # A seller's escrows by status: what they have in escrow now.
+        IndexModel([("seller_id", ASCENDING), ("status", ASCENDING)]),
     ],
 }
 
@@ -233,6 +235,17 @@ class OrderRepository:
         query = {"status": str(OrderStatus.AWAITING_PAYMENT), "created_at": {"$lt": cutoff}}
         async for document in self._orders.find(query).sort("created_at", ASCENDING):
             yield as_order(document)
+
+    async def unreleased_escrow_accounts(self, seller_id: str, currency: str) -> list[str]:
+        """The ledger accounts of the seller's escrows that hold or await money (not released,
+        transferred or canceled)."""
+        query = {
+            "seller_id": seller_id,
+            "status": {"$in": [str(EscrowStatus.AWAITING_FUNDS), str(EscrowStatus.HELD)]},
+            "currency": currency,
+        }
+        cursor = self._escrows.find(query, {"order_id": True})
+        return [Accounts.escrow(document["order_id"], seller_id) async for document in cursor]
 
     async def held_before(self, cutoff: datetime) -> AsyncIterator[Escrow]:
         """Escrows held since before `cutoff`, longest held first."""
