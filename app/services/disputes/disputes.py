@@ -41,7 +41,7 @@ from app.domain.disputes import (
     dispute_id_for,
 )
 from app.domain.notifications import NotificationKind
-from app.domain.refunds import EscrowNotRefundable, RefundSource
+from app.domain.refunds import DEFAULT_SOURCE_ORDER, EscrowNotRefundable, RefundSource
 from app.errors import NotFound
 from app.services.audit import AuditLog
 from app.services.checkout import Escrow, EscrowChanged, EscrowReleases, Escrows
@@ -107,9 +107,6 @@ class Disputes:
         self._disputes = DisputeRepository(database)
 
     # Reading
-
-    async def get(self, dispute_id: str) -> Dispute | None:
-        return await self._disputes.get(dispute_id)
 
     async def visible(self, dispute_id: str, viewer_id: str, *, staff: bool) -> Dispute:
         """The dispute, for staff, its buyer and the sellers it concerns; anyone else: NotFound."""
@@ -266,7 +263,7 @@ class Disputes:
             refund_id=f"rf_{dispute.id}",
             escrow_id=escrow.id,
             amount=amount,
-            sources=tuple(resolution.sources) or DEFAULT_SOURCES,
+            sources=tuple(resolution.sources) or DEFAULT_SOURCE_ORDER,
             reason=f"dispute {dispute.id}: {resolution.outcome}",
             from_statuses=frozenset({EscrowStatus.DISPUTED}),
             dispute_id=dispute.id,
@@ -327,6 +324,3 @@ class Disputes:
             after={"status": str(target), "outcome": str(resolution.outcome), "note": resolution.note},
         )
         metrics.RESOLVED.labels(str(DisputeKind.BUYER), str(resolution.outcome)).inc()
-
-
-DEFAULT_SOURCES = (RefundSource.CARD, RefundSource.WALLET, RefundSource.LEGACY)

@@ -58,10 +58,6 @@ class EvidenceStore:
         self._disputes = DisputeRepository(database)
         self._bucket = AsyncGridFSBucket(database.db, bucket_name=Collections.DISPUTE_EVIDENCE_FILES)
 
-    @property
-    def limits(self) -> EvidenceLimits:
-        return self._limits
-
     async def of(self, dispute: Dispute) -> list[Evidence]:
         return await self._disputes.evidence_of(dispute.id)
 

@@ -204,9 +204,6 @@ class DisputeRepository:
         )
         return moved.modified_count == 1
 
-    async def set_fields(self, session: AsyncClientSession | None, dispute_id: str, **fields: Any) -> None:
-        await self._disputes.update_one({"_id": dispute_id}, {"$set": fields}, session=session)
-
     async def others_open_on(self, session: AsyncClientSession, escrow_id: str, dispute_id: str) -> bool:
         """Whether a dispute other than `dispute_id` is open on the escrow."""
         found = await self._disputes.find_one(

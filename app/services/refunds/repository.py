@@ -3,7 +3,6 @@ part stands at Stripe. Status changes are compare-and-set updates naming the sta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,8 +27,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), (LIST_KEY, DESCENDING)]),
         # A charge's refunds still with Stripe (`charge.refunded` names the charge only).
         IndexModel([("payment_intent_id", ASCENDING), ("status", ASCENDING)]),
-        # Card parts whose answer was lost, oldest first.
-        IndexModel([("status", ASCENDING), ("card_accepted", ASCENDING), ("updated_at", ASCENDING)]),
     ],
 }
 
@@ -139,12 +136,6 @@ class RefundRepository:
             {"payment_intent_id": payment_intent_id, "status": str(RefundStatus.PENDING)}
         )
         return [as_refund(document) async for document in cursor]
-
-    async def unanswered_before(self, cutoff: datetime) -> AsyncIterator[RefundRecord]:
-        """Card parts sent (or about to be) whose answer never came, oldest first."""
-        query = {"status": str(RefundStatus.PENDING), "card_accepted": False, "updated_at": {"$lt": cutoff}}
-        async for document in self._refunds.find(query).sort("updated_at", ASCENDING):
-            yield as_refund(document)
 
     async def page(self, status: RefundStatus | None, limit: int, starting_after: str | None) -> RefundPage:
         query: dict[str, Any] = {} if status is None else {"status": str(status)}

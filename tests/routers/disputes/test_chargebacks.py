@@ -87,8 +87,9 @@ async def test_a_chargeback_won_before_release_puts_the_card_money_back_and_the_
     )
 
     stripe_dispute = await dispute_at_stripe(market, escrow["charge_id"])
+    chargeback_id = (await chargeback_of(market, order_id))["_id"]
     submitted = await market.client.post(
-        f"/admin/disputes/{escrow['_id'] and (await chargeback_of(market, order_id))['_id']}/submit-evidence",
+        f"/admin/disputes/{chargeback_id}/submit-evidence",
         json={"product_description": "A tin of tea", "shipping_tracking_number": "1Z999"},
         headers=market.headers(ADMIN, Role.ADMIN, key="e-1"),
     )

@@ -25,7 +25,11 @@ async def test_an_open_dispute_on_another_order_blocks_the_sellers_payouts_until
         1800,
     )
     balance = await get_json(market, f"/seller/{SELLER_A}/balance", SELLER_A)
-    assert (balance["held_for_disputes"], balance["open_disputes"], balance["owed_to_platform"]) == (1800, 1, 0)
+    assert (balance["held_for_disputes"], balance["open_disputes"], balance["owed_to_platform"]) == (
+        1800,
+        1,
+        0,
+    )
 
     await resolve(market, dispute["dispute_id"], key="p-r", outcome="refund_buyer")
     paid = await request_payout(market, SELLER_A, key="p-2")
