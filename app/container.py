@@ -18,23 +18,28 @@ from pymongo import IndexModel
 from app import db
 from app.adapters.legacy_wallet_bridge import LegacyWalletBridge
 from app.adapters.marketplace_users import MarketplaceUsers
+from app.adapters.notification_sender import NotificationSender
 from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_webhooks import StripeWebhookSignatures
 from app.config import Settings
 from app.db import Database, connect, require_transaction_support
+from app.domain.fees import FeeSchedule
 from app.domain.flags import Flag, FlagRule
 from app.domain.payment_operations import OperationKind
 from app.domain.webhooks import RetryPolicy
 from app.services import (
     audit,
     checkout,
+    disputes,
     idempotency,
     ledger,
     migration,
+    notifications,
     onboarding,
     payment_operations,
     payouts,
+    refunds,
     wallet,
     webhooks,
 )
@@ -44,19 +49,33 @@ from app.services.checkout import (
     Checkout,
     CheckoutWebhookHandlers,
     EscrowReleases,
+    Escrows,
     SellerTransfers,
     run_escrow_auto_release,
     run_order_expiry,
     run_transfer_retries,
+)
+from app.services.disputes import (
+    Chargebacks,
+    ChargebackWebhookHandlers,
+    DisputeHolds,
+    Disputes,
+    EvidenceLimits,
+    EvidenceStore,
+    SellerDebts,
+    SellerRecovery,
+    run_recoveries,
 )
 from app.services.flags import FeatureFlags
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns, Rollbacks
+from app.services.notifications import Notifications, run_notification_delivery
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
-from app.services.payouts import NoDisputes, Payouts, PayoutWebhookHandlers, SellerDisputes
+from app.services.payouts import Payouts, PayoutWebhookHandlers
+from app.services.refunds import Refunds, RefundWebhookHandlers
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
     TopupExpiry,
@@ -72,11 +91,14 @@ from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, 
 INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     audit.INDEXES,
     checkout.INDEXES,
+    disputes.INDEXES,
     ledger.INDEXES,
     idempotency.INDEXES,
     migration.INDEXES,
+    notifications.INDEXES,
     onboarding.INDEXES,
     payment_operations.INDEXES,
+    refunds.INDEXES,
     payouts.INDEXES,
     wallet.INDEXES,
     webhooks.INDEXES,
@@ -108,13 +130,27 @@ class Services:
     checkout: Checkout
     escrow_releases: EscrowReleases
     seller_transfers: SellerTransfers
+    seller_debts: SellerDebts
+    dispute_holds: DisputeHolds
+    escrows: Escrows
+    refunds: Refunds
+    notifications: Notifications
+    evidence: EvidenceStore
+    disputes: Disputes
+    chargebacks: Chargebacks
+    seller_recovery: SellerRecovery
     payouts: Payouts
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
 
 
-def build_services(database: Database, settings: Settings, provider: PaymentProvider) -> Services:
+def build_services(
+    database: Database,
+    settings: Settings,
+    provider: PaymentProvider,
+    notification_sender: NotificationSender | None = None,
+) -> Services:
     audit_log = AuditLog(database)
     ledger = Ledger(database)
     operations = PaymentOperations(database, provider, audit_log)
@@ -147,9 +183,47 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
             signal.seller_id, signal.can_receive_transfers
         )
     )
+    seller_debts = SellerDebts(database, audit_log)
     releases = EscrowReleases(
-        database, ledger, audit_log, seller_transfers, timedelta(days=settings.escrow_auto_release_days)
+        database,
+        ledger,
+        audit_log,
+        seller_transfers,
+        seller_debts,
+        timedelta(days=settings.escrow_auto_release_days),
     )
+    fees = FeeSchedule(settings.platform_fee_bps, settings.platform_fee_fixed)
+    escrows = Escrows(database, audit_log, fees)
+    refunds_service = Refunds(database, ledger, escrows, wallet_funds, operations, provider, audit_log)
+    operations.on_redriven(OperationKind.REFUND, refunds_service.learn_from_operation)
+    notifications_service = Notifications(
+        database,
+        notification_sender,
+        max_attempts=settings.notification_max_attempts,
+        retry_base=timedelta(seconds=settings.notification_retry_base_seconds),
+        retry_cap=timedelta(seconds=settings.notification_retry_max_seconds),
+    )
+    evidence = EvidenceStore(
+        database,
+        audit_log,
+        EvidenceLimits(settings.evidence_max_bytes, settings.evidence_content_type_set),
+    )
+    disputes_service = Disputes(
+        database,
+        escrows,
+        releases,
+        refunds_service,
+        notifications_service,
+        audit_log,
+        timedelta(days=settings.dispute_window_days),
+    )
+    seller_recovery = SellerRecovery(
+        database, ledger, escrows, seller_transfers, operations, seller_debts, audit_log
+    )
+    chargebacks = Chargebacks(
+        database, ledger, escrows, seller_recovery, operations, provider, notifications_service, audit_log
+    )
+    dispute_holds = DisputeHolds(database, seller_debts)
     seller_payouts = Payouts(
         database,
         ledger,
@@ -157,7 +231,7 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         provider,
         audit_log,
         stripe_accounts,
-        seller_disputes(),
+        dispute_holds,
         orders,
         currency=settings.platform_currency,
         minimum=settings.payout_min_amount,
@@ -170,6 +244,8 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         topups,
         StripeFees(ledger, provider),
         CheckoutWebhookHandlers(orders, seller_transfers),
+        RefundWebhookHandlers(refunds_service),
+        ChargebackWebhookHandlers(chargebacks),
         PayoutWebhookHandlers(seller_payouts),
     )
     return Services(
@@ -198,6 +274,15 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         checkout=orders,
         escrow_releases=releases,
         seller_transfers=seller_transfers,
+        seller_debts=seller_debts,
+        dispute_holds=dispute_holds,
+        escrows=escrows,
+        refunds=refunds_service,
+        notifications=notifications_service,
+        evidence=evidence,
+        disputes=disputes_service,
+        chargebacks=chargebacks,
+        seller_recovery=seller_recovery,
         payouts=seller_payouts,
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
@@ -225,6 +310,8 @@ def webhook_registry(
     topups: Topups,
     stripe_fees: StripeFees,
     checkout_handlers: CheckoutWebhookHandlers,
+    refund_handlers: RefundWebhookHandlers,
+    chargeback_handlers: ChargebackWebhookHandlers,
     payout_handlers: PayoutWebhookHandlers,
 ) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
@@ -233,13 +320,10 @@ def webhook_registry(
     registry.register_all(TopupWebhookHandlers(topups).by_event_type())
     registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
     registry.register_all(checkout_handlers.by_event_type())
+    registry.register_all(refund_handlers.by_event_type())
+    registry.register_all(chargeback_handlers.by_event_type())
     registry.register_all(payout_handlers.by_event_type())
     return registry
-
-
-def seller_disputes() -> SellerDisputes:
-    """Where payouts learn of a seller's open disputes and what they owe the platform."""
-    return NoDisputes()
 
 
 def webhook_retry_policy(settings: Settings) -> RetryPolicy:
@@ -284,6 +368,16 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
                 services.database, services.seller_transfers, transfer_stuck_age(settings)
             ),
         ),
+        PeriodicJob(
+            "chargeback_recoveries",
+            settings.chargeback_recovery_interval_seconds,
+            lambda: run_recoveries(services.database, services.seller_recovery, recovery_retry_age(settings)),
+        ),
+        PeriodicJob(
+            "notification_delivery",
+            settings.notification_interval_seconds,
+            lambda: run_notification_delivery(services.database, services.notifications),
+        ),
     ]
 
 
@@ -293,6 +387,11 @@ def topup_expiry_age(settings: Settings) -> timedelta:
 
 def order_expiry_age(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.checkout_expire_after_minutes)
+
+
+def recovery_retry_age(settings: Settings) -> timedelta:
+    """A chargeback recovery left pending is tried again once untouched for one job interval."""
+    return timedelta(seconds=settings.chargeback_recovery_interval_seconds)
 
 
 def transfer_stuck_age(settings: Settings) -> timedelta:
@@ -310,15 +409,29 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """A process's services with their clients: checked, indexed, and closed on the way out."""
     database = connect(settings.mongodb_uri, settings.mongodb_database)
     provider = StripeAdapter(settings)
+    sender = notification_sender(settings)
     try:
         await require_transaction_support(database)
         await ensure_indexes(database)
         await LegacyWalletBridge(database, settings).ensure_user_index(create=settings.legacy_wallet_index)
         await MarketplaceUsers(database, settings).ensure_id_index()
-        services = build_services(database, settings, provider)
+        services = build_services(database, settings, provider, sender)
         if settings.catalog_index:
             await services.catalog.ensure_indexes()
         yield services
     finally:
+        if sender is not None:
+            await sender.close()
         await provider.close()
         await database.close()
+
+
+def notification_sender(settings: Settings) -> NotificationSender | None:
+    """The sender of admin notifications to `NOTIFICATION_URL`, when one is configured."""
+    if settings.notification_url is None or settings.notification_secret is None:
+        return None
+    return NotificationSender(
+        settings.notification_url,
+        settings.notification_secret.get_secret_value(),
+        settings.notification_timeout_seconds,
+    )

@@ -59,6 +59,15 @@ class Collections:
     ORDERS = "orders"
     ESCROWS = "escrows"
     SELLER_TRANSFERS = "seller_transfers"
+    DISPUTES = "disputes"
+    DISPUTE_EVIDENCE = "dispute_evidence"
+    # GridFS bucket of evidence files (`<name>.files`, `<name>.chunks`).
+    DISPUTE_EVIDENCE_FILES = "dispute_evidence_files"
+    SELLER_DEBTS = "seller_debts"
+    SELLER_RECOVERIES = "seller_recoveries"
+    REFUNDS = "refunds"
+    NOTIFICATIONS = "notifications"
+    NOTIFICATION_OUTBOX = "notification_outbox"
     PAYOUTS = "payouts"
     SELLER_BALANCES = "seller_balances"
 

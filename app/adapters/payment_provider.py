@@ -181,6 +181,9 @@ class Dispute:
     evidence_due_by: int | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # What Stripe took from (negative amounts) and gave back to (positive) the platform's
+    # balance for it, each with its fee.
+    balance_transactions: tuple[BalanceTransaction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +329,8 @@ class PaymentProvider(Protocol):
         *,
         idempotency_key: str,
     ) -> Refund: ...
+
+    async def retrieve_refund(self, refund_id: str) -> Refund: ...
 
     async def create_payout(
         self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str

@@ -324,6 +324,10 @@ class StripeAdapter:
         )
         return to_refund(refund)
 
+    async def retrieve_refund(self, refund_id: str) -> Refund:
+        found = await self._call("refunds.retrieve", lambda: self._stripe.refunds.retrieve_async(refund_id))
+        return to_refund(found)
+
     async def create_payout(
         self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str
     ) -> Payout:

@@ -196,4 +196,7 @@ def to_dispute(dispute: stripe.Dispute) -> Dispute:
         evidence_due_by=dispute.evidence_details.due_by if dispute.evidence_details else None,
         created=dispute.created,
         metadata=metadata_of(dispute.metadata),
+        balance_transactions=tuple(
+            to_balance_transaction(transaction) for transaction in dispute.balance_transactions or ()
+        ),
     )

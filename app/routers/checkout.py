@@ -29,7 +29,7 @@ from app.schemas.checkout import (
     SellerTransferList,
     SellerTransferOut,
 )
-from app.services.checkout import CHECKOUT_ERRORS, CheckoutRequest, OrderNotPaid
+from app.services.checkout import CHECKOUT_ERRORS, CheckoutRequest, EscrowDisputed, OrderNotPaid
 from app.services.flags import Flag
 from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
 
@@ -103,7 +103,7 @@ async def get_order(order_id: str, viewer: OrderReader, orders: CheckoutDep) -> 
     response_model=DeliveryOut,
     summary="The buyer received the goods: release the escrow to the seller(s)",
 )
-@raises(NotFound, OrderNotPaid)
+@raises(NotFound, OrderNotPaid, EscrowDisputed)
 async def confirm_delivery(
     order_id: str,
     body: ConfirmDeliveryBody,

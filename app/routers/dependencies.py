@@ -26,6 +26,7 @@ from app.routers.contract import raises
 from app.services.audit import AuditLog
 from app.services.catalog import Catalog
 from app.services.checkout import Checkout, EscrowReleases, SellerTransfers
+from app.services.disputes import Chargebacks, Disputes, EvidenceStore
 from app.services.flags import FeatureDisabled, FeatureFlags, Flag
 from app.services.idempotency import (
     IdempotencyKeyReused,
@@ -35,8 +36,10 @@ from app.services.idempotency import (
 )
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns
+from app.services.notifications import Notifications
 from app.services.onboarding import Onboarding
 from app.services.payouts import Payouts
+from app.services.refunds import Refunds
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -100,6 +103,26 @@ def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
     return services.seller_transfers
 
 
+def get_disputes(services: ServicesOfApp) -> Disputes:
+    return services.disputes
+
+
+def get_chargebacks(services: ServicesOfApp) -> Chargebacks:
+    return services.chargebacks
+
+
+def get_evidence(services: ServicesOfApp) -> EvidenceStore:
+    return services.evidence
+
+
+def get_refunds(services: ServicesOfApp) -> Refunds:
+    return services.refunds
+
+
+def get_notifications(services: ServicesOfApp) -> Notifications:
+    return services.notifications
+
+
 def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
 
@@ -141,6 +164,11 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
 EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
 SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
+DisputesDep = Annotated[Disputes, Depends(get_disputes)]
+ChargebacksDep = Annotated[Chargebacks, Depends(get_chargebacks)]
+EvidenceDep = Annotated[EvidenceStore, Depends(get_evidence)]
+RefundsDep = Annotated[Refunds, Depends(get_refunds)]
+NotificationsDep = Annotated[Notifications, Depends(get_notifications)]
 OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
 PayoutsDep = Annotated[Payouts, Depends(get_payouts)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]

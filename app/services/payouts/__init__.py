@@ -15,8 +15,6 @@ from app.services.payouts.ports import (
     DisputeExposure,
     DisputeHold,
     EscrowHoldings,
-    NoDisputes,
-    NoHold,
     SellerDisputes,
 )
 from app.services.payouts.repository import INDEXES, PayoutPage, PayoutRecord
@@ -39,8 +37,6 @@ __all__ = [
     "DisputeExposure",
     "DisputeHold",
     "EscrowHoldings",
-    "NoDisputes",
-    "NoHold",
     "PayoutPage",
     "PayoutRecord",
     "PayoutWebhookHandlers",

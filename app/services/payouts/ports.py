@@ -6,7 +6,7 @@ The composition root (`app.container`) hands in the domains that answer them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -26,22 +26,6 @@ class SellerDisputes(Protocol):
     async def hold_of(self, seller_id: str) -> DisputeHold: ...
 
     async def owed_by(self, seller_id: str, currency: str) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class NoHold:
-    open_disputes: int = 0
-    amounts: Mapping[str, int] = field(default_factory=dict)
-
-
-class NoDisputes:
-    """The answer while no domain tracks disputes: none open, nothing owed."""
-
-    async def hold_of(self, seller_id: str) -> DisputeHold:
-        return NoHold()
-
-    async def owed_by(self, seller_id: str, currency: str) -> int:
-        return 0
 
 
 @dataclass(frozen=True, slots=True)

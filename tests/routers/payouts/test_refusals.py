@@ -3,6 +3,8 @@ platform taken from what they may pay out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -11,21 +13,27 @@ from fastapi import FastAPI
 from app.auth import Role
 from app.container import Services
 from app.routers.dependencies import get_payouts
-from app.services.payouts import DisputeHold, NoHold, Payouts, SellerDisputes
+from app.services.payouts import DisputeHold, Payouts, SellerDisputes
 from tests.checkout_support import SELLER_A, SELLER_B, Marketplace
 from tests.payouts_support import MUG_NET, get_json, request_payout, sell_and_settle, seller_with_bank
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    open_disputes: int = 0
+    amounts: Mapping[str, int] = field(default_factory=dict)
 
 
 class DisputesOf:
     """One seller's disputes and debt, as the disputes domain would report them."""
 
-    def __init__(self, seller_id: str, hold: NoHold, owed: int = 0) -> None:
+    def __init__(self, seller_id: str, hold: Hold, owed: int = 0) -> None:
         self._seller_id = seller_id
         self._hold = hold
         self._owed = owed
 
     async def hold_of(self, seller_id: str) -> DisputeHold:
-        return self._hold if seller_id == self._seller_id else NoHold()
+        return self._hold if seller_id == self._seller_id else Hold()
 
     async def owed_by(self, seller_id: str, currency: str) -> int:
         return self._owed if seller_id == self._seller_id else 0
@@ -95,7 +103,7 @@ async def test_an_open_dispute_on_another_order_of_the_same_seller_blocks_payout
     await seller_with_bank(market, SELLER_A)
     disputed = await sell_and_settle(market, "buyer", key="sale-1")
     await sell_and_settle(market, "buyer", key="sale-2")
-    payouts_seeing(app, DisputesOf(SELLER_A, NoHold(open_disputes=1, amounts={"usd": 1800})))
+    payouts_seeing(app, DisputesOf(SELLER_A, Hold(open_disputes=1, amounts={"usd": 1800})))
     assert disputed["order_id"]
 
     answer = await request_payout(market, SELLER_A, key="blocked", amount=500)
@@ -118,7 +126,7 @@ async def test_an_open_dispute_on_another_order_of_the_same_seller_blocks_payout
 async def test_what_the_seller_owes_the_platform_is_not_paid_out(app: FastAPI, market: Marketplace) -> None:
     await seller_with_bank(market, SELLER_A)
     await sell_and_settle(market, "buyer", key="sale-1")
-    payouts_seeing(app, DisputesOf(SELLER_A, NoHold(), owed=1000))
+    payouts_seeing(app, DisputesOf(SELLER_A, Hold(), owed=1000))
 
     payout = (await request_payout(market, SELLER_A, key="all")).json()
     assert payout["amount"] == MUG_NET - 1000

@@ -37,7 +37,9 @@ async def test_an_admin_rolls_a_flag_out_and_checks_what_a_user_gets(
     await dialog.get_by_role("button", name=f"Save {FLAG}").click()
 
     saved = panel.get_by_role("status")
-    await expect(saved).to_have_text(f"Saved: {FLAG} is on for 25% of users, always for 2 listed, never for 1 listed.")
+    await expect(saved).to_have_text(
+        f"Saved: {FLAG} is on for 25% of users, always for 2 listed, never for 1 listed."
+    )
     await expect(saved).to_be_focused()
     await expect(panel).to_contain_text("admin-ui")
     stored = await eventually_found(
@@ -56,20 +58,26 @@ async def test_an_admin_rolls_a_flag_out_and_checks_what_a_user_gets(
     await page.keyboard.type("vip-buyer")
     await page.keyboard.press("Enter")
     await expect(panel.locator("[data-decision]")).to_have_attribute("data-decision", "allowed")
-    await expect(panel.locator("[data-decision]")).to_contain_text(f"vip-buyer: gets {FLAG} (listed as always")
+    await expect(panel.locator("[data-decision]")).to_contain_text(
+        f"vip-buyer: gets {FLAG} (listed as always"
+    )
     await check.fill("blocked-buyer")
     await check.press("Enter")
     await expect(panel.locator("[data-decision]")).to_have_attribute("data-decision", "denied")
 
 
-async def test_a_rollout_over_100_percent_is_refused_and_names_its_field(page: Page, admin_token: str) -> None:
+async def test_a_rollout_over_100_percent_is_refused_and_names_its_field(
+    page: Page, admin_token: str
+) -> None:
     await sign_in(page, admin_token)
     await page.goto("/ui/#/admin/flags")
     panel = page.locator(f"[data-flag={FLAG}]")
 
     await panel.get_by_label("Rollout percentage").fill("150")
     await panel.get_by_role("button", name=f"Save {FLAG}").click()
-    await page.get_by_role("dialog", name=f"Change {FLAG}?").get_by_role("button", name=f"Save {FLAG}").click()
+    await (
+        page.get_by_role("dialog", name=f"Change {FLAG}?").get_by_role("button", name=f"Save {FLAG}").click()
+    )
 
     refusal = panel.get_by_role("alert")
     await expect(refusal).to_contain_text("Some of what was sent is not valid.")

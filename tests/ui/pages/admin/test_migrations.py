@@ -86,9 +86,11 @@ async def test_an_admin_migrates_one_user_and_sees_each_outcome(
     async def migrate_user(user_id: str) -> None:
         await user.fill(user_id)
         await migrate.click()
-        await page.get_by_role("dialog", name=f"Migrate {user_id} now?").get_by_role(
-            "button", name="Migrate now"
-        ).click()
+        await (
+            page.get_by_role("dialog", name=f"Migrate {user_id} now?")
+            .get_by_role("button", name="Migrate now")
+            .click()
+        )
 
     await migrate_user("legacy-late")
     migrated = page.locator("[data-outcome=migrated]")
