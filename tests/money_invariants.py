@@ -18,6 +18,22 @@ from app.services.ledger import Ledger
 async def assert_money_invariants(
     database: Database, provider: PaymentProvider, currency: str = "usd"
 ) -> None:
+    await assert_books_balance(database, currency)
+    stripe_balance = await provider.retrieve_balance()
+    at_stripe = sum(
+        funds.amount
+        for funds in (*stripe_balance.available, *stripe_balance.pending)
+        if funds.currency == currency
+    )
+    expected = await Ledger(database).expected_platform_stripe_balance(currency)
+    assert at_stripe == expected, (
+        f"the platform's Stripe balance is {at_stripe}, the ledger predicts {expected}"
+    )
+
+
+async def assert_books_balance(database: Database, currency: str = "usd") -> None:
+    """The ledger's own invariants, true at every moment whatever Stripe is doing: conservation,
+    balances equal to their postings, no custody account below zero."""
     ledger = Ledger(database)
     totals = await ledger.totals_by_currency()
     assert all(total == 0 for total in totals.values()), f"money is not conserved: {totals}"
@@ -29,17 +45,6 @@ async def assert_money_invariants(
             f"{account} holds {balance}, its postings say otherwise"
         )
         assert may_go_negative(account) or balance >= 0, f"custody account {account} is at {balance}"
-
-    stripe_balance = await provider.retrieve_balance()
-    at_stripe = sum(
-        funds.amount
-        for funds in (*stripe_balance.available, *stripe_balance.pending)
-        if funds.currency == currency
-    )
-    expected = await ledger.expected_platform_stripe_balance(currency)
-    assert at_stripe == expected, (
-        f"the platform's Stripe balance is {at_stripe}, the ledger predicts {expected}"
-    )
 
 
 async def _balances_from_postings(database: Database, currency: str) -> dict[str, int]:
