@@ -10,7 +10,12 @@ from sim.report import failure, summary
 from sim.runner import shrink, simulate
 from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import EmulatorServer
-from tests.conftest import CONNECT_WEBHOOK_SECRET, PLATFORM_WEBHOOK_SECRET, STRIPE_PUBLISHABLE_TEST_KEY, STRIPE_TEST_KEY
+from tests.conftest import (
+    CONNECT_WEBHOOK_SECRET,
+    PLATFORM_WEBHOOK_SECRET,
+    STRIPE_PUBLISHABLE_TEST_KEY,
+    STRIPE_TEST_KEY,
+)
 from tests.mongo_server import secantus_server
 
 
@@ -33,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     with secantus_server() as uri, EmulatorServer(emulator_settings) as emulator:
         for seed in args.seed or [1]:
             options = {"check_every": args.check_every, "with_faults": not args.no_faults}
-            result = asyncio.run(simulate(uri, emulator, seed, args.ops, **options))  # type: ignore[arg-type]
+            result = asyncio.run(simulate(uri, emulator, seed, args.ops, **options))
             print(summary(result), flush=True)
             if not result.ok:
                 failed += 1

@@ -46,7 +46,9 @@ async def inject(world: World, rng: random.Random) -> str:
     fault = rng.choice([f for f in StripeFault if f is not StripeFault.TIMEOUT or rng.random() < 0.3])
     path = rng.choice(STRIPE_PATHS)
     count = rng.choice([1, 1, 2, 3])
-    await world.emulator.control_async("faults", path_prefix=path, method="POST", count=count, **_options(fault, rng))
+    await world.emulator.control_async(
+        "faults", path_prefix=path, method="POST", count=count, **_options(fault, rng)
+    )
     return f"{fault}*{count} {path}"
 
 

@@ -49,7 +49,9 @@ async def check_everything(world: World) -> list[str]:
 
 
 async def _balance(database: Database, account: str) -> int:
-    document = await database[Collections.LEDGER_ACCOUNTS].find_one({"account": account, "currency": CURRENCY})
+    document = await database[Collections.LEDGER_ACCOUNTS].find_one(
+        {"account": account, "currency": CURRENCY}
+    )
     return int(document["balance"]) if document else 0
 
 
@@ -57,8 +59,14 @@ async def _escrows_match_ledger(database: Database) -> None:
     async for escrow in database[Collections.ESCROWS].find({}):
         held = await _balance(database, Accounts.escrow(escrow["order_id"], escrow["seller_id"]))
         status = EscrowStatus(escrow["status"])
-        if status in EMPTIED or status is EscrowStatus.AWAITING_FUNDS:
+        if status in EMPTIED:
             assert held == 0, f"escrow {escrow['_id']} is {status} and still holds {held}"
+        elif status is EscrowStatus.AWAITING_FUNDS:
+            # The wallet's parts moved in when the order opened; the card's comes with its payment.
+            paid = escrow["funding"]["legacy"] + escrow["funding"]["wallet"]
+            assert held == paid, (
+                f"escrow {escrow['_id']} awaits the card, holds {held}, its wallet paid {paid}"
+            )
         else:
             keeps = sum(escrow["funding"].values()) - sum(escrow.get("refunded", {}).values())
             assert held == keeps, f"escrow {escrow['_id']} is {status}, keeps {keeps} and holds {held}"
@@ -93,7 +101,9 @@ async def _one_stripe_object_per_operation(world: World, intents: list[dict[str,
     for account in world.accounts.values():
         for payout in await _stripe_list(world, "payouts", stripe_account=account):
             made[f"payout for {payout['metadata'].get('payout_id')}"] += 1
-    twice = {operation: count for operation, count in made.items() if count > 1 and not operation.endswith(" None")}
+    twice = {
+        operation: count for operation, count in made.items() if count > 1 and not operation.endswith(" None")
+    }
     assert not twice, f"Stripe objects made more than once: {twice}"
 
 

@@ -32,7 +32,10 @@ ADMIN = "sim-admin"
 Step = Callable[[World, random.Random], Awaitable[str]]
 # Answers a Stripe fault may turn any money-moving call into (documented problems).
 PROVIDER_STATUSES = (502, 503, 504)
-CATALOG = [*[(product, seller, price) for product, seller, _, price in PRODUCTS], (LATE_PRODUCT[0], LATE_PRODUCT[1], LATE_PRODUCT[3])]
+CATALOG = [
+    *[(product, seller, price) for product, seller, _, price in PRODUCTS],
+    (LATE_PRODUCT[0], LATE_PRODUCT[1], LATE_PRODUCT[3]),
+]
 
 
 class Broken(AssertionError):
@@ -69,7 +72,9 @@ async def top_up(world: World, rng: random.Random) -> str:
     intent = answer.json()["payment_intent_id"]
     fate = rng.choices(["pay", "fail", "abandon"], [6, 1, 3])[0]
     if fate != "abandon":
-        await world.emulator.control_async(f"payment_intents/{intent}/{'succeed' if fate == 'pay' else 'fail'}")
+        await world.emulator.control_async(
+            f"payment_intents/{intent}/{'succeed' if fate == 'pay' else 'fail'}"
+        )
     return f"{label} {fate}"
 
 
@@ -95,10 +100,14 @@ async def check_out(world: World, rng: random.Random) -> str:
     if answer.status_code != 201:
         return label
     order: dict[str, Any] = answer.json()
-    world.orders.append({"order_id": order["order_id"], "buyer": buyer, "sellers": sorted({s for _, s, _ in lines})})
+    world.orders.append(
+        {"order_id": order["order_id"], "buyer": buyer, "sellers": sorted({s for _, s, _ in lines})}
+    )
     if not order["amount_due"]:
         return f"{label} wallet-paid"
-    fate = rng.choices(["pm_card_visa", "pm_card_createDispute", "pm_card_chargeDeclined", "abandon"], [11, 1, 3, 5])[0]
+    fate = rng.choices(
+        ["pm_card_visa", "pm_card_createDispute", "pm_card_chargeDeclined", "abandon"], [11, 1, 3, 5]
+    )[0]
     if fate == "abandon":
         return f"{label} abandoned"
     paid = await world.market.pay_by_card(order, fate)
@@ -120,9 +129,18 @@ async def confirm_delivery(world: World, rng: random.Random) -> str:
     return outcome("confirm", answer)
 
 
-async def _open_dispute(world: World, market: Marketplace, order: dict[str, Any], seller: str) -> httpx.Response:
-    body = {"order_id": order["order_id"], "seller_id": seller, "reason": "not_received", "description": "Never came"}
-    answer = await market.client.post("/dispute", json=body, headers=market.headers(order["buyer"], key=world.key("dispute")))
+async def _open_dispute(
+    world: World, market: Marketplace, order: dict[str, Any], seller: str
+) -> httpx.Response:
+    body = {
+        "order_id": order["order_id"],
+        "seller_id": seller,
+        "reason": "not_received",
+        "description": "Never came",
+    }
+    answer = await market.client.post(
+        "/dispute", json=body, headers=market.headers(order["buyer"], key=world.key("dispute"))
+    )
     if answer.status_code == 201:
         world.disputes.append(answer.json()["dispute_id"])
     return answer
@@ -132,7 +150,9 @@ async def open_dispute(world: World, rng: random.Random) -> str:
     order = _pick_order(world, rng)
     if order is None:
         return "dispute: no order"
-    return outcome("dispute", await _open_dispute(world, instance(world, rng), order, rng.choice(order["sellers"])))
+    return outcome(
+        "dispute", await _open_dispute(world, instance(world, rng), order, rng.choice(order["sellers"]))
+    )
 
 
 async def dispute_races_delivery(world: World, rng: random.Random) -> str:
@@ -144,7 +164,9 @@ async def dispute_races_delivery(world: World, rng: random.Random) -> str:
     first, second = world.markets if rng.random() < 0.5 else reversed(world.markets)
     disputed, confirmed = await asyncio.gather(
         _open_dispute(world, first, order, seller),
-        second.confirm_delivery(order["buyer"], order["order_id"], key=world.key("confirm"), seller_id=seller),
+        second.confirm_delivery(
+            order["buyer"], order["order_id"], key=world.key("confirm"), seller_id=seller
+        ),
     )
     return f"{outcome('race dispute', disputed)} / {outcome('confirm', confirmed)}"
 
@@ -154,12 +176,17 @@ async def resolve_dispute(world: World, rng: random.Random) -> str:
         return "resolve: no dispute"
     dispute_id = rng.choice(world.disputes)
     dispute = await world.services.database[Collections.DISPUTES].find_one({"_id": dispute_id})
-    body: dict[str, Any] = {"outcome": rng.choice(["refund_buyer", "release_to_seller", "split"]), "note": "seen"}
+    body: dict[str, Any] = {
+        "outcome": rng.choice(["refund_buyer", "release_to_seller", "split"]),
+        "note": "seen",
+    }
     if body["outcome"] == "split" and dispute is not None:
         body["refund_amount"] = rng.randrange(1, max(dispute["amount"], 2))
     market = instance(world, rng)
     answer = await market.client.post(
-        f"/admin/disputes/{dispute_id}/resolve", json=body, headers=market.headers(ADMIN, Role.ADMIN, key=world.key("resolve"))
+        f"/admin/disputes/{dispute_id}/resolve",
+        json=body,
+        headers=market.headers(ADMIN, Role.ADMIN, key=world.key("resolve")),
     )
     return outcome(f"resolve {body['outcome']}", answer)
 
@@ -246,7 +273,8 @@ async def time_passes(world: World, rng: random.Random) -> str:
         clock=world.clock,
     )
     released = await releases.release_due(Actor.job("release_due_escrows"))
-    return f"{hours}h passed: expired {sum(expired.values())}, auto-released {released.get('transferred', 0) + released.get('released', 0)}"
+    let_go = released.get("transferred", 0) + released.get("released", 0)
+    return f"{hours}h passed: expired {sum(expired.values())}, auto-released {let_go}"
 
 
 async def seller_account_changes(world: World, rng: random.Random) -> str:
@@ -266,7 +294,9 @@ async def request_payout(world: World, rng: random.Random) -> str:
     markets = world.markets if rng.random() < 0.15 else (market,)
     answers = await asyncio.gather(
         *(
-            each.client.post("/payouts", json=body, headers=each.headers(seller, Role.SELLER, key=world.key("payout")))
+            each.client.post(
+                "/payouts", json=body, headers=each.headers(seller, Role.SELLER, key=world.key("payout"))
+            )
             for each in markets
         )
     )

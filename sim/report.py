@@ -7,7 +7,11 @@ from sim.runner import RunResult
 
 def summary(result: RunResult) -> str:
     lines = [f"seed {result.seed}: {result.ops} operations in {result.seconds:.1f} s"]
-    lines.append(_table("operations", result.kinds))
+    lines.append("operations:                                  count   seconds")
+    lines.extend(
+        f"  {name:<40} {count:>7} {result.seconds_by_kind[name]:>9.1f}"
+        for name, count in sorted(result.kinds.items())
+    )
     lines.append(_table("Stripe faults injected", result.faults))
     lines.append(_table("webhook deliveries", result.deliveries))
     lines.append(_table("invariants checked", result.checked))

@@ -94,9 +94,18 @@ async def opened_world(mongodb_uri: str, emulator: EmulatorServer) -> AsyncItera
     """A fresh database and an emptied emulator, both instances started, the catalog seeded and
     the first two sellers onboarded; the database dropped afterwards."""
     emulator.reset()
+    # Stripe's asynchronous work happens only when the simulation moves the clock; the emulator's
+    # own configuration is given back afterwards (a test session shares it).
+    configured = await emulator.inspect_async("config")
     await emulator.control_async("config", processing_delay_seconds=None, webhook_url=None)
     settings = sim_settings(mongodb_uri, emulator)
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(
+            emulator.control_async,
+            "config",
+            processing_delay_seconds=configured["processing_delay_seconds"],
+            webhook_url=configured["webhook_url"],
+        )
         first = await stack.enter_async_context(_instance(settings, emulator))
         second = await stack.enter_async_context(_instance(settings, emulator))
         second.delivered = first.delivered

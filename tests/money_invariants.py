@@ -9,6 +9,8 @@ charge's balance transaction exists, Stripe's balance does not show the charge y
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.adapters.payment_provider import PaymentProvider
 from app.db import Collections, Database
 from app.domain.ledger import may_go_negative
@@ -48,7 +50,7 @@ async def assert_books_balance(database: Database, currency: str = "usd") -> Non
 
 
 async def _balances_from_postings(database: Database, currency: str) -> dict[str, int]:
-    pipeline = [
+    pipeline: list[dict[str, Any]] = [
         {"$match": {"currency": currency}},
         {"$group": {"_id": "$account", "total": {"$sum": "$amount"}}},
     ]
