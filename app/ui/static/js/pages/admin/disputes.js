@@ -285,11 +285,7 @@ function resolveForm(dispute, outcomes, area, resolved) {
       perform: (action) => post(pathOf(RESOLVE, { dispute_id: dispute.dispute_id }), body, action),
       done: (answer) => {
         resolved(answer);
-        const shown = notice(
-          'success',
-          `Resolved: ${answer.status.replace(/_/g, ' ')}.`,
-          answer.refund_id ? `Refund ${answer.refund_id} is on its way back to the buyer.` : null,
-        );
+        const shown = resolvedNotice(answer, body.outcome);
         shown.dataset.outcome = answer.status;
         return shown;
       },
@@ -300,6 +296,24 @@ function resolveForm(dispute, outcomes, area, resolved) {
     { class: 'panel', 'aria-labelledby': 'resolve-heading' },
     h('h2', { id: 'resolve-heading' }, 'Resolve'),
     form,
+  );
+}
+
+// The service answers a dispute resolved already (by another admin, meanwhile) with that
+// resolution rather than a refusal: the page says so when it is not the decision just sent.
+function resolvedNotice(answer, asked) {
+  const outcome = (answer.outcome ?? answer.status).replace(/_/g, ' ');
+  if (answer.outcome !== asked) {
+    return notice(
+      'warning',
+      `This dispute was already resolved (${outcome}) by the time your decision arrived: yours was not applied.`,
+      answer.note ? `Its note: ${answer.note}` : null,
+    );
+  }
+  return notice(
+    'success',
+    `Resolved: ${outcome}.`,
+    answer.refund_id ? `Refund ${answer.refund_id} is on its way back to the buyer.` : null,
   );
 }
 
