@@ -88,7 +88,12 @@ class LiveMarket:
         """A paid order the buyer received: transferred to the seller and available at Stripe."""
         order_id = await self.paid_order(buyer, product)
         await self.call(
-            "POST", f"/orders/{order_id}/confirm-delivery", buyer, Role.BUYER, key=f"delivered-{order_id}", json={}
+            "POST",
+            f"/orders/{order_id}/confirm-delivery",
+            buyer,
+            Role.BUYER,
+            key=f"delivered-{order_id}",
+            json={},
         )
         await eventually_found(
             self.database, Collections.SELLER_TRANSFERS, {"order_id": order_id, "status": "transferred"}

@@ -149,9 +149,11 @@ async def test_a_split_without_an_amount_shows_its_message(
     await page.get_by_label("Refund to the buyer (USD)").fill("18.00")
     await page.get_by_label("Note").fill("all of it, as a split")
     await page.get_by_role("button", name="Resolve dispute").click()
-    await page.get_by_role("dialog", name="Split: refund part, release the rest?").get_by_role(
-        "button", name="Resolve dispute"
-    ).click()
+    await (
+        page.get_by_role("dialog", name="Split: refund part, release the rest?")
+        .get_by_role("button", name="Resolve dispute")
+        .click()
+    )
     refusal = page.get_by_role("alert")
     await expect(refusal).to_contain_text("A split needs the amount refunded to the buyer")
     await expect(refusal).to_contain_text("422 refund_amount_required")
@@ -173,9 +175,11 @@ async def test_the_disputes_notification_leads_to_it_and_is_marked_read(
     await page.get_by_role("navigation", name="Pages").get_by_role("link", name="Notifications").click()
     row = page.get_by_role("row").filter(has_text=dispute_id)
     await row.get_by_role("button", name="Mark read").click()
-    await page.get_by_role("dialog", name="Mark this notification read?").get_by_role(
-        "button", name="Mark read"
-    ).click()
+    await (
+        page.get_by_role("dialog", name="Mark this notification read?")
+        .get_by_role("button", name="Mark read")
+        .click()
+    )
     await expect(page.get_by_role("status").filter(has_text="Marked read")).to_be_focused()
     await expect(page.get_by_text("No notification here.")).to_be_visible()
 
