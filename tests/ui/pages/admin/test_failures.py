@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
 
 BUYER = "buyer-ui"
+BUYERS = f"{BUYER}\u2019s"  # as the page writes it, with a typographic apostrophe
 
 
 async def failed_refund(market: LiveMarket) -> str:
@@ -70,7 +71,7 @@ async def test_an_admin_gives_a_failed_card_refund_to_the_buyers_wallet(
 
     await row.get_by_label("Note").fill("Card expired; the buyer agreed to wallet credit")
     await row.get_by_role("button", name="Give to wallet").click()
-    dialog = page.get_by_role("dialog", name=f"Give $18.00 to {BUYER}’s wallet?")
+    dialog = page.get_by_role("dialog", name=f"Give $18.00 to {BUYERS} wallet?")
     await dialog.get_by_role("button", name="Cancel").click()
     assert (await database[Collections.REFUNDS].find_one({"_id": refund_id}) or {})["status"] == "failed"
 
@@ -78,7 +79,7 @@ async def test_an_admin_gives_a_failed_card_refund_to_the_buyers_wallet(
     await dialog.get_by_role("button", name="Give to wallet").click()
     done = page.locator("[data-outcome]")
     await expect(done).to_have_attribute("data-outcome", "retried_to_wallet")
-    await expect(done).to_contain_text(f"$18.00 is in {BUYER}’s wallet.")
+    await expect(done).to_contain_text(f"$18.00 is in {BUYERS} wallet.")
     await expect(done).to_be_focused()
     await expect(page.get_by_text("No refund has failed.")).to_be_visible()
 
