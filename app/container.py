@@ -32,6 +32,7 @@ from app.services import (
     migration,
     onboarding,
     payment_operations,
+    reconciliation,
     wallet,
     webhooks,
 )
@@ -40,8 +41,21 @@ from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
+from app.services.monitoring import OperationsFigures, PaymentIntentOutcomeHandlers
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
+from app.services.reconciliation import (
+    BalanceTransactionMatcher,
+    LegacyReserveMatcher,
+    Matcher,
+    PlatformBalanceMatcher,
+    Reconciliation,
+    ReconciliationRepository,
+    ReconciliationReview,
+    StripeFeeMatcher,
+    TopupMatcher,
+    reconcile_due_day,
+)
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
     TopupExpiry,
@@ -61,6 +75,7 @@ INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     migration.INDEXES,
     onboarding.INDEXES,
     payment_operations.INDEXES,
+    reconciliation.INDEXES,
     wallet.INDEXES,
     webhooks.INDEXES,
 )
@@ -87,6 +102,9 @@ class Services:
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
+    reconciliation: Reconciliation
+    reconciliation_review: ReconciliationReview
+    operations_figures: OperationsFigures
 
 
 def build_services(database: Database, settings: Settings, provider: PaymentProvider) -> Services:
@@ -106,6 +124,9 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     topups = Topups(database, ledger, operations, audit_log, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
     registry = webhook_registry(stripe_accounts, topups, StripeFees(ledger, provider))
+    reconciliation_records = ReconciliationRepository(database)
+    reconciliation_review = ReconciliationReview(database, reconciliation_records, ledger, audit_log)
+    webhook_events = WebhookEvents(database)
     return Services(
         settings=settings,
         database=database,
@@ -128,11 +149,30 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
-        webhook_events=WebhookEvents(database),
+        webhook_events=webhook_events,
         webhook_processor=WebhookProcessor(
             database, registry, webhook_retry_policy(settings), audit_log, worker_id=runner_id()
         ),
+        reconciliation=Reconciliation(reconciliation_records, reconciliation_matchers(provider, ledger)),
+        reconciliation_review=reconciliation_review,
+        operations_figures=OperationsFigures(
+            ledger, webhook_events, topups, reconciliation_review, settings.platform_currency
+        ),
     )
+
+
+def reconciliation_matchers(provider: PaymentProvider, ledger: Ledger) -> list[Matcher]:
+    """The checks of a reconciliation run, in order; a domain adds its matcher to `checks`.
+
+    The balance transaction check comes after them (it accounts for the types they claim), and
+    the platform balance last (only the drift their differences do not explain is reported)."""
+    checks: list[Matcher] = [
+        TopupMatcher(provider, ledger),
+        StripeFeeMatcher(provider, ledger),
+        LegacyReserveMatcher(ledger),
+    ]
+    accounted = frozenset().union(*(check.balance_transaction_types for check in checks))
+    return [*checks, BalanceTransactionMatcher(provider, accounted), PlatformBalanceMatcher(provider, ledger)]
 
 
 def webhook_registry(
@@ -143,6 +183,7 @@ def webhook_registry(
     registry.register_all(StripeAccountWebhookHandlers(stripe_accounts).by_event_type())
     registry.register_all(TopupWebhookHandlers(topups).by_event_type())
     registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
+    registry.register_all(PaymentIntentOutcomeHandlers().by_event_type())
     return registry
 
 
@@ -171,7 +212,18 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
             lambda: run_topup_expiry(services.database, services.topup_expiry, topup_expiry_age(settings)),
         ),
         PeriodicJob("audit_sealer", settings.audit_seal_interval_seconds, services.audit_sealer.seal_pending),
+        PeriodicJob(
+            "reconciliation",
+            settings.reconciliation_interval_seconds,
+            lambda: reconcile_due_day(
+                services.database, services.reconciliation, reconciliation_delay(settings)
+            ),
+        ),
     ]
+
+
+def reconciliation_delay(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.reconciliation_delay_hours)
 
 
 def topup_expiry_age(settings: Settings) -> timedelta:

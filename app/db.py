@@ -52,6 +52,9 @@ class Collections:
     AUDIT_PENDING = "audit_pending"
     AUDIT_LOG = "audit_log"
     AUDIT_CHAIN = "audit_chain"
+    RECONCILIATION_RUNS = "reconciliation_runs"
+    DISCREPANCIES = "discrepancies"
+    RECONCILIATION_MARKS = "reconciliation_marks"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

@@ -16,7 +16,7 @@ from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
 from app.openapi import PaymentsApi
 from app.problems import install_problem_handlers
-from app.routers import audit, config, health, onboarding, wallet, webhooks
+from app.routers import audit, config, health, monitoring, onboarding, reconciliation, wallet, webhooks
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
 from app.ui import serve_ui
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(onboarding.router)
     app.include_router(onboarding.admin)
     app.include_router(audit.router)
+    app.include_router(reconciliation.router)
+    app.include_router(monitoring.router)
     return app
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -194,6 +195,34 @@ class LedgerRepository:
             self._postings.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         )
         return [_posting(document) async for document in cursor]
+
+    async def entries_by_key(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
+        """The entries of `keys` that exist, in one read (callers send at most a page of keys)."""
+        cursor = self._entries.find({"_id": {"$in": list(keys)}})
+        return {document["_id"]: _entry_record(document) async for document in cursor}
+
+    async def entries_created(
+        self, start: datetime, end: datetime, kind: EntryKind | None
+    ) -> AsyncIterator[JournalEntryRecord]:
+        """Entries written from `start` to `end` (excluded), of one kind or all, streamed oldest first."""
+        query: dict[str, Any] = {"created_at": {"$gte": start, "$lt": end}}
+        if kind is not None:
+            query["kind"] = str(kind)
+        async for document in self._entries.find(query).sort("created_at", ASCENDING):
+            yield _entry_record(document)
+
+    async def custody_by_currency(self, prefix: str, suffix: str) -> dict[str, int]:
+        """The sum of the balances of the accounts named `prefix…suffix`, per currency. Balance
+        documents are keyed `account|currency`, so the prefix is a range of `_id`."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        match: dict[str, Any] = {"_id": {"$gte": prefix, "$lt": upper}}
+        if suffix:
+            match["account"] = {"$regex": f"{re.escape(suffix)}$"}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$group": {"_id": "$currency", "total": {"$sum": "$balance"}}},
+        ]
+        return {row["_id"]: int(row["total"]) async for row in await self._accounts.aggregate(pipeline)}
 
     async def _after(self, posting_id: str, query: dict[str, Any]) -> dict[str, Any]:
         anchor = await self._postings.find_one({"_id": posting_id, **query})

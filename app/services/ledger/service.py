@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -10,11 +10,20 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Database, NamespacedWrite
-from app.domain.ledger import EntryKeyConflict, JournalEntry, may_go_negative, platform_stripe_balance
+from app.domain.ledger import (
+    EntryKeyConflict,
+    EntryKind,
+    JournalEntry,
+    may_go_negative,
+    platform_stripe_balance,
+)
 from app.services.ledger.account_locks import AccountLocks
 from app.services.ledger.repository import JournalEntryRecord, LedgerRepository, Posting
 
 log = structlog.get_logger(__name__)
+
+# `$in` lists longer than a page are slow to match; readers of many entries send pages of keys.
+MAX_KEYS_PER_READ = 100
 
 
 class Ledger:
@@ -129,6 +138,26 @@ class Ledger:
 
     async def entry(self, key: str) -> JournalEntryRecord | None:
         return await self._repository.find_entry(key)
+
+    async def entries(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
+        """The entries of `keys` that exist, by key, in one read; at most a page of keys at once."""
+        if len(keys) > MAX_KEYS_PER_READ:
+            raise ValueError(f"entries() reads at most {MAX_KEYS_PER_READ} keys at once, not {len(keys)}")
+        return await self._repository.entries_by_key(keys) if keys else {}
+
+    def entries_created(
+        self, start: datetime, end: datetime, kind: EntryKind | None = None
+    ) -> AsyncIterator[JournalEntryRecord]:
+        """Entries written from `start` to `end` (excluded), of one kind or all, oldest first,
+        streamed from the database (never a whole list in memory)."""
+        return self._repository.entries_created(start, end, kind)
+
+    async def custody_by_currency(self, prefix: str, suffix: str = "") -> dict[str, int]:
+        """What the custody accounts named `prefix…suffix` hold together, per currency: escrow is
+        `escrow:`, releases waiting for a transfer are `seller:` … `:pending_transfer`."""
+        if may_go_negative(prefix):
+            raise ValueError(f"custody_by_currency() sums custody accounts, not {prefix}*")
+        return await self._repository.custody_by_currency(prefix, suffix)
 
 
 def _same_entry_or_conflict(existing: JournalEntryRecord, entry: JournalEntry) -> JournalEntryRecord:
