@@ -15,6 +15,9 @@ from app.db import Collections, Database, Document, NamespacedWrite
 from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move
 from app.errors import UnknownCursor
 
+# Documents per batch of a streamed read: a cursor's later batches are otherwise up to 16 MB.
+STREAM_BATCH = 100
+
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],
     Collections.JOURNAL_ENTRIES: [
@@ -162,13 +165,15 @@ class LedgerRepository:
             return int(row["total"])
         return 0
 
-    async def balances_by_account(self, currency: str) -> dict[str, int]:
-        """Every account's balance in `currency`, as the sum of its postings."""
+    async def balances_by_account(self, currency: str) -> AsyncIterator[tuple[str, int]]:
+        """Every account's balance in `currency`, as the sum of its postings, streamed a batch of
+        accounts at a time (there is one account per buyer, escrow and seller)."""
         pipeline: list[dict[str, Any]] = [
             {"$match": {"currency": currency}},
             {"$group": {"_id": "$account", "total": {"$sum": "$amount"}}},
         ]
-        return {row["_id"]: int(row["total"]) async for row in await self._postings.aggregate(pipeline)}
+        async for row in await self._postings.aggregate(pipeline, batchSize=STREAM_BATCH):
+            yield row["_id"], int(row["total"])
 
     async def totals_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -208,7 +213,8 @@ class LedgerRepository:
         query: dict[str, Any] = {"created_at": {"$gte": start, "$lt": end}}
         if kind is not None:
             query["kind"] = str(kind)
-        async for document in self._entries.find(query).sort("created_at", ASCENDING):
+        cursor = self._entries.find(query).sort("created_at", ASCENDING).batch_size(STREAM_BATCH)
+        async for document in cursor:
             yield _entry_record(document)
 
     async def custody_by_currency(self, prefix: str, suffix: str) -> dict[str, int]:

@@ -15,7 +15,7 @@ from app.domain.ledger import (
     EntryKind,
     JournalEntry,
     may_go_negative,
-    platform_stripe_balance,
+    platform_stripe_share,
 )
 from app.services.ledger.account_locks import AccountLocks
 from app.services.ledger.repository import JournalEntryRecord, LedgerRepository, Posting
@@ -130,7 +130,10 @@ class Ledger:
         """What the platform's Stripe balance (available plus pending) must be in `currency`,
         as the ledger predicts it (`app.domain.ledger.platform_stripe_balance`). Reconciliation
         compares it with Stripe's."""
-        return platform_stripe_balance(await self._repository.balances_by_account(currency))
+        expected = 0
+        async for account, balance in self._repository.balances_by_account(currency):
+            expected += platform_stripe_share(account, balance)
+        return expected
 
     async def totals_by_currency(self) -> dict[str, int]:
         """The sum of every account's postings per currency: zero for a conserving ledger."""
