@@ -22,7 +22,9 @@ from app.domain.ledger import EntryKind, JournalEntry, Move, entry
 from app.errors import InvalidRequest, ServiceError
 
 MAX_NOTE_LENGTH = 500
-_ADJUSTABLE_ACCOUNT = re.compile(r"^(world|platform|buyer|escrow|seller):[\x21-\x7e]{1,200}$")
+# A ledger account an admin may adjust: a known kind, then its name (`buyer:u_42:wallet`).
+ACCOUNT_PATTERN = r"^(world|platform|buyer|escrow|seller):[A-Za-z0-9_.:-]{1,200}$"
+_ADJUSTABLE_ACCOUNT = re.compile(ACCOUNT_PATTERN)
 
 
 class DiscrepancyStatus(StrEnum):

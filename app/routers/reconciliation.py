@@ -20,6 +20,7 @@ from app.errors import NotFound, UnknownCursor
 from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import IdempotentRequestDep, ReconciliationReviewDep, require_roles
 from app.schemas.reconciliation import (
+    AdjustBody,
     DiscrepancyList,
     DiscrepancyOut,
     ReconciliationRunList,
@@ -84,16 +85,10 @@ async def resolve_discrepancy(
     """`adjusted` books `adjustment` as a ledger entry of kind `adjustment` (key
     `adjustment:{discrepancy_id}`, with the admin and the note); `acknowledged` books nothing.
     An acknowledged discrepancy may still be adjusted; an adjusted one is final. Audited."""
-    adjustment = (
-        Adjustment(
-            body.adjustment.from_account,
-            body.adjustment.to_account,
-            body.adjustment.amount,
-            body.adjustment.currency,
-        )
-        if body.adjustment is not None
-        else None
-    )
+    adjustment = None
+    if isinstance(body, AdjustBody):
+        moved = body.adjustment
+        adjustment = Adjustment(moved.from_account, moved.to_account, moved.amount, moved.currency)
     return await idempotent.respond(
         admin,
         body,

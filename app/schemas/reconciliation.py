@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from app.domain.reconciliation import MAX_NOTE_LENGTH, DiscrepancyStatus, Resolution
+from app.domain.reconciliation import ACCOUNT_PATTERN, MAX_NOTE_LENGTH, DiscrepancyStatus, Resolution
 from app.schemas.base import MinorUnits, RequestBody
 
 
@@ -77,21 +77,34 @@ class DiscrepancyList(BaseModel):
 
 
 class AdjustmentBody(RequestBody):
-    from_account: str = Field(min_length=3, max_length=220, examples=["world:card"])
-    to_account: str = Field(min_length=3, max_length=220, examples=["buyer:u_42:wallet"])
+    from_account: str = Field(pattern=ACCOUNT_PATTERN, examples=["world:card"])
+    to_account: str = Field(
+        pattern=ACCOUNT_PATTERN,
+        examples=["buyer:u_42:wallet"],
+        description="Another account than `from_account`",
+    )
     amount: MinorUnits
     currency: str = Field(pattern=r"^[a-z]{3}$", examples=["usd"])
 
 
-class ResolveDiscrepancyBody(RequestBody):
-    resolution: Literal["acknowledged", "adjusted"]
-    note: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH, description="Why; kept in the audit log")
-    adjustment: AdjustmentBody | None = Field(
-        default=None, description="Required with `adjusted` (the correcting ledger entry), refused otherwise"
-    )
+Note = Annotated[
+    str, Field(min_length=1, max_length=MAX_NOTE_LENGTH, description="Why; kept in the audit log")
+]
 
-    @model_validator(mode="after")
-    def _adjustment_with_adjusted_only(self) -> ResolveDiscrepancyBody:
-        if (self.adjustment is not None) != (self.resolution == "adjusted"):
-            raise ValueError("`adjustment` is required with `adjusted` and refused with `acknowledged`")
-        return self
+
+class AcknowledgeBody(RequestBody):
+    """The difference is real and understood; nothing is booked."""
+
+    resolution: Literal["acknowledged"]
+    note: Note
+
+
+class AdjustBody(RequestBody):
+    """The difference is corrected by `adjustment`, booked as a ledger entry of kind `adjustment`."""
+
+    resolution: Literal["adjusted"]
+    note: Note
+    adjustment: AdjustmentBody
+
+
+ResolveDiscrepancyBody = Annotated[AcknowledgeBody | AdjustBody, Field(discriminator="resolution")]

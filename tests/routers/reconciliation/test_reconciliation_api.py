@@ -158,6 +158,15 @@ async def test_an_admin_adjusts_once_under_an_idempotency_key(
         (
             {"resolution": "adjusted", "note": "x", "adjustment": {**TAKE_BACK, "to_account": "the bank"}},
             422,
+            "validation_error",
+        ),
+        (
+            {
+                "resolution": "adjusted",
+                "note": "x",
+                "adjustment": {**TAKE_BACK, "to_account": "buyer:buyer-0:wallet"},
+            },
+            422,
             "invalid_adjustment",
         ),
         (
