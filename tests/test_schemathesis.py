@@ -147,7 +147,9 @@ def filter_body(context: HookContext, body: Any) -> bool:
     one from an account to itself is refused (`422 invalid_adjustment`), and
     `tests/routers/reconciliation/test_reconciliation_api.py` proves that refusal."""
     adjustment = body.get("adjustment") if isinstance(body, dict) else None
-    return not (isinstance(adjustment, dict) and adjustment.get("from_account") == adjustment.get("to_account"))
+    return not (
+        isinstance(adjustment, dict) and adjustment.get("from_account") == adjustment.get("to_account")
+    )
 
 
 def _whole_numbers_as_integers(value: Any) -> Any:
