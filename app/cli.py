@@ -15,10 +15,11 @@ from pydantic import ValidationError
 
 from app.auth import Role, mint_token
 from app.config import AuthSettings, Settings
-from app.container import running_services, topup_expiry_age
+from app.container import order_expiry_age, running_services, topup_expiry_age, transfer_stuck_age
 from app.domain.reconciliation import Window
 from app.observability import configure_logging
 from app.services.audit import ChainReport
+from app.services.checkout import run_escrow_auto_release, run_order_expiry, run_transfer_retries
 from app.services.payment_operations import run_operations_janitor
 from app.services.reconciliation import (
     LeaseHeldElsewhere,
@@ -218,6 +219,51 @@ def _echo_run(run: ReconciliationRun) -> None:
     typer.echo(f"{run.new_discrepancies} new discrepancies, {run.known_discrepancies} already recorded")
     if run.error:
         typer.echo(f"error: {run.error}", err=True)
+
+@cli.command("expire-orders")
+def expire_orders() -> None:
+    """Cancel orders left unpaid (CHECKOUT_EXPIRE_AFTER_MINUTES), give their wallet parts back;
+    one runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        async with running_services(settings) as services:
+            return await run_order_expiry(services.database, services.checkout, order_expiry_age(settings))
+
+    _report(asyncio.run(one_pass(load_settings())), "expire-orders", "unpaid orders handled")
+
+
+@cli.command("release-due-escrows")
+def release_due_escrows() -> None:
+    """Release escrows held longer than ESCROW_AUTO_RELEASE_DAYS and pay their sellers; one
+    runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        async with running_services(settings) as services:
+            return await run_escrow_auto_release(services.database, services.escrow_releases)
+
+    _report(asyncio.run(one_pass(load_settings())), "release-due-escrows", "escrows released")
+
+
+@cli.command("transfer-pending")
+def transfer_pending() -> None:
+    """Send the transfers to sellers that wait (platform balance short, seller now able to
+    receive, answer lost); one runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        async with running_services(settings) as services:
+            return await run_transfer_retries(
+                services.database, services.seller_transfers, transfer_stuck_age(settings)
+            )
+
+    _report(asyncio.run(one_pass(load_settings())), "transfer-pending", "transfers to sellers handled")
+
+
+def _report(outcomes: Counter[str] | None, job: str, what: str) -> None:
+    if outcomes is None:
+        typer.echo(f"another runner holds the {job} lease; nothing done")
+        return
+    summary = ", ".join(f"{outcome}={count}" for outcome, count in sorted(outcomes.items()))
+    typer.echo(f"{outcomes.total()} {what}" + (f": {summary}" if summary else ""))
 
 
 @audit.command("verify")

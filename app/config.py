@@ -96,6 +96,41 @@ class Settings(AuthSettings):
     )
     topup_expiry_interval_seconds: float = Field(default=300.0, gt=0)
 
+    # The marketplace's product catalog, where checkout takes its prices from. A field name may be
+    # a dotted path into a sub-document (`price.amount`).
+    catalog_database: str | None = Field(
+        default=None, description="Database of the product catalog; unset means MONGODB_DATABASE."
+    )
+    catalog_collection: str = "products"
+    catalog_id_field: str = "_id"
+    catalog_seller_field: str = "seller_id"
+    catalog_title_field: str = "title"
+    catalog_price_field: str = Field(default="price.amount", description="Unit price, integer minor units")
+    catalog_currency_field: str = "price.currency"
+    catalog_active_field: str = "active"
+    catalog_index: bool = Field(
+        default=True,
+        description="Create (and own) the catalog's indexes at start-up: active products by id, by seller.",
+    )
+
+    checkout_max_lines: int = Field(default=50, ge=1, le=500, description="Lines one order may have")
+    checkout_max_quantity: int = Field(default=100, ge=1, le=1_000_000, description="Units of one line")
+    checkout_expire_after_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="An order still unpaid after this is canceled, its wallet parts given back",
+    )
+    checkout_expiry_interval_seconds: float = Field(default=60.0, gt=0)
+    escrow_release_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the service looks for escrows due for auto-release"
+    )
+    transfer_retry_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the service retries transfers to sellers that wait"
+    )
+    transfer_stuck_after_seconds: float = Field(
+        default=300.0, ge=0, description="A transfer still being sent after this is sent again (same key)"
+    )
+
     users_database: str | None = Field(
         default=None, description="Database of the marketplace's users; unset means MONGODB_DATABASE."
     )

@@ -27,6 +27,7 @@ from app.domain.payment_operations import OperationKind
 from app.domain.webhooks import RetryPolicy
 from app.services import (
     audit,
+    checkout,
     idempotency,
     ledger,
     migration,
@@ -37,6 +38,16 @@ from app.services import (
     webhooks,
 )
 from app.services.audit import AuditLog, AuditSealer, AuditVerifier
+from app.services.catalog import Catalog
+from app.services.checkout import (
+    Checkout,
+    CheckoutWebhookHandlers,
+    EscrowReleases,
+    SellerTransfers,
+    run_escrow_auto_release,
+    run_order_expiry,
+    run_transfer_retries,
+)
 from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
@@ -70,6 +81,7 @@ from app.services.webhooks import HandlerRegistry, WebhookEvents, WebhookInbox, 
 # Each repository's indexes, keyed by collection; a new domain adds its own here.
 INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     audit.INDEXES,
+    checkout.INDEXES,
     ledger.INDEXES,
     idempotency.INDEXES,
     migration.INDEXES,
@@ -99,6 +111,10 @@ class Services:
     topups: Topups
     topup_expiry: TopupExpiry
     wallet_view: WalletView
+    catalog: Catalog
+    checkout: Checkout
+    escrow_releases: EscrowReleases
+    seller_transfers: SellerTransfers
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
@@ -123,7 +139,24 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
     stripe_accounts = StripeAccounts(database, provider, audit_log)
     topups = Topups(database, ledger, operations, audit_log, settings)
     operations.on_redriven(OperationKind.TOPUP, topups.learn_from_operation)
-    registry = webhook_registry(stripe_accounts, topups, StripeFees(ledger, provider))
+    wallet_funds = WalletFunds(database, ledger, migration)
+    catalog = Catalog(database, settings)
+    orders = Checkout(database, ledger, catalog, wallet_funds, operations, provider, audit_log, settings)
+    seller_transfers = SellerTransfers(database, ledger, operations, provider, audit_log, stripe_accounts)
+    stripe_accounts.on_transfers_changed(
+        lambda signal: seller_transfers.seller_receiving_changed(
+            signal.seller_id, signal.can_receive_transfers
+        )
+    )
+    releases = EscrowReleases(
+        database, ledger, audit_log, seller_transfers, timedelta(days=settings.escrow_auto_release_days)
+    )
+    registry = webhook_registry(
+        stripe_accounts,
+        topups,
+        StripeFees(ledger, provider),
+        CheckoutWebhookHandlers(orders, seller_transfers),
+    )
     reconciliation_records = ReconciliationRepository(database)
     reconciliation_review = ReconciliationReview(database, reconciliation_records, ledger, audit_log)
     webhook_events = WebhookEvents(database)
@@ -142,10 +175,14 @@ def build_services(database: Database, settings: Settings, provider: PaymentProv
         onboarding=Onboarding(
             stripe_accounts, operations, provider, MarketplaceUsers(database, settings), settings
         ),
-        wallet_funds=WalletFunds(database, ledger, migration),
+        wallet_funds=wallet_funds,
         topups=topups,
         topup_expiry=TopupExpiry(database, topups, operations),
         wallet_view=WalletView(ledger, migration, topups, settings.platform_currency),
+        catalog=catalog,
+        checkout=orders,
+        escrow_releases=releases,
+        seller_transfers=seller_transfers,
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
@@ -176,13 +213,17 @@ def reconciliation_matchers(provider: PaymentProvider, ledger: Ledger) -> list[M
 
 
 def webhook_registry(
-    stripe_accounts: StripeAccounts, topups: Topups, stripe_fees: StripeFees
+    stripe_accounts: StripeAccounts,
+    topups: Topups,
+    stripe_fees: StripeFees,
+    checkout_handlers: CheckoutWebhookHandlers,
 ) -> HandlerRegistry:
     """Every domain's webhook handlers, bound to the services they use."""
     registry = HandlerRegistry()
     registry.register_all(StripeAccountWebhookHandlers(stripe_accounts).by_event_type())
     registry.register_all(TopupWebhookHandlers(topups).by_event_type())
     registry.register_all(StripeFeeWebhookHandlers(stripe_fees).by_event_type())
+    registry.register_all(checkout_handlers.by_event_type())
     registry.register_all(PaymentIntentOutcomeHandlers().by_event_type())
     return registry
 
@@ -213,6 +254,23 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
         ),
         PeriodicJob("audit_sealer", settings.audit_seal_interval_seconds, services.audit_sealer.seal_pending),
         PeriodicJob(
+            "order_expiry",
+            settings.checkout_expiry_interval_seconds,
+            lambda: run_order_expiry(services.database, services.checkout, order_expiry_age(settings)),
+        ),
+        PeriodicJob(
+            "escrow_auto_release",
+            settings.escrow_release_interval_seconds,
+            lambda: run_escrow_auto_release(services.database, services.escrow_releases),
+        ),
+        PeriodicJob(
+            "transfer_pending",
+            settings.transfer_retry_interval_seconds,
+            lambda: run_transfer_retries(
+                services.database, services.seller_transfers, transfer_stuck_age(settings)
+            ),
+        ),
+        PeriodicJob(
             "reconciliation",
             settings.reconciliation_interval_seconds,
             lambda: reconcile_due_day(
@@ -228,6 +286,14 @@ def reconciliation_delay(settings: Settings) -> timedelta:
 
 def topup_expiry_age(settings: Settings) -> timedelta:
     return timedelta(hours=settings.topup_expire_after_hours)
+
+
+def order_expiry_age(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.checkout_expire_after_minutes)
+
+
+def transfer_stuck_age(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.transfer_stuck_after_seconds)
 
 
 async def ensure_indexes(database: Database) -> None:
@@ -246,7 +312,10 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         await ensure_indexes(database)
         await LegacyWalletBridge(database, settings).ensure_user_index(create=settings.legacy_wallet_index)
         await MarketplaceUsers(database, settings).ensure_id_index()
-        yield build_services(database, settings, provider)
+        services = build_services(database, settings, provider)
+        if settings.catalog_index:
+            await services.catalog.ensure_indexes()
+        yield services
     finally:
         await provider.close()
         await database.close()

@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.config import Settings
 from app.container import ensure_indexes
-from app.db import Collections, Database, Document, connect, create_indexes
+from app.db import Database, Document, connect
+from app.services.catalog import Catalog
 
 log = structlog.get_logger(__name__)
-
-# The catalog has no service yet; until it does, the demo data owns the products index.
-PRODUCT_INDEXES = {Collections.PRODUCTS: [IndexModel([("seller_id", ASCENDING)])]}
 
 DEMO_USERS = [
     {"_id": "buyer_demo", "roles": ["buyer"], "name": "Demo Buyer"},
@@ -38,7 +35,8 @@ DEMO_PRODUCTS = [
 
 
 async def seed_into(database: Database, settings: Settings) -> int:
-    """Insert what is missing and leave what exists alone; returns how many documents were added."""
+    """Insert what is missing and leave what exists alone; returns how many documents were added.
+    The products have the shape of the default catalog settings (`CATALOG_*_FIELD`)."""
     now = datetime.now(UTC)
     added = 0
     users = database.client[settings.users_database or settings.mongodb_database][settings.users_collection]
@@ -51,6 +49,9 @@ async def seed_into(database: Database, settings: Settings) -> int:
         added += int(result.upserted_id is not None)
         await _complete_profile(users, settings, user_id)
     currency = settings.platform_currency
+    products = database.client[settings.catalog_database or settings.mongodb_database][
+        settings.catalog_collection
+    ]
     for product_id, seller_id, title, amount in DEMO_PRODUCTS:
         product = {
             "seller_id": seller_id,
@@ -59,9 +60,7 @@ async def seed_into(database: Database, settings: Settings) -> int:
             "active": True,
             "created_at": now,
         }
-        result = await database[Collections.PRODUCTS].update_one(
-            {"_id": product_id}, {"$setOnInsert": product}, upsert=True
-        )
+        result = await products.update_one({"_id": product_id}, {"$setOnInsert": product}, upsert=True)
         added += int(result.upserted_id is not None)
     return added
 
@@ -81,7 +80,7 @@ async def seed(settings: Settings) -> None:
     database = connect(settings.mongodb_uri, settings.mongodb_database)
     try:
         await ensure_indexes(database)
-        await create_indexes(database, PRODUCT_INDEXES)
+        await Catalog(database, settings).ensure_indexes()
         added = await seed_into(database, settings)
         log.info("demo_data_seeded", added=added)
     finally:

@@ -16,7 +16,18 @@ from app.docs_assets import serve_docs
 from app.observability import RequestContextMiddleware, configure_logging
 from app.openapi import PaymentsApi
 from app.problems import install_problem_handlers
-from app.routers import audit, config, health, monitoring, onboarding, reconciliation, wallet, webhooks
+from app.routers import (
+    audit,
+    catalog,
+    checkout,
+    config,
+    health,
+    monitoring,
+    onboarding,
+    reconciliation,
+    wallet,
+    webhooks,
+)
 from app.services.jobs import periodic_jobs
 from app.services.webhooks import background_worker
 from app.ui import serve_ui
@@ -67,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(wallet.router)
     app.include_router(wallet.admin)
+    app.include_router(catalog.router)
+    app.include_router(checkout.router)
+    app.include_router(checkout.admin)
     app.include_router(onboarding.router)
     app.include_router(onboarding.admin)
     app.include_router(audit.router)

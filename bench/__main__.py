@@ -17,7 +17,7 @@ from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.main import create_app
 from app.services.ledger import Ledger
-from bench import audit, commands, http, reconciliation, throughput
+from bench import audit, checkout, commands, http, reconciliation, throughput
 from bench.settings import STRIPE_KEY, bench_settings
 from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import EmulatorServer
@@ -85,6 +85,7 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
                 transport=httpx.ASGITransport(app=app), base_url="http://bench"
             ) as client:
                 await http.run(client, services, counter, report)
+                await checkout.run(client, services, emulator, counter, report)
             await throughput.run(services, emulator, uri, THROUGHPUT_EVENTS, report)
             await throughput.run_with_stripe(services, emulator, uri, STRIPE_EVENTS, report)
         finally:

@@ -54,6 +54,7 @@ class LocalStack:
         emulator_port = port_from(self.environ, "the Stripe emulator", "LOCAL_STRIPE_EMULATOR_PORT", 12111)
         self.var.mkdir(parents=True, exist_ok=True)
         env = self.settings(emulator_port)
+        seller_setup_page(env, api_port)
         starts_database = "MONGODB_URI" not in self.environ
         uses_emulator = env.get("STRIPE_SECRET_KEY") == EMULATOR_KEY
         refuse_taken(
@@ -153,6 +154,14 @@ class LocalStack:
             self.pause(0.2)
 
 
+def seller_setup_page(env: dict[str, str], api_port: Port) -> None:
+    """Stripe's onboarding returns sellers to the service's own "Set up payments" page, unless
+    the settings name another frontend."""
+    page = f"http://{HOST}:{api_port.number}/ui/#/seller/setup"
+    env.setdefault("ONBOARDING_RETURN_URL", f"{page}?returned=1")
+    env.setdefault("ONBOARDING_REFRESH_URL", f"{page}?link=expired")
+
+
 def read_env_file(env_file: Path) -> dict[str, str]:
     values = {}
     for line in env_file.read_text().splitlines():
@@ -190,6 +199,7 @@ Marketplace payments, local default: every component is up and answering
   Web pages: {base}/ui/   (sign in with a token; the admin console needs admin_demo's)
   Demo users: buyer_demo (buyer), seller_demo (seller), admin_demo (admin)
   Get a token:  .venv/bin/python -m app token --user buyer_demo --role buyer
+                .venv/bin/python -m app token --user seller_demo --role seller
                 .venv/bin/python -m app token --user admin_demo --role admin
   Then:         curl -H "Authorization: Bearer $TOKEN" {base}/...  (see the docs for the routes)
 {pay_a_topup(env["STRIPE_API_BASE"], base) if uses_emulator else ""}  Stop:      Ctrl-C

@@ -166,10 +166,16 @@ def live_settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
 
 
 @pytest.fixture
-async def live_service(settings: Settings, emulator: EmulatorServer) -> AsyncIterator[str]:
+def service_port() -> int:
+    """The port `live_service` listens on, known before it starts (settings may name it)."""
+    return free_port()
+
+
+@pytest.fixture
+async def live_service(settings: Settings, emulator: EmulatorServer, service_port: int) -> AsyncIterator[str]:
     """The service under uvicorn in this event loop, webhook worker included, as the emulator's
     webhook target; yields its base URL. Modules using it set `settings` to `live_settings`."""
-    port = free_port()
+    port = service_port
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, lifespan="on", log_level="warning")
     )

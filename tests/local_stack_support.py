@@ -91,6 +91,44 @@ def start_local_stack(home: Path, ports: Mapping[str, int], **extra_env: str) ->
     return RunningStack([sys.executable, "-m", "local_stack"], env)
 
 
+PORT_TAKEN_MEANWHILE = "took the port"
+
+
+def finish_on_ports_nobody_takes(
+    home: Path, timeout: float, **extra_env: str
+) -> tuple[RunningStack, dict[str, int], int]:
+    """Run the stack to its end on free ports. On a shared machine another process can bind a port
+    between our picking it and the stack binding it (the stack then rightly refuses it): that run
+    proves nothing, so it is repeated on new ports."""
+    for _ in range(3):
+        ports = free_ports()
+        stack = start_local_stack(home, ports, **extra_env)
+        try:
+            code = stack.finish(timeout=timeout)
+        except BaseException:
+            stop_leftovers(stack, ports)
+            raise
+        if PORT_TAKEN_MEANWHILE not in stack.output:
+            return stack, ports, code
+        stop_leftovers(stack, ports)
+    raise AssertionError(f"other processes kept taking the ports picked:\n{stack.output}")
+
+
+def start_on_ports_nobody_takes(home: Path) -> tuple[RunningStack, dict[str, int]]:
+    """The stack started and answering, on free ports (new ones when another process took one meanwhile)."""
+    for _ in range(3):
+        ports = free_ports()
+        stack = start_local_stack(home, ports)
+        try:
+            stack.wait_for_banner()
+            return stack, ports
+        except AssertionError:
+            stop_leftovers(stack, ports)
+            if PORT_TAKEN_MEANWHILE not in stack.output:
+                raise
+    raise AssertionError(f"other processes kept taking the ports picked:\n{stack.output}")
+
+
 def processes_serving(ports: Mapping[str, int]) -> list[psutil.Process]:
     """Processes started with `--port N` for one of these ports, whoever started them."""
     wanted = {str(port) for port in ports.values()}

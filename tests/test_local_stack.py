@@ -21,7 +21,7 @@ from pymongo import MongoClient
 
 from local_stack import __main__ as make_run
 from local_stack.ports import Port
-from tests.local_stack_support import free_ports, start_local_stack
+from tests.local_stack_support import start_on_ports_nobody_takes
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,8 @@ class LocalStack:
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     home = tmp_path_factory.mktemp("local-stack")
-    ports = free_ports()
-    stack = start_local_stack(home, ports)
+    stack, ports = start_on_ports_nobody_takes(home)
     try:
-        stack.wait_for_banner()
         yield LocalStack(
             home,
             api=f"http://127.0.0.1:{ports['PORT']}",
@@ -120,6 +118,19 @@ def test_the_service_pays_through_the_emulator_and_hears_its_webhooks(local_stac
             return
         time.sleep(0.2)
     raise AssertionError(f"the top-up was not credited: {wallet}")
+
+
+def test_stripes_onboarding_returns_the_demo_seller_to_the_set_up_payments_page(
+    local_stack: LocalStack,
+) -> None:
+    seller = {"Authorization": f"Bearer {token_for(local_stack, 'seller_demo', 'seller')}"}
+    link = httpx.get(f"{local_stack.api}/seller/seller_demo/onboarding-link", headers=seller, timeout=30)
+    assert link.status_code == 200, link.text
+
+    submitted = httpx.post(link.json()["url"], data={"account_number": "000123456789"}, timeout=30)
+
+    assert submitted.status_code == 303
+    assert submitted.headers["location"] == f"{local_stack.api}/ui/#/seller/setup?returned=1"
 
 
 def wallet_balance_reaches(stack: LocalStack, headers: dict[str, str], amount: int) -> None:

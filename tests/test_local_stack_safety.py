@@ -23,6 +23,7 @@ from local_stack.ports import Port
 from tests.local_stack_support import (
     BANNER,
     RunningStack,
+    finish_on_ports_nobody_takes,
     foreign_database,
     foreign_emulator,
     foreign_listener,
@@ -71,11 +72,9 @@ def test_a_port_taken_by_another_process_stops_make_run_before_anything_starts(
 
 
 def test_a_component_that_fails_to_start_stops_the_whole_stack(tmp_path: Path) -> None:
-    ports = free_ports()
     # The database and the emulator start; seeding then refuses the settings.
-    stack = start_local_stack(tmp_path, ports, JWT_SECRET="too-short")
+    stack, ports, code = finish_on_ports_nobody_takes(tmp_path, 120, JWT_SECRET="too-short")
     try:
-        code = stack.finish(timeout=120)
         left_running = processes_serving(ports)
         listened = [port for port in ports.values() if listening(port)]
     finally:

@@ -286,6 +286,12 @@ class StripeAdapter:
         )
         return to_transfer(transfer)
 
+    async def retrieve_transfer(self, transfer_id: str) -> Transfer:
+        found = await self._call(
+            "transfers.retrieve", lambda: self._stripe.transfers.retrieve_async(transfer_id)
+        )
+        return to_transfer(found)
+
     async def reverse_transfer(
         self, reversal_id: str, transfer_id: str, amount: int | None = None, *, idempotency_key: str
     ) -> TransferReversal:

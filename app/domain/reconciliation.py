@@ -74,6 +74,8 @@ class Flow(StrEnum):
     INTO_PLATFORM = "into_platform"
     # Money out (a fee, a refund, a transfer, a payout): Stripe taking more lowers it.
     OUT_OF_PLATFORM = "out_of_platform"
+    # Money no check follows: whether the books hold it is not known, so it explains no drift.
+    UNCHECKED = "unchecked"
 
 
 class DiscrepancyAlreadyResolved(ServiceError):
@@ -127,6 +129,8 @@ class Difference:
     def balance_effect(self) -> int:
         """How much more the platform's Stripe balance holds than the ledger predicts, because of it."""
         gap = (self.actual or 0) - (self.expected or 0)
+        if self.flow is Flow.UNCHECKED:
+            return 0
         return gap if self.flow is Flow.INTO_PLATFORM else -gap
 
     @property

@@ -4,7 +4,7 @@ legacy and platform balances and backed by the legacy reserve. Pure."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -75,6 +75,18 @@ class FundingSplit:
     @property
     def total(self) -> int:
         return self.legacy + self.platform
+
+
+def fill_in_order(legacy: int, platform: int, wanted: Sequence[int], currency: str) -> list[FundingSplit]:
+    """Pay each of `wanted` in turn, as far as the wallet goes: legacy money first, then platform
+    money. The first amounts are paid in full before a later one gets anything."""
+    splits = []
+    for amount in wanted:
+        from_legacy = min(legacy, amount)
+        from_platform = min(platform, amount - from_legacy)
+        legacy, platform = legacy - from_legacy, platform - from_platform
+        splits.append(FundingSplit(legacy=from_legacy, platform=from_platform, currency=currency))
+    return splits
 
 
 def reserve_adjustment_key(entry_key: str) -> str:

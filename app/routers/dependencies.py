@@ -24,6 +24,8 @@ from app.errors import NotFound
 from app.problems import StoredProblem
 from app.routers.contract import raises
 from app.services.audit import AuditLog
+from app.services.catalog import Catalog
+from app.services.checkout import Checkout, EscrowReleases, SellerTransfers
 from app.services.idempotency import (
     IdempotencyKeyReused,
     IdempotencyStore,
@@ -69,6 +71,22 @@ def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
     return services.idempotency
 
 
+def get_catalog(services: ServicesOfApp) -> Catalog:
+    return services.catalog
+
+
+def get_checkout(services: ServicesOfApp) -> Checkout:
+    return services.checkout
+
+
+def get_escrow_releases(services: ServicesOfApp) -> EscrowReleases:
+    return services.escrow_releases
+
+
+def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
+    return services.seller_transfers
+
+
 def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
 
@@ -107,6 +125,10 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
+EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
+SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
 OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]

@@ -72,9 +72,11 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
-    """The live service's settings: a handler that fails once dead-letters its event, and the
-    audit sealer runs often, so a change shows in the audit log at once."""
+def settings(mongodb_uri: str, emulator: EmulatorServer, service_port: int) -> Settings:
+    """The live service's settings: a handler that fails once dead-letters its event, the audit
+    sealer runs often, so a change shows in the audit log at once, and Stripe's onboarding
+    returns the seller to the service's own pages."""
+    setup_page = f"http://127.0.0.1:{service_port}/ui/#/seller/setup"
     return make_settings(
         mongodb_uri,
         stripe_api_base=emulator.base_url,
@@ -82,6 +84,8 @@ def settings(mongodb_uri: str, emulator: EmulatorServer) -> Settings:
         webhook_max_attempts=1,
         jobs_enabled=True,
         audit_seal_interval_seconds=0.1,
+        onboarding_return_url=f"{setup_page}?returned=1",
+        onboarding_refresh_url=f"{setup_page}?link=expired",
     )
 
 

@@ -80,6 +80,24 @@ async def test_every_digit_of_an_amount_is_shown_exactly(format_page: Page) -> N
             assert ("." in text) == (minor_unit_exponent(currency) == 2), (amount, text)
 
 
+# (decimal text in major units, currency, locale) → what the viewer reads: every digit kept
+DECIMALS_SHOWN = {
+    ("1234.5", "usd", "en-US"): "$1,234.50",
+    ("0.125", "usd", "en-US"): "$0.125",
+    ("-12", "usd", "en-US"): "-$12.00",
+    ("9007199254740993.01", "usd", "en-US"): "$9,007,199,254,740,993.01",
+    ("500", "jpy", "en-US"): "¥500",
+    ("1234.56", "eur", "de-DE"): f"1.234,56{NBSP}€",
+    ("12.5", "not a currency", "en-US"): "12.5 not a currency",
+    ("12,5", "usd", "en-US"): "12,5 usd",
+}
+
+
+async def test_a_decimal_amount_keeps_every_digit_it_has(format_page: Page) -> None:
+    shown = {case: await call(format_page, "formatDecimalMoney", *case) for case in DECIMALS_SHOWN}
+    assert shown == DECIMALS_SHOWN
+
+
 async def test_a_time_is_shown_in_the_viewers_locale_and_time_zone(format_page: Page) -> None:
     shown = {
         locale: await call(format_page, "formatDate", "2026-11-03T14:05:09Z", locale)

@@ -143,10 +143,12 @@ class LedgerRepository:
         ]
         await self._db.write_together([*inserts, *along], session=session)
 
-    async def balances(self, accounts: Sequence[str], currency: str) -> dict[str, int]:
+    async def balances(
+        self, accounts: Sequence[str], currency: str, session: AsyncClientSession | None = None
+    ) -> dict[str, int]:
         """The balances of accounts that keep a balance document, in one read (0 if none yet)."""
         ids = {account_id(account, currency): account for account in accounts}
-        cursor = self._accounts.find({"_id": {"$in": list(ids)}}, {"balance": 1})
+        cursor = self._accounts.find({"_id": {"$in": list(ids)}}, {"balance": 1}, session=session)
         found = {ids[document["_id"]]: int(document["balance"]) async for document in cursor}
         return {account: found.get(account, 0) for account in accounts}
 

@@ -102,12 +102,14 @@ class Ledger:
             return await self._repository.sum_postings(account, currency, session)
         return await self._repository.balance(account, currency, session)
 
-    async def balances(self, accounts: Sequence[str], currency: str) -> dict[str, int]:
+    async def balances(
+        self, accounts: Sequence[str], currency: str, *, session: AsyncClientSession | None = None
+    ) -> dict[str, int]:
         """Several custody accounts' balances in one read (accounts without a floor keep no
         balance document; read those with `balance`)."""
         if any(may_go_negative(account) for account in accounts):
             raise ValueError(f"balances() reads custody accounts only, not {list(accounts)}")
-        return await self._repository.balances(accounts, currency)
+        return await self._repository.balances(accounts, currency, session)
 
     async def history(
         self, account: str, currency: str, *, limit: int = 50, before_seq: int | None = None

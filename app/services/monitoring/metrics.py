@@ -53,15 +53,15 @@ PAYOUTS = Counter(
 )
 CHECKOUTS = Counter(
     "payments_checkouts",
-    "Checkouts by outcome: paid (by the wallet at once, or by card later), awaiting_payment, "
-    "canceled, failed",
+    "Orders by outcome: paid (by the wallet at once), awaiting_payment (card), paid_by_card (later), "
+    "canceled (unpaid, or the card payment failed)",
     ["outcome"],
 )
 
 PAYMENT_INTENT_OUTCOMES = ("succeeded", "failed", "canceled")
 PAYMENT_PURPOSES = ("wallet_topup", "checkout")
 PAYOUT_STATUSES = ("pending", "paid", "failed", "canceled")
-CHECKOUT_OUTCOMES = ("paid", "awaiting_payment", "canceled", "failed")
+CHECKOUT_OUTCOMES = ("paid", "awaiting_payment", "paid_by_card", "canceled")
 
 # Every series the rules and the dashboard read exists from the start, at zero.
 for _purpose in PAYMENT_PURPOSES:

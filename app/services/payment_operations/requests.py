@@ -179,12 +179,16 @@ class CreateTransfer(PaymentRequest[Transfer]):
     currency: str
     source_transaction: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # One of several transfers for an escrow, or a new attempt after a refusal (Stripe replays a
+    # refusal under its key): its own id, from the escrow's, and the key is made from it.
+    attempt_id: str | None = None
 
     @property
     def operation_id(self) -> str:
-        return self.escrow_id
+        return self.attempt_id or self.escrow_id
 
     async def send(self, provider: PaymentProvider) -> Transfer:
+        metadata = {**self.metadata, "attempt_id": self.attempt_id} if self.attempt_id else self.metadata
         return await provider.create_transfer_to_seller(
             self.escrow_id,
             self.order_id,
@@ -192,11 +196,13 @@ class CreateTransfer(PaymentRequest[Transfer]):
             self.amount,
             self.currency,
             self.source_transaction,
-            self.metadata,
+            metadata,
             idempotency_key=self.idempotency_key,
         )
 
     async def find(self, provider: PaymentProvider, created_from: datetime) -> Transfer | None:
+        if self.attempt_id:
+            return await provider.find_transfer_by_metadata("attempt_id", self.attempt_id, created_from)
         return await provider.find_transfer_by_metadata("escrow_id", self.escrow_id, created_from)
 
 

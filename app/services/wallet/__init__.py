@@ -1,7 +1,7 @@
 """The buyer's wallet: legacy and platform balances, spending and refunds, top-ups."""
 
 from app.domain.wallet import TopupAlreadyOpened
-from app.services.wallet.funds import WalletEntry, WalletFunds
+from app.services.wallet.funds import Share, WalletEntry, WalletFunds
 from app.services.wallet.repository import INDEXES, Topup, TopupPage
 from app.services.wallet.topup_expiry import TopupExpiry, run_topup_expiry
 from app.services.wallet.topups import TooManyOpenTopups, TopupAmountOutOfRange, Topups, UnsupportedCurrency
@@ -10,6 +10,7 @@ from app.services.wallet.webhook_handlers import TopupWebhookHandlers
 
 __all__ = [
     "INDEXES",
+    "Share",
     "TooManyOpenTopups",
     "Topup",
     "TopupAlreadyOpened",

@@ -85,6 +85,7 @@ def test_money_in_and_money_out_bear_on_the_balance_in_opposite_ways(
 
     assert into.balance_effect == (actual or 0) - (expected or 0)
     assert out.balance_effect == -into.balance_effect
+    assert difference(expected=expected, actual=actual, flow=Flow.UNCHECKED).balance_effect == 0
 
 
 @given(

@@ -136,3 +136,21 @@ async def test_a_fee_filed_under_the_wrong_balance_transaction_is_missing_on_bot
     missing = found["stripe_fee_entry_missing"]
     assert missing.stripe_ids["balance_transaction"] == fee["refs"]["balance_transaction"]
     assert missing.balance_effect == -found["stripe_fee_transaction_missing"].balance_effect
+
+
+async def test_a_balance_transaction_no_check_claims_is_reported_and_its_money_as_drift(
+    services: Services, inbox: WebhookInbox, emulator: EmulatorServer, day: None
+) -> None:
+    [paid, *_] = [t for t in (await services.topups.page(None, 10, None)).data if t.status == "succeeded"]
+    assert paid.payment_intent_id is not None
+    refund = await emulator.stripe_client().v1.refunds.create_async(
+        {"payment_intent": paid.payment_intent_id, "amount": 500}
+    )
+
+    await reconcile(services)
+
+    found = {d.kind: d for d in await discrepancies(services)}
+    assert set(found) == {"balance_transaction_unaccounted", "platform_balance_drift"}
+    assert found["balance_transaction_unaccounted"].stripe_ids["source"] == refund.id
+    assert found["balance_transaction_unaccounted"].balance_effect == 0
+    assert found["platform_balance_drift"].balance_effect == -500

@@ -1,7 +1,9 @@
 """Every balance transaction of the platform is accounted for: its type is one a registered
 matcher matches with the ledger (`Matcher.balance_transaction_types`: charges by the fee matcher
 today; transfers, refunds, reversals, payouts and disputes by their domains' matchers). One of a
-type nobody claims moved money on Stripe that no check follows, and is reported with its net."""
+type nobody claims moved money on Stripe that no check follows, and is reported with its net.
+Whether the ledger holds that money is not known, so it explains no drift of the platform
+balance: if the ledger lacks it, the balance check reports the drift too."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class BalanceTransactionMatcher:
                 currency=txn.currency,
                 expected=None,
                 actual=txn.net,
-                flow=Flow.INTO_PLATFORM,
+                flow=Flow.UNCHECKED,
                 summary=f"balance transaction {txn.id} of type {txn.type} moved {txn.net} {txn.currency} "
                 "on the platform's Stripe balance, and no check of the reconciliation accounts for its type",
                 stripe_ids={"balance_transaction": txn.id, "source": txn.source or ""},

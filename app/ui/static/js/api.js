@@ -1,5 +1,5 @@
 // The one way pages call the JSON API: the user's Bearer token on every call, an
-// Idempotency-Key on every POST, and every refusal turned into an ApiProblem carrying the
+// Idempotency-Key on every POST and PUT, and every refusal turned into an ApiProblem carrying the
 // service's problem document (RFC 9457).
 
 import { currentToken } from './session.js';
@@ -54,6 +54,11 @@ export function get(path, query = {}) {
 /** `POST path` with a JSON body, as one attempt of `action` (see newAction). */
 export function post(path, body, action) {
   return call('POST', path, body, { 'Idempotency-Key': action.idempotencyKey });
+}
+
+/** `PUT path` with a JSON body (a whole replacement, so repeating it is harmless), as one attempt of `action`. */
+export function put(path, body, action) {
+  return call('PUT', path, body, { 'Idempotency-Key': action.idempotencyKey });
 }
 
 /** A path template of the API (`/admin/webhook-events/{event_id}`) with its parameters filled in. */

@@ -40,6 +40,29 @@ export function formatMoney(amount, currency, locale = undefined) {
   return formatter.format(decimalString(amount, exponent));
 }
 
+/**
+ * An amount the API states as decimal text in major units (`"1234.5"`, `"0.125"`, as the legacy
+ * migration's totals are), in its currency, with every digit it has: at least the currency's
+ * decimals, and any further ones kept rather than rounded. Intl formats a decimal string exactly.
+ */
+export function formatDecimalMoney(text, currency, locale = undefined) {
+  if (typeof text !== 'string' || !/^-?\d+(\.\d+)?$/.test(text) || typeof currency !== 'string') {
+    return `${text} ${currency}`;
+  }
+  const decimals = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+  const exponent = minorUnitExponent(currency);
+  try {
+    return new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency: currency.toUpperCase(),
+      minimumFractionDigits: exponent,
+      maximumFractionDigits: Math.min(Math.max(decimals, exponent), 20),
+    }).format(text);
+  } catch {
+    return `${text} ${currency}`; // not an ISO currency: as the API stated it
+  }
+}
+
 // 123456 with 2 decimals → "1234.56"; -5 → "-0.05". Intl formats such a string exactly.
 function decimalString(amount, exponent) {
   const sign = amount < 0 ? '-' : '';

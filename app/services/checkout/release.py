@@ -1,0 +1,240 @@
+"""Releasing escrow to its seller: the one release, used by the buyer's delivery confirmation, by
+auto-release after `ESCROW_AUTO_RELEASE_DAYS`, and by whoever else decides a seller is to be paid
+(`EscrowReleases.release`, public: dispute resolution calls it with `source=` its own status).
+
+A release is one transaction: the escrow moves from `source` (`held`) to `released` by
+compare-and-set, so whatever else moves it out of `held` first (a dispute freezing it) makes the
+release fail instead of both happening; the ledger moves the escrow to `platform:fees` (the fee)
+and `seller:{id}:pending_transfer` (the net), once (`escrow_release:{escrow_id}`); and the
+transfers the net is paid by are written (`transfers.py` sends them). Confirmation, auto-release
+and a second confirmation racing each other release once: the loser finds the escrow released.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import structlog
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.db import Database, Document, NamespacedWrite
+from app.domain.audit import Actor, AuditObject
+from app.domain.checkout import (
+    EscrowStatus,
+    OrderNotPaid,
+    ReleaseReason,
+    TransferPart,
+    TransferStatus,
+    release_entry_key,
+    transfer_id_for,
+    transfer_parts,
+)
+from app.domain.ledger import Accounts, EntryKind, JournalEntry, Move, entry
+from app.errors import NotFound
+from app.services.audit import AuditLog
+from app.services.checkout import metrics
+from app.services.checkout.repository import Escrow, OrderRepository
+from app.services.checkout.transfer_repository import TransferRepository, as_transfer, transfer_document
+from app.services.checkout.transfers import Clock, SellerTransfers, utc_now
+from app.services.ledger import Ledger
+
+log = structlog.get_logger(__name__)
+
+STATUS_CHANGED = "escrow.status_changed"
+# What a delivery confirmation may find of an escrow that is not `held` without it being an error.
+RELEASED_ALREADY = (EscrowStatus.RELEASED, EscrowStatus.TRANSFERRED)
+
+
+class EscrowReleases:
+    def __init__(
+        self,
+        database: Database,
+        ledger: Ledger,
+        audit: AuditLog,
+        transfers: SellerTransfers,
+        auto_release_after: timedelta,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._db = database
+        self._ledger = ledger
+        self._audit = audit
+        self._transfers = transfers
+        self._auto_release_after = auto_release_after
+        self._clock = clock
+        self._orders = OrderRepository(database)
+        self._transfer_records = TransferRepository(database)
+
+    async def escrow(self, escrow_id: str) -> Escrow:
+        found = await self._orders.escrow(escrow_id)
+        if found is None:
+            raise NotFound(f"no escrow {escrow_id}")
+        return found
+
+    async def release(
+        self,
+        escrow: Escrow,
+        *,
+        reason: ReleaseReason,
+        actor: Actor,
+        source: EscrowStatus = EscrowStatus.HELD,
+    ) -> Escrow:
+        """Release `escrow` from `source` and send what it owes its seller; the escrow as it is
+        then. An escrow that left `source` meanwhile is not released: it is returned as found
+        (released already, by another caller, or moved elsewhere: the caller tells which)."""
+        now = self._clock()
+        parts = transfer_parts(escrow.net, escrow.funding)
+        destination = await self._transfers.destination(escrow.seller_id) if parts else None
+        transfer_ids = [transfer_id_for(escrow.id, part) for part, _ in parts]
+        documents = [
+            transfer_document(
+                transfer_id,
+                escrow.id,
+                escrow.order_id,
+                escrow.seller_id,
+                part,
+                amount,
+                escrow.currency,
+                escrow.charge_id if part is TransferPart.CARD else None,
+                destination,
+                transfer_ids,
+                now,
+            )
+            for transfer_id, (part, amount) in zip(transfer_ids, parts, strict=True)
+        ]
+        target = EscrowStatus.RELEASED if parts else EscrowStatus.TRANSFERRED
+        try:
+            await self._db.transaction(
+                lambda session: self._release_in(
+                    session, escrow, source, target, reason, actor, documents, now
+                )
+            )
+        except DuplicateKeyError:
+            current = await self._orders.escrow(escrow.id)
+            log.info("escrow_not_released", escrow_id=escrow.id, status=current.status if current else None)
+            return current or escrow
+        metrics.ESCROW_RELEASED.labels(escrow.currency, str(reason)).inc(escrow.gross)
+        log.info(
+            "escrow_released", escrow_id=escrow.id, seller_id=escrow.seller_id, net=escrow.net, reason=reason
+        )
+        transfers = [as_transfer(document) for document in documents]
+        sent = [
+            await self._transfers.send(transfer, actor)
+            if transfer.status is TransferStatus.PENDING
+            else transfer
+            for transfer in transfers
+        ]
+        made = [transfer.stripe_transfer_id for transfer in sent if transfer.stripe_transfer_id]
+        all_made = len(made) == len(sent)
+        return replace(
+            escrow,
+            status=EscrowStatus.TRANSFERRED if all_made else target,
+            released_at=now,
+            release_reason=reason,
+            transfer_ids=tuple(transfer_ids),
+            stripe_transfer_ids=tuple(made),
+        )
+
+    async def _release_in(
+        self,
+        session: AsyncClientSession,
+        escrow: Escrow,
+        source: EscrowStatus,
+        target: EscrowStatus,
+        reason: ReleaseReason,
+        actor: Actor,
+        transfers: list[Document],
+        now: datetime,
+    ) -> None:
+        """The escrow `source` → `target` and its transfers written, sent with the release entry's
+        last command; an escrow not in `source` aborts it all (`OrderRepository.release_write`)."""
+        transfer_ids = [document["_id"] for document in transfers]
+        writes: list[NamespacedWrite] = [
+            self._orders.release_write(escrow.id, source, target, reason, transfer_ids, now),
+            self._audit.prepare(
+                session,
+                actor,
+                STATUS_CHANGED,
+                AuditObject("escrow", escrow.id),
+                before={"status": str(source)},
+                after={"status": str(target), "reason": str(reason)},
+            ),
+        ]
+        for document in transfers:
+            transfer = as_transfer(document)
+            writes.append(self._transfer_records.insert_write(document))
+            writes.append(
+                self._audit.prepare(
+                    session,
+                    actor,
+                    "seller_transfer.created",
+                    AuditObject("seller_transfer", transfer.id),
+                    before=None,
+                    after={
+                        "status": str(transfer.status),
+                        "amount": transfer.amount,
+                        "part": str(transfer.part),
+                    },
+                )
+            )
+        await self._ledger.post_in(session, release_entry(escrow), along=writes)
+
+    # Delivery confirmation and auto-release
+
+    async def confirm_delivery(
+        self, order_id: str, buyer_id: str, seller_id: str | None, actor: Actor
+    ) -> list[Escrow]:
+        """The buyer has what they bought (from `seller_id`, or from every seller of the order):
+        release those escrows. Confirming again changes nothing; the escrows as they are then."""
+        escrows = [
+            escrow
+            for escrow in await self._orders.escrows_of(order_id, seller_id=seller_id)
+            if escrow.buyer_id == buyer_id
+        ]
+        if not escrows:
+            raise NotFound(f"no order {order_id}" + (f" with seller {seller_id}" if seller_id else ""))
+        if any(escrow.status in (EscrowStatus.AWAITING_FUNDS, EscrowStatus.CANCELED) for escrow in escrows):
+            raise OrderNotPaid(f"order {order_id} is not paid; there is no delivery to confirm")
+        return [
+            await self.release(escrow, reason=ReleaseReason.DELIVERY_CONFIRMED, actor=actor)
+            if escrow.status is EscrowStatus.HELD
+            else escrow
+            for escrow in escrows
+        ]
+
+    async def release_due(
+        self, actor: Actor, keep_going: Callable[[], Awaitable[bool]] | None = None
+    ) -> Counter[str]:
+        """Release every escrow held for longer than the auto-release delay; how each ended.
+
+        `keep_going` is asked before each escrow (a lease renewal): False stops the pass.
+        """
+        outcomes: Counter[str] = Counter()
+        async for escrow in self._orders.held_before(self._clock() - self._auto_release_after):
+            if keep_going is not None and not await keep_going():
+                break
+            released = await self.release(escrow, reason=ReleaseReason.AUTO_RELEASE, actor=actor)
+            outcomes[str(released.status)] += 1
+        log.info("escrows_auto_released", **outcomes)
+        return outcomes
+
+
+def release_entry(escrow: Escrow) -> JournalEntry:
+    """The escrow's money to the platform's fee and the seller's pending transfer."""
+    account = Accounts.escrow(escrow.order_id, escrow.seller_id)
+    shares = (
+        (Accounts.PLATFORM_FEES, escrow.fee),
+        (Accounts.seller_pending_transfer(escrow.seller_id), escrow.net),
+    )
+    moves = [Move(account, to, amount, escrow.currency) for to, amount in shares if amount]
+    return entry(
+        release_entry_key(escrow.id),
+        EntryKind.ESCROW_RELEASE,
+        moves,
+        escrow=escrow.id,
+        order=escrow.order_id,
+        seller=escrow.seller_id,
+    )
