@@ -220,6 +220,7 @@ def _echo_run(run: ReconciliationRun) -> None:
     if run.error:
         typer.echo(f"error: {run.error}", err=True)
 
+
 @cli.command("expire-orders")
 def expire_orders() -> None:
     """Cancel orders left unpaid (CHECKOUT_EXPIRE_AFTER_MINUTES), give their wallet parts back;
