@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.container import Services
-from app.domain.reconciliation import RunTrigger, Window
+from app.container import Services, in_service_jobs
+from app.domain.reconciliation import RunTrigger, Window, day_due
 from app.services.jobs import Lease
 from app.services.reconciliation import (
     RECONCILIATION_JOB,
@@ -77,3 +77,17 @@ async def test_a_command_run_waits_for_no_one_and_refuses_while_another_runs(ser
     run = await reconcile_window(services.database, services.reconciliation, window)
 
     assert (run.trigger, run.window) == (RunTrigger.COMMAND, window)
+
+
+async def test_the_service_runs_the_daily_reconciliation(services: Services) -> None:
+    [job] = [job for job in in_service_jobs(services) if job.name == "reconciliation"]
+
+    await job.run()
+    await job.run()
+
+    [run] = (await services.reconciliation_review.runs(10, None)).data
+    assert run.trigger is RunTrigger.SCHEDULE
+    assert run.window == day_due(
+        datetime.now(UTC), timedelta(hours=services.settings.reconciliation_delay_hours)
+    )
+    assert job.interval_seconds == services.settings.reconciliation_interval_seconds
