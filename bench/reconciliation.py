@@ -212,11 +212,25 @@ async def one_size(uri: str, emulator_url: str, objects: int, counter: CommandCo
         )
         report(f"{label}: peak memory (tracemalloc)", recon_peak / 1024, "KiB")
         report(f"{label}: raw read, peak memory", raw_peak / 1024, "KiB")
+        await figures_commands(services, database, counter, report)
         return recon_peak
     finally:
         await database.client.drop_database(settings.mongodb_database)
         await provider.close()
         await database.close()
+
+
+async def figures_commands(
+    services: Services, database: Database, counter: CommandCounter, report: Report
+) -> None:
+    """The MongoDB commands of the admin overview's figures (also read at each `/metrics` scrape),
+    beside one raw count of the same database."""
+    figures = await counter.per_operation(3, lambda _: services.operations_figures.read())
+    raw = await counter.per_operation(
+        3, lambda _: database[Collections.DISCREPANCIES].count_documents({"status": "open"})
+    )
+    report("admin overview figures: MongoDB commands", len(figures), "commands")
+    report("admin overview figures: raw baseline (one count)", len(raw), "commands")
 
 
 async def run(uri: str, counter: CommandCounter, report: Report) -> None:
