@@ -39,7 +39,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench
+	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench migrations
 
 # pytest exits 5 when it collects nothing; make treats that as the failure it is.
 pytest: install browser

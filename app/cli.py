@@ -15,11 +15,19 @@ from pydantic import ValidationError
 
 from app.auth import Role, mint_token
 from app.config import AuthSettings, Settings
-from app.container import order_expiry_age, running_services, topup_expiry_age, transfer_stuck_age
+from app.container import (
+    order_expiry_age,
+    recovery_retry_age,
+    running_services,
+    topup_expiry_age,
+    transfer_stuck_age,
+)
 from app.domain.reconciliation import Window
 from app.observability import configure_logging
 from app.services.audit import ChainReport
 from app.services.checkout import run_escrow_auto_release, run_order_expiry, run_transfer_retries
+from app.services.disputes import run_recoveries
+from app.services.notifications import run_notification_delivery
 from app.services.payment_operations import run_operations_janitor
 from app.services.reconciliation import (
     LeaseHeldElsewhere,
@@ -257,6 +265,31 @@ def transfer_pending() -> None:
             )
 
     _report(asyncio.run(one_pass(load_settings())), "transfer-pending", "transfers to sellers handled")
+
+
+@cli.command("recover-chargebacks")
+def recover_chargebacks() -> None:
+    """Try again the transfer reversals of chargebacks left pending (answer lost, refused); one
+    runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        async with running_services(settings) as services:
+            return await run_recoveries(
+                services.database, services.seller_recovery, recovery_retry_age(settings)
+            )
+
+    _report(asyncio.run(one_pass(load_settings())), "recover-chargebacks", "chargeback recoveries handled")
+
+
+@cli.command("deliver-notifications")
+def deliver_notifications() -> None:
+    """POST the admin notifications due to NOTIFICATION_URL; one runner at a time (job lease)."""
+
+    async def one_pass(settings: Settings) -> Counter[str] | None:
+        async with running_services(settings) as services:
+            return await run_notification_delivery(services.database, services.notifications)
+
+    _report(asyncio.run(one_pass(load_settings())), "deliver-notifications", "notifications handled")
 
 
 def _report(outcomes: Counter[str] | None, job: str, what: str) -> None:

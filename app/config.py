@@ -86,6 +86,18 @@ class Settings(AuthSettings):
         default=True,
         description="Create (and own) the index on `userId` of the legacy wallets collection at start-up.",
     )
+    # The rollout share of each feature flag without a stored rule (`PUT /admin/flags/{name}`
+    # stores one): 0 to 100 % of users.
+    feature_wallet_v2_percent: int = Field(default=100, ge=0, le=100)
+    feature_checkout_v2_percent: int = Field(default=100, ge=0, le=100)
+    feature_seller_payouts_percent: int = Field(default=100, ge=0, le=100)
+    feature_legacy_migration_percent: int = Field(default=0, ge=0, le=100)
+    feature_flags_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process keeps the flags' rules before reading them again.",
+    )
     topup_min_amount: int = Field(default=500, ge=1)
     topup_max_amount: int = Field(default=100_000, ge=1)
     topup_max_open_per_buyer: int = Field(
@@ -131,6 +143,24 @@ class Settings(AuthSettings):
         default=300.0, ge=0, description="A transfer still being sent after this is sent again (same key)"
     )
 
+    payout_min_amount: int = Field(
+        default=100, ge=1, description="Smallest payout a seller may request, minor units"
+    )
+    seller_balance_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a seller's balance read from Stripe is reused"
+    )
+    seller_balance_stripe_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long the balance page waits for Stripe before answering the last known figure",
+    )
+    payout_lock_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long one payout request may hold its seller's lock (a crashed holder's lapses)",
+    )
+
     users_database: str | None = Field(
         default=None, description="Database of the marketplace's users; unset means MONGODB_DATABASE."
     )
@@ -154,6 +184,35 @@ class Settings(AuthSettings):
     onboarding_return_url: str = Field(
         default="http://localhost:3000/seller/{seller_id}/payments/onboarding/done",
         description="Where Stripe's onboarding returns the seller (frontend); `{seller_id}` is filled in",
+    )
+
+    dispute_window_days: int = Field(
+        default=30, ge=0, le=365, description="Days after a release during which its buyer may still dispute"
+    )
+    evidence_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="Largest evidence file"
+    )
+    evidence_content_types: str = Field(
+        default="application/pdf,image/png,image/jpeg",
+        description="Comma-separated media types evidence files may have",
+    )
+    notification_url: str | None = Field(
+        default=None, description="Where admin notifications are POSTed (signed); unset: listed only"
+    )
+    notification_secret: SecretStr | None = Field(
+        default=None, description="Shared secret signing the POSTed notifications (X-Payments-Signature)"
+    )
+    notification_max_attempts: int = Field(default=8, ge=1, le=100)
+    notification_retry_base_seconds: float = Field(default=10.0, ge=0, le=3600)
+    notification_retry_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 24 * 3600)
+    notification_interval_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="How often due notifications are POSTed"
+    )
+    notification_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    chargeback_recovery_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often transfer reversals refused for chargebacks are tried again",
     )
 
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON API request bodies")
@@ -236,6 +295,31 @@ class Settings(AuthSettings):
         if not value.get_secret_value().startswith("whsec_"):
             raise ValueError("must be a Stripe webhook signing secret (whsec_…)")
         return value
+
+    @field_validator("evidence_content_types")
+    @classmethod
+    def _media_types(cls, value: str) -> str:
+        types = [kind.strip().lower() for kind in value.split(",") if kind.strip()]
+        if not types or not all(re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", kind) for kind in types):
+            raise ValueError("must be media types separated by commas, e.g. 'application/pdf,image/png'")
+        return ",".join(types)
+
+    @field_validator("notification_url")
+    @classmethod
+    def _notification_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _notification_secret_with_url(self) -> Settings:
+        if self.notification_url and not self.notification_secret:
+            raise ValueError("NOTIFICATION_SECRET is required with NOTIFICATION_URL")
+        return self
+
+    @property
+    def evidence_content_type_set(self) -> frozenset[str]:
+        return frozenset(self.evidence_content_types.split(","))
 
     @property
     def stripe_livemode(self) -> bool:

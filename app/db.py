@@ -5,7 +5,8 @@ Each collection's indexes live beside the repository that owns it; `app.containe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ClientBulkWriteException, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, ClientBulkWriteException, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -45,6 +46,10 @@ class Collections:
     PAYMENT_OPERATIONS = "payment_operations"
     WEBHOOK_EVENTS = "webhook_events"
     LEGACY_WALLETS = "legacy_wallets"
+    LEGACY_MIGRATION_RUNS = "legacy_migration_runs"
+    LEGACY_MIGRATION_BATCHES = "legacy_migration_batches"
+    LEGACY_MIGRATION_REJECTIONS = "legacy_migration_rejections"
+    FEATURE_FLAGS = "feature_flags"
     TOPUPS = "topups"
     TOPUP_OPENINGS = "topup_openings"
     LEASES = "leases"
@@ -54,6 +59,17 @@ class Collections:
     ORDERS = "orders"
     ESCROWS = "escrows"
     SELLER_TRANSFERS = "seller_transfers"
+    DISPUTES = "disputes"
+    DISPUTE_EVIDENCE = "dispute_evidence"
+    # GridFS bucket of evidence files (`<name>.files`, `<name>.chunks`).
+    DISPUTE_EVIDENCE_FILES = "dispute_evidence_files"
+    SELLER_DEBTS = "seller_debts"
+    SELLER_RECOVERIES = "seller_recoveries"
+    REFUNDS = "refunds"
+    NOTIFICATIONS = "notifications"
+    NOTIFICATION_OUTBOX = "notification_outbox"
+    PAYOUTS = "payouts"
+    SELLER_BALANCES = "seller_balances"
     RECONCILIATION_RUNS = "reconciliation_runs"
     DISCREPANCIES = "discrepancies"
     RECONCILIATION_MARKS = "reconciliation_marks"
@@ -139,6 +155,20 @@ async def require_transaction_support(database: Database) -> None:
             "MongoDB at MONGODB_URI is older than 8.0; the payments service sends writes to "
             "several collections in one command (bulkWrite), which needs MongoDB 8.0 or later."
         )
+
+
+@contextmanager
+def duplicates_raised() -> Iterator[None]:
+    """A batch write (`insert_many`, `bulk_write`) that hits a duplicate key raises
+    DuplicateKeyError, as a single write does, so callers handle both alike."""
+    try:
+        yield
+    except BulkWriteError as exc:
+        errors: list[Document] = exc.details.get("writeErrors") or []
+        duplicate = next((error for error in errors if error.get("code") == DUPLICATE_KEY), None)
+        if duplicate is None:
+            raise
+        raise DuplicateKeyError(duplicate.get("errmsg", "duplicate key"), DUPLICATE_KEY, duplicate) from exc
 
 
 async def create_indexes(database: Database, indexes: Mapping[str, Sequence[IndexModel]]) -> None:

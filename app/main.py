@@ -21,10 +21,16 @@ from app.routers import (
     catalog,
     checkout,
     config,
+    disputes,
+    flags,
     health,
+    migration,
     monitoring,
+    notifications,
     onboarding,
+    payouts,
     reconciliation,
+    refunds,
     wallet,
     webhooks,
 )
@@ -40,7 +46,8 @@ Money is always `{"amount": <integer minor units>, "currency": "<iso lowercase>"
 Errors are RFC 9457 `application/problem+json` with a stable `code`; each operation lists every
 status it can answer and, per status, the codes it can carry.
 Every money-moving POST requires an `Idempotency-Key` header.
-Request bodies are JSON of at most 64 KiB (1 MiB for Stripe webhooks); unknown fields are refused.
+Request bodies are JSON of at most 64 KiB (1 MiB for Stripe webhooks, `EVIDENCE_MAX_BYTES` for
+dispute evidence files); unknown fields are refused.
 """
 
 
@@ -83,7 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkout.admin)
     app.include_router(onboarding.router)
     app.include_router(onboarding.admin)
+    app.include_router(disputes.router)
+    app.include_router(disputes.evidence_router)
+    app.include_router(disputes.admin)
+    app.include_router(refunds.orders)
+    app.include_router(refunds.router)
+    app.include_router(notifications.router)
+    app.include_router(payouts.router)
     app.include_router(audit.router)
+    app.include_router(flags.router)
+    app.include_router(migration.router)
     app.include_router(reconciliation.router)
     app.include_router(monitoring.router)
     return app

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import InvalidRequest, NotFound, ServiceError
@@ -112,6 +113,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request.scope, InvalidRequest(detail, errors=errors))
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the path takes: Starlette names only the first route's, and a
+    path may have one route per method (`GET /payouts`, `POST /payouts`)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is Match.PARTIAL:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own refusals: a path no route matches, or a method the path does not take."""
     assert isinstance(exc, StarletteHTTPException)
@@ -119,6 +130,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == HTTPStatus.NOT_FOUND:
         return error_response(request.scope, NotFound(f"no route {request.url.path}"), headers)
     if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_response(
             request.scope, MethodNotAllowed(f"{request.url.path} does not take {request.method}"), headers
         )

@@ -17,7 +17,7 @@ from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.main import create_app
 from app.services.ledger import Ledger
-from bench import audit, checkout, commands, http, reconciliation, throughput
+from bench import audit, checkout, commands, disputes, http, migration, payouts, reconciliation, throughput
 from bench.settings import STRIPE_KEY, bench_settings
 from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import EmulatorServer
@@ -86,11 +86,14 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
             ) as client:
                 await http.run(client, services, counter, report)
                 await checkout.run(client, services, emulator, counter, report)
+                await disputes.run(client, services, counter)
+                await payouts.run(client, services, emulator, counter)
             await throughput.run(services, emulator, uri, THROUGHPUT_EVENTS, report)
             await throughput.run_with_stripe(services, emulator, uri, STRIPE_EVENTS, report)
         finally:
             await services.database.client.drop_database(settings.mongodb_database)
     await audit.measure(uri, report)
+    await migration.measure(uri, counter, report)
     await reconciliation.run(uri, counter, report)
 
 

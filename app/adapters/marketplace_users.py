@@ -1,4 +1,6 @@
-"""The only code that reads the marketplace's users: a seller's profile, for their Stripe account.
+"""The only code that reads the marketplace's users: a seller's profile, for their Stripe account;
+which users exist, for the legacy wallet migration (a legacy wallet of an unknown user is not
+migrated).
 
 The marketplace keeps its users in its own MongoDB collection (`users` by default), one document
 per user; which fields hold the id, the email and the country is configured (`USERS_*`), dotted
@@ -9,6 +11,7 @@ start-up unless an index leading with it exists.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pymongo import ASCENDING
@@ -16,7 +19,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.config import Settings
 from app.db import Database, Document
+from app.domain.migration import legacy_user_id, user_id_forms
 from app.domain.onboarding import SellerProfile
+
+# Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
+IDS_PER_READ = 100
 
 
 class MarketplaceUsers:
@@ -49,6 +56,19 @@ class MarketplaceUsers:
             email=_text(_at_path(document, self._email_field)),
             country=_text(_at_path(document, self._country_field)),
         )
+
+    async def known(self, user_ids: Collection[str]) -> set[str]:
+        """Which of `user_ids` the marketplace knows, its id stored as a string or an ObjectId;
+        a few indexed reads whatever their number."""
+        forms = [form for user_id in sorted(user_ids) for form in user_id_forms(user_id)]
+        known: set[str] = set()
+        for start in range(0, len(forms), IDS_PER_READ):
+            query = {self._id_field: {"$in": forms[start : start + IDS_PER_READ]}}
+            async for document in self._users.find(query, {self._id_field: True}):
+                user_id = legacy_user_id(_at_path(document, self._id_field))
+                if user_id is not None:
+                    known.add(user_id)
+        return known
 
 
 def _at_path(document: Document, path: str) -> Any:

@@ -140,6 +140,9 @@ class Payout:
     failure_code: str | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    failure_message: str | None = None
+    # Made by Stripe on the account's payout schedule rather than requested by an API call.
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,9 @@ class Dispute:
     evidence_due_by: int | None
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # What Stripe took from (negative amounts) and gave back to (positive) the platform's
+    # balance for it, each with its fee.
+    balance_transactions: tuple[BalanceTransaction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,9 +330,13 @@ class PaymentProvider(Protocol):
         idempotency_key: str,
     ) -> Refund: ...
 
+    async def retrieve_refund(self, refund_id: str) -> Refund: ...
+
     async def create_payout(
         self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str
     ) -> Payout: ...
+
+    async def retrieve_payout(self, account: str, payout_id: str) -> Payout: ...
 
     async def retrieve_balance(self, account: str | None = None) -> Balance: ...
 

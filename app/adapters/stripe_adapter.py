@@ -334,6 +334,10 @@ class StripeAdapter:
         )
         return to_refund(refund)
 
+    async def retrieve_refund(self, refund_id: str) -> Refund:
+        found = await self._call("refunds.retrieve", lambda: self._stripe.refunds.retrieve_async(refund_id))
+        return to_refund(found)
+
     async def create_payout(
         self, payout_id: str, account: str, amount: int, currency: str, *, idempotency_key: str
     ) -> Payout:
@@ -349,6 +353,14 @@ class StripeAdapter:
                 params, {"idempotency_key": idempotency_key, "stripe_account": account}
             ),
             idempotency_key,
+            account=account,
+        )
+        return to_payout(payout)
+
+    async def retrieve_payout(self, account: str, payout_id: str) -> Payout:
+        payout = await self._call(
+            "payouts.retrieve",
+            lambda: self._stripe.payouts.retrieve_async(payout_id, None, {"stripe_account": account}),
             account=account,
         )
         return to_payout(payout)

@@ -156,6 +156,8 @@ def to_payout(payout: stripe.Payout) -> Payout:
         failure_code=payout.failure_code,
         created=payout.created,
         metadata=metadata_of(payout.metadata),
+        failure_message=payout.failure_message,
+        automatic=payout.automatic is True,
     )
 
 
@@ -194,4 +196,7 @@ def to_dispute(dispute: stripe.Dispute) -> Dispute:
         evidence_due_by=dispute.evidence_details.due_by if dispute.evidence_details else None,
         created=dispute.created,
         metadata=metadata_of(dispute.metadata),
+        balance_transactions=tuple(
+            to_balance_transaction(transaction) for transaction in dispute.balance_transactions or ()
+        ),
     )

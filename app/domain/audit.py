@@ -111,6 +111,16 @@ class AuditObject:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditChange:
+    """One change of a batch recorded together (`AuditLog.record_many`)."""
+
+    action: str
+    object: AuditObject
+    before: State | None
+    after: State | None
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEvent:
     """One change as recorded in the transaction that made it, before it is sealed into the chain."""
 

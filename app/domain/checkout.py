@@ -49,8 +49,12 @@ class OrderStatus(StrEnum):
 class EscrowStatus(StrEnum):
     AWAITING_FUNDS = "awaiting_funds"
     HELD = "held"
+    # Frozen by a dispute or a chargeback: nothing releases it until that is resolved.
+    DISPUTED = "disputed"
     RELEASED = "released"
     TRANSFERRED = "transferred"
+    # Everything it held went back to the buyer (or to the card network, for a chargeback).
+    REFUNDED = "refunded"
     CANCELED = "canceled"
 
 
@@ -74,6 +78,7 @@ class TransferPart(StrEnum):
 class ReleaseReason(StrEnum):
     DELIVERY_CONFIRMED = "delivery_confirmed"
     AUTO_RELEASE = "auto_release"
+    DISPUTE_RESOLVED = "dispute_resolved"
 
 
 # A transfer waiting for something leaves that state only for a new attempt.
@@ -118,6 +123,13 @@ class Funding:
 
     def __add__(self, other: Funding) -> Funding:
         return Funding(self.legacy + other.legacy, self.wallet + other.wallet, self.card + other.card)
+
+    def __sub__(self, other: Funding) -> Funding:
+        return Funding(self.legacy - other.legacy, self.wallet - other.wallet, self.card - other.card)
+
+    def covers(self, other: Funding) -> bool:
+        """Whether every source of `other` is at most this one's."""
+        return other.legacy <= self.legacy and other.wallet <= self.wallet and other.card <= self.card
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +194,12 @@ class OrderAlreadyOpened(ServiceError):
     code = "order_already_opened"
     status = 409
     title = "This order was already opened with other lines"
+
+
+class EscrowDisputed(ServiceError):
+    code = "escrow_disputed"
+    status = 409
+    title = "A dispute or chargeback is open on this seller's part of the order; it cannot be released"
 
 
 class OrderNotPaid(ServiceError):
@@ -319,6 +337,14 @@ def card_funding(grosses: Sequence[int], wallet_paid: Sequence[tuple[int, int]])
         Funding(legacy=legacy, wallet=wallet, card=gross - legacy - wallet)
         for gross, (legacy, wallet) in zip(grosses, wallet_paid, strict=True)
     ]
+
+
+def terms_after_refund(gross: int, refunded: int, fees: FeeSchedule, currency: str) -> tuple[int, int]:
+    """The platform fee and the seller's net on what an escrow keeps once `refunded` of its `gross`
+    went back: the fee is the schedule's on what is kept, so a refund takes the platform's
+    commission on the refunded part back with it."""
+    kept = split_fee(Money(gross - refunded, currency), fees)
+    return kept.fee.amount, kept.net.amount
 
 
 def transfer_parts(net: int, funding: Funding) -> list[tuple[TransferPart, int]]:

@@ -48,8 +48,13 @@ def minor_unit_exponent(currency: str) -> int:
     return 0 if validate_currency(currency) in ZERO_DECIMAL_CURRENCIES else 2
 
 
+def is_currency_code(text: str) -> bool:
+    """Whether `text` has the shape of a currency code: three lowercase letters."""
+    return bool(_CURRENCY.match(text))
+
+
 def validate_currency(currency: str) -> str:
-    if not _CURRENCY.match(currency):
+    if not is_currency_code(currency):
         raise InvalidMoney(f"currency {currency!r} is not a lowercase three-letter ISO code")
     return currency
 

@@ -16,11 +16,24 @@ def stripe_fee_key(balance_transaction_id: str) -> str:
 
 
 def stripe_fee_entry(
-    balance_transaction_id: str, fee: int, currency: str, *, charge: str, payment_intent: str | None
+    balance_transaction_id: str, fee: int, currency: str, *, charge: str | None, payment_intent: str | None
 ) -> JournalEntry:
     """The entry of a fee (positive, minor units) Stripe kept from `charge`."""
-    refs = {"balance_transaction": balance_transaction_id, "charge": charge}
+    refs = {"balance_transaction": balance_transaction_id}
+    if charge is not None:
+        refs["charge"] = charge
     if payment_intent is not None:
         refs["payment_intent"] = payment_intent
     move = Move(Accounts.PLATFORM_FEES, Accounts.STRIPE_FEES, fee, currency)
+    return entry(stripe_fee_key(balance_transaction_id), EntryKind.STRIPE_FEE, [move], **refs)
+
+
+def stripe_fee_refund_entry(
+    balance_transaction_id: str, fee: int, currency: str, *, charge: str | None
+) -> JournalEntry:
+    """A fee Stripe gave back (a chargeback won refunds its dispute fee): the other way."""
+    refs = {"balance_transaction": balance_transaction_id}
+    if charge is not None:
+        refs["charge"] = charge
+    move = Move(Accounts.STRIPE_FEES, Accounts.PLATFORM_FEES, fee, currency)
     return entry(stripe_fee_key(balance_transaction_id), EntryKind.STRIPE_FEE, [move], **refs)

@@ -15,6 +15,7 @@ from app.routers.dependencies import (
     EscrowReleasesDep,
     IdempotentRequestDep,
     SellerTransfersDep,
+    require_feature,
     require_roles,
 )
 from app.schemas.checkout import (
@@ -28,13 +29,15 @@ from app.schemas.checkout import (
     SellerTransferList,
     SellerTransferOut,
 )
-from app.services.checkout import CHECKOUT_ERRORS, CheckoutRequest, OrderNotPaid
+from app.services.checkout import CHECKOUT_ERRORS, CheckoutRequest, EscrowDisputed, OrderNotPaid
+from app.services.flags import Flag
 from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
 
 router = APIRouter(tags=["checkout"], route_class=ContractRoute)
 Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
-# Who may check out: the one place that decides it, where a rollout flag of checkout is checked.
+# Who may check out: a buyer, and (checked after the role) one the `checkout_v2` rollout includes.
 CheckoutBuyer = Buyer
+CheckoutV2 = Annotated[None, Depends(require_feature(Flag.CHECKOUT_V2))]
 OrderReader = Annotated[Principal, Depends(require_roles(Role.BUYER, Role.SELLER, Role.ADMIN, Role.SUPPORT))]
 
 
@@ -46,9 +49,14 @@ OrderReader = Annotated[Principal, Depends(require_roles(Role.BUYER, Role.SELLER
 )
 @raises(*CHECKOUT_ERRORS, *PAYMENT_OPERATION_ERRORS)
 async def checkout(
-    body: CheckoutBody, buyer: CheckoutBuyer, idempotent: IdempotentRequestDep, orders: CheckoutDep
+    body: CheckoutBody,
+    buyer: CheckoutBuyer,
+    _: CheckoutV2,
+    idempotent: IdempotentRequestDep,
+    orders: CheckoutDep,
 ) -> OrderOut:
-    """Prices come from the catalog. With `use_wallet`, the wallet pays first (legacy balance,
+    """Refused (403 `feature_disabled`) to a buyer without the `checkout_v2` feature yet.
+    Prices come from the catalog. With `use_wallet`, the wallet pays first (legacy balance,
     then platform balance); a card pays the rest (`amount_due`, `client_secret`), and the order
     is `paid` once it has. The same Idempotency-Key always names the same order."""
     request = CheckoutRequest(
@@ -95,7 +103,7 @@ async def get_order(order_id: str, viewer: OrderReader, orders: CheckoutDep) -> 
     response_model=DeliveryOut,
     summary="The buyer received the goods: release the escrow to the seller(s)",
 )
-@raises(NotFound, OrderNotPaid)
+@raises(NotFound, OrderNotPaid, EscrowDisputed)
 async def confirm_delivery(
     order_id: str,
     body: ConfirmDeliveryBody,

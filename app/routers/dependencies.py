@@ -26,6 +26,8 @@ from app.routers.contract import raises
 from app.services.audit import AuditLog
 from app.services.catalog import Catalog
 from app.services.checkout import Checkout, EscrowReleases, SellerTransfers
+from app.services.disputes import Chargebacks, Disputes, EvidenceStore
+from app.services.flags import FeatureDisabled, FeatureFlags, Flag
 from app.services.idempotency import (
     IdempotencyKeyReused,
     IdempotencyStore,
@@ -33,9 +35,13 @@ from app.services.idempotency import (
     request_fingerprint,
 )
 from app.services.ledger import Ledger
+from app.services.migration import LegacyMigration, MigrationRuns
 from app.services.monitoring import OperationsFigures
+from app.services.notifications import Notifications
 from app.services.onboarding import Onboarding
+from app.services.payouts import Payouts
 from app.services.reconciliation import ReconciliationReview
+from app.services.refunds import Refunds
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
@@ -71,6 +77,18 @@ def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
     return services.idempotency
 
 
+def get_feature_flags(services: ServicesOfApp) -> FeatureFlags:
+    return services.feature_flags
+
+
+def get_migration(services: ServicesOfApp) -> LegacyMigration:
+    return services.migration
+
+
+def get_migration_runs(services: ServicesOfApp) -> MigrationRuns:
+    return services.migration_runs
+
+
 def get_catalog(services: ServicesOfApp) -> Catalog:
     return services.catalog
 
@@ -87,8 +105,32 @@ def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
     return services.seller_transfers
 
 
+def get_disputes(services: ServicesOfApp) -> Disputes:
+    return services.disputes
+
+
+def get_chargebacks(services: ServicesOfApp) -> Chargebacks:
+    return services.chargebacks
+
+
+def get_evidence(services: ServicesOfApp) -> EvidenceStore:
+    return services.evidence
+
+
+def get_refunds(services: ServicesOfApp) -> Refunds:
+    return services.refunds
+
+
+def get_notifications(services: ServicesOfApp) -> Notifications:
+    return services.notifications
+
+
 def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
+
+
+def get_payouts(services: ServicesOfApp) -> Payouts:
+    return services.payouts
 
 
 def get_topups(services: ServicesOfApp) -> Topups:
@@ -125,11 +167,20 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
+FeatureFlagsDep = Annotated[FeatureFlags, Depends(get_feature_flags)]
+LegacyMigrationDep = Annotated[LegacyMigration, Depends(get_migration)]
+MigrationRunsDep = Annotated[MigrationRuns, Depends(get_migration_runs)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CheckoutDep = Annotated[Checkout, Depends(get_checkout)]
 EscrowReleasesDep = Annotated[EscrowReleases, Depends(get_escrow_releases)]
 SellerTransfersDep = Annotated[SellerTransfers, Depends(get_seller_transfers)]
+DisputesDep = Annotated[Disputes, Depends(get_disputes)]
+ChargebacksDep = Annotated[Chargebacks, Depends(get_chargebacks)]
+EvidenceDep = Annotated[EvidenceStore, Depends(get_evidence)]
+RefundsDep = Annotated[Refunds, Depends(get_refunds)]
+NotificationsDep = Annotated[Notifications, Depends(get_notifications)]
 OnboardingDep = Annotated[Onboarding, Depends(get_onboarding)]
+PayoutsDep = Annotated[Payouts, Depends(get_payouts)]
 TopupsDep = Annotated[Topups, Depends(get_topups)]
 WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]
@@ -181,6 +232,21 @@ def require_owner(
         await role_check(principal)
         ensure_owner(principal, request.path_params[path_param], staff_roles=staff_roles)
         return principal
+
+    return dependency
+
+
+def require_feature(flag: Flag) -> Callable[[Principal, FeatureFlags], Coroutine[Any, Any, None]]:
+    """A dependency: the caller's `flag` is on (`FeatureFlags.require`), else 403 `feature_disabled`.
+
+    What every flow behind a flag takes, as a parameter after its role's, so the role is checked
+    first and the route documents the 403 by itself:
+    `_: Annotated[None, Depends(require_feature(Flag.CHECKOUT_V2))]`.
+    """
+
+    @raises(FeatureDisabled)
+    async def dependency(principal: CurrentPrincipal, flags: FeatureFlagsDep) -> None:
+        await flags.require(flag, principal.user_id)
 
     return dependency
 

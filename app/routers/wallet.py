@@ -11,7 +11,13 @@ from app.domain.money import Money
 from app.domain.wallet import TopupStatus
 from app.errors import NotFound, UnknownCursor
 from app.routers.contract import ContractRoute, raises
-from app.routers.dependencies import IdempotentRequestDep, TopupsDep, WalletViewDep, require_roles
+from app.routers.dependencies import (
+    IdempotentRequestDep,
+    TopupsDep,
+    WalletViewDep,
+    require_feature,
+    require_roles,
+)
 from app.schemas.wallet import (
     StaffTopupList,
     StaffTopupOut,
@@ -21,6 +27,7 @@ from app.schemas.wallet import (
     WalletLinesOut,
     WalletOut,
 )
+from app.services.flags import Flag
 from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
 from app.services.wallet import (
     TooManyOpenTopups,
@@ -31,6 +38,7 @@ from app.services.wallet import (
 
 router = APIRouter(prefix="/wallet", tags=["wallet"], route_class=ContractRoute)
 Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
+WalletV2 = Annotated[None, Depends(require_feature(Flag.WALLET_V2))]
 
 
 @router.post(
@@ -47,8 +55,9 @@ Buyer = Annotated[Principal, Depends(require_roles(Role.BUYER))]
     *PAYMENT_OPERATION_ERRORS,
 )
 async def request_topup(
-    body: TopupRequestBody, buyer: Buyer, idempotent: IdempotentRequestDep, topups: TopupsDep
+    body: TopupRequestBody, buyer: Buyer, _: WalletV2, idempotent: IdempotentRequestDep, topups: TopupsDep
 ) -> TopupOut:
+    """Refused (403 `feature_disabled`) to a buyer without the `wallet_v2` feature yet."""
     amount = Money(body.amount, body.currency)
     return await idempotent.respond(
         buyer, body, TopupOut, lambda: topups.request(buyer.user_id, amount, idempotent.key)
@@ -65,6 +74,8 @@ async def get_topup(topup_id: str, buyer: Buyer, topups: TopupsDep) -> TopupOut:
 @router.get("", response_model=WalletOut, summary="Legacy and platform balances")
 @raises()
 async def get_wallet(buyer: Buyer, wallet_view: WalletViewDep) -> WalletOut:
+    """The new wallet for a buyer with the `wallet_v2` feature (their legacy wallet migrated first
+    when `legacy_migration` is on for them too), the legacy balance alone otherwise (`flow`)."""
     return WalletOut.model_validate(await wallet_view.summary(buyer.user_id), from_attributes=True)
 
 

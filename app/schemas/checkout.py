@@ -61,13 +61,16 @@ class OrderLineOut(BaseModel):
 class EscrowOut(BaseModel):
     escrow_id: str = Field(validation_alias=AliasChoices("escrow_id", "id"))
     seller_id: str
-    status: str = Field(description="awaiting_funds | held | released | transferred | canceled")
+    status: str = Field(
+        description="awaiting_funds | held | disputed | released | transferred | refunded | canceled"
+    )
     gross: int = Field(description="The seller's lines, minor units")
-    fee: int = Field(description="The platform's fee, minor units")
-    net: int = Field(description="What the seller receives: gross - fee")
+    fee: int = Field(description="The platform's fee on what the escrow keeps, minor units")
+    net: int = Field(description="What the seller receives: what is kept (gross - refunded) - fee")
+    refunded: FundingOut = Field(description="What went back to the buyer (or a chargeback), by source")
     held_at: datetime | None
     released_at: datetime | None
-    release_reason: str | None = Field(description="delivery_confirmed | auto_release")
+    release_reason: str | None = Field(description="delivery_confirmed | auto_release | dispute_resolved")
     stripe_transfer_ids: list[str]
 
 

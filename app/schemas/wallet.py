@@ -36,6 +36,13 @@ class WalletOut(BaseModel):
     total_balance: int
     pending_topups: int = Field(description="Sum of top-ups awaiting payment, minor units")
     legacy_wallet_status: str = Field(description="none | not_migrated | migrated | invalid")
+    legacy_wallet_reason: str | None = Field(
+        description="Why an `invalid` legacy wallet cannot be migrated (a reason code: `sub_cent_precision`…)"
+    )
+    flow: str = Field(
+        description="`v2`: the new wallet (legacy and platform balances); `legacy`: the legacy balance "
+        "alone, as the legacy system holds it (the `wallet_v2` feature is not enabled for this user yet)"
+    )
 
 
 class WalletLineOut(BaseModel):

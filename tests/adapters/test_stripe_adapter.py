@@ -256,6 +256,11 @@ async def test_a_payout_leaves_the_connected_account(
     assert [p.id async for p in provider.iter_payouts(*whole_day(), account=seller)] == [payout.id]
     assert [p.id async for p in provider.iter_payouts(*whole_day())] == []  # the platform paid nothing out
 
+    await emulator.control_async(f"payouts/{payout.id}/fail", failure_code="account_closed")
+    failed = await provider.retrieve_payout(seller, payout.id)
+    assert (failed.status, failed.failure_code, failed.automatic) == ("failed", "account_closed", False)
+    assert failed.failure_message == "The bank account has been closed."
+
 
 async def test_a_chargeback_is_answered_with_evidence_then_accepted(
     provider: StripeAdapter, emulator: EmulatorServer

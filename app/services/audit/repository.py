@@ -136,6 +136,9 @@ class AuditRepository:
         await self._pending.insert_one(document, session=session)
         return _record(document)
 
+    async def insert_pending_many(self, session: AsyncClientSession, events: Sequence[AuditEvent]) -> None:
+        await self._pending.insert_many([_pending_document(event) for event in events], session=session)
+
     def pending_insert(self, event: AuditEvent) -> InsertOne[Document]:
         """The insert `insert_pending` would send, for `Database.write_together`."""
         return InsertOne(_pending_document(event), namespace=self._namespace)

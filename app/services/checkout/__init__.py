@@ -3,6 +3,7 @@ released on delivery or after a delay, and paid out to sellers by Stripe transfe
 
 from app.domain.checkout import (
     DuplicateProduct,
+    EscrowDisputed,
     MixedCurrencies,
     OrderAlreadyOpened,
     OrderNotPaid,
@@ -14,6 +15,7 @@ from app.domain.checkout import (
     UnsupportedCheckoutCurrency,
 )
 from app.services.checkout.checkout import Checkout, CheckoutRequest, OrderView
+from app.services.checkout.escrows import EscrowChanged, Escrows
 from app.services.checkout.jobs import (
     AUTO_RELEASE_JOB,
     ORDER_EXPIRY_JOB,
@@ -22,9 +24,9 @@ from app.services.checkout.jobs import (
     run_order_expiry,
     run_transfer_retries,
 )
-from app.services.checkout.release import EscrowReleases
+from app.services.checkout.release import EscrowReleases, SellerDebts
 from app.services.checkout.repository import INDEXES as ORDER_INDEXES
-from app.services.checkout.repository import Escrow, Order, OrderPage
+from app.services.checkout.repository import Escrow, Order, OrderPage, funding_document
 from app.services.checkout.transfer_repository import INDEXES as TRANSFER_INDEXES
 from app.services.checkout.transfer_repository import SellerTransfer, TransferPage
 from app.services.checkout.transfers import SellerTransfers, TransferDestinations
@@ -55,15 +57,20 @@ __all__ = [
     "CheckoutRequest",
     "CheckoutWebhookHandlers",
     "Escrow",
+    "EscrowChanged",
+    "EscrowDisputed",
     "EscrowReleases",
+    "Escrows",
     "Order",
     "OrderNotPaid",
     "OrderPage",
     "OrderView",
+    "SellerDebts",
     "SellerTransfer",
     "SellerTransfers",
     "TransferDestinations",
     "TransferPage",
+    "funding_document",
     "run_escrow_auto_release",
     "run_order_expiry",
     "run_transfer_retries",

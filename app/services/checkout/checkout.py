@@ -508,3 +508,8 @@ class Checkout:
 
     async def page(self, buyer_id: str, limit: int, starting_after: str | None) -> OrderPage:
         return await self._orders.page(buyer_id, limit, starting_after)
+
+    async def seller_in_escrow(self, seller_id: str, currency: str) -> int:
+        """What the ledger holds in the seller's escrows not released yet, in `currency`."""
+        accounts = await self._orders.unreleased_escrow_accounts(seller_id, currency)
+        return sum((await self._ledger.balances(accounts, currency)).values()) if accounts else 0

@@ -8,6 +8,15 @@ release fail instead of both happening; the ledger moves the escrow to `platform
 and `seller:{id}:pending_transfer` (the net), once (`escrow_release:{escrow_id}`); and the
 transfers the net is paid by are written (`transfers.py` sends them). Confirmation, auto-release
 and a second confirmation racing each other release once: the loser finds the escrow released.
+
+What a seller owes the platform (a chargeback that could not be taken back from them) is taken
+from their next release first, in the release's transaction: that part of the net goes to
+`platform:fees` instead of `pending_transfer` (`SellerDebts`, kept by the disputes domain).
+
+An escrow refunded in part keeps its remaining funding, fee and net (`Escrow.remaining`); a
+release reads it as it is, and one that raced a refund (its compare-and-set names the refunds
+it read) is made again on what the escrow keeps. An escrow frozen by a dispute is not released:
+`EscrowDisputed` (409 `escrow_disputed`).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -24,6 +34,7 @@ from pymongo.errors import DuplicateKeyError
 from app.db import Database, Document, NamespacedWrite
 from app.domain.audit import Actor, AuditObject
 from app.domain.checkout import (
+    EscrowDisputed,
     EscrowStatus,
     OrderNotPaid,
     ReleaseReason,
@@ -45,8 +56,23 @@ from app.services.ledger import Ledger
 log = structlog.get_logger(__name__)
 
 STATUS_CHANGED = "escrow.status_changed"
-# What a delivery confirmation may find of an escrow that is not `held` without it being an error.
-RELEASED_ALREADY = (EscrowStatus.RELEASED, EscrowStatus.TRANSFERRED)
+
+
+class SellerDebts(Protocol):
+    """What a seller owes the platform: the one thing a release needs of the disputes domain."""
+
+    async def recover_in(
+        self,
+        session: AsyncClientSession,
+        seller_id: str,
+        currency: str,
+        at_most: int,
+        escrow_id: str,
+        actor: Actor,
+    ) -> int:
+        """Take up to `at_most` of what `seller_id` owes in `currency`, inside the release's
+        transaction, for escrow `escrow_id`; how much was taken."""
+        ...
 
 
 class EscrowReleases:
@@ -56,6 +82,7 @@ class EscrowReleases:
         ledger: Ledger,
         audit: AuditLog,
         transfers: SellerTransfers,
+        debts: SellerDebts,
         auto_release_after: timedelta,
         clock: Clock = utc_now,
     ) -> None:
@@ -63,6 +90,7 @@ class EscrowReleases:
         self._ledger = ledger
         self._audit = audit
         self._transfers = transfers
+        self._debts = debts
         self._auto_release_after = auto_release_after
         self._clock = clock
         self._orders = OrderRepository(database)
@@ -84,12 +112,89 @@ class EscrowReleases:
     ) -> Escrow:
         """Release `escrow` from `source` and send what it owes its seller; the escrow as it is
         then. An escrow that left `source` meanwhile is not released: it is returned as found
-        (released already, by another caller, or moved elsewhere: the caller tells which)."""
+        (released already, by another caller, or moved elsewhere: the caller tells which), except
+        one frozen by a dispute, which raises `EscrowDisputed`."""
+        destination = await self._transfers.destination(escrow.seller_id) if escrow.net else None
+        while True:
+            released = await self._try_release(escrow, source, reason, actor, destination)
+            if released is not None:
+                break
+            current = await self._orders.escrow(escrow.id)
+            if current is not None and current.status is source and current.refunded != escrow.refunded:
+                escrow = current  # refunded from meanwhile: release what it keeps
+                continue
+            log.info("escrow_not_released", escrow_id=escrow.id, status=current.status if current else None)
+            if current is not None and current.status is EscrowStatus.DISPUTED:
+                raise EscrowDisputed(f"escrow {escrow.id} is frozen by a dispute", escrow_id=escrow.id)
+            return current or escrow
+        documents, recovered, now = released
+        metrics.ESCROW_RELEASED.labels(escrow.currency, str(reason)).inc(escrow.remaining.total)
+        log.info(
+            "escrow_released",
+            escrow_id=escrow.id,
+            seller_id=escrow.seller_id,
+            net=escrow.net,
+            debt_recovered=recovered,
+            reason=reason,
+        )
+        transfers = [as_transfer(document) for document in documents]
+        sent = [
+            await self._transfers.send(transfer, actor)
+            if transfer.status is TransferStatus.PENDING
+            else transfer
+            for transfer in transfers
+        ]
+        made = [transfer.stripe_transfer_id for transfer in sent if transfer.stripe_transfer_id]
+        return replace(
+            escrow,
+            status=EscrowStatus.TRANSFERRED if len(made) == len(sent) else EscrowStatus.RELEASED,
+            released_at=now,
+            release_reason=reason,
+            transfer_ids=tuple(document["_id"] for document in documents),
+            stripe_transfer_ids=tuple(made),
+        )
+
+    async def _try_release(
+        self,
+        escrow: Escrow,
+        source: EscrowStatus,
+        reason: ReleaseReason,
+        actor: Actor,
+        destination: str | None,
+    ) -> tuple[list[Document], int, datetime] | None:
+        """One release transaction; None if the escrow is not as read (see `_release_in`)."""
         now = self._clock()
-        parts = transfer_parts(escrow.net, escrow.funding)
-        destination = await self._transfers.destination(escrow.seller_id) if parts else None
+        try:
+            documents, recovered = await self._db.transaction(
+                lambda session: self._release_in(session, escrow, source, reason, actor, destination, now)
+            )
+        except DuplicateKeyError:
+            return None
+        return documents, recovered, now
+
+    async def _release_in(
+        self,
+        session: AsyncClientSession,
+        escrow: Escrow,
+        source: EscrowStatus,
+        reason: ReleaseReason,
+        actor: Actor,
+        destination: str | None,
+        now: datetime,
+    ) -> tuple[list[Document], int]:
+        """What the seller owes taken first, the escrow `source` → released (or transferred when
+        nothing is left to send) and its transfers written, sent with the release entry's last
+        command; an escrow not as read aborts it all (`OrderRepository.release_write`)."""
+        recovered = (
+            await self._debts.recover_in(
+                session, escrow.seller_id, escrow.currency, escrow.net, escrow.id, actor
+            )
+            if escrow.net
+            else 0
+        )
+        parts = transfer_parts(escrow.net - recovered, escrow.remaining)
         transfer_ids = [transfer_id_for(escrow.id, part) for part, _ in parts]
-        documents = [
+        transfers = [
             transfer_document(
                 transfer_id,
                 escrow.id,
@@ -106,61 +211,18 @@ class EscrowReleases:
             for transfer_id, (part, amount) in zip(transfer_ids, parts, strict=True)
         ]
         target = EscrowStatus.RELEASED if parts else EscrowStatus.TRANSFERRED
-        try:
-            await self._db.transaction(
-                lambda session: self._release_in(
-                    session, escrow, source, target, reason, actor, documents, now
-                )
-            )
-        except DuplicateKeyError:
-            current = await self._orders.escrow(escrow.id)
-            log.info("escrow_not_released", escrow_id=escrow.id, status=current.status if current else None)
-            return current or escrow
-        metrics.ESCROW_RELEASED.labels(escrow.currency, str(reason)).inc(escrow.gross)
-        log.info(
-            "escrow_released", escrow_id=escrow.id, seller_id=escrow.seller_id, net=escrow.net, reason=reason
-        )
-        transfers = [as_transfer(document) for document in documents]
-        sent = [
-            await self._transfers.send(transfer, actor)
-            if transfer.status is TransferStatus.PENDING
-            else transfer
-            for transfer in transfers
-        ]
-        made = [transfer.stripe_transfer_id for transfer in sent if transfer.stripe_transfer_id]
-        all_made = len(made) == len(sent)
-        return replace(
-            escrow,
-            status=EscrowStatus.TRANSFERRED if all_made else target,
-            released_at=now,
-            release_reason=reason,
-            transfer_ids=tuple(transfer_ids),
-            stripe_transfer_ids=tuple(made),
-        )
-
-    async def _release_in(
-        self,
-        session: AsyncClientSession,
-        escrow: Escrow,
-        source: EscrowStatus,
-        target: EscrowStatus,
-        reason: ReleaseReason,
-        actor: Actor,
-        transfers: list[Document],
-        now: datetime,
-    ) -> None:
-        """The escrow `source` → `target` and its transfers written, sent with the release entry's
-        last command; an escrow not in `source` aborts it all (`OrderRepository.release_write`)."""
-        transfer_ids = [document["_id"] for document in transfers]
+        after: dict[str, str | int] = {"status": str(target), "reason": str(reason)}
+        if recovered:
+            after["debt_recovered"] = recovered
         writes: list[NamespacedWrite] = [
-            self._orders.release_write(escrow.id, source, target, reason, transfer_ids, now),
+            self._orders.release_write(escrow.id, escrow.refunded, source, target, reason, transfer_ids, now),
             self._audit.prepare(
                 session,
                 actor,
                 STATUS_CHANGED,
                 AuditObject("escrow", escrow.id),
                 before={"status": str(source)},
-                after={"status": str(target), "reason": str(reason)},
+                after=after,
             ),
         ]
         for document in transfers:
@@ -180,7 +242,8 @@ class EscrowReleases:
                     },
                 )
             )
-        await self._ledger.post_in(session, release_entry(escrow), along=writes)
+        await self._ledger.post_in(session, release_entry(escrow, recovered), along=writes)
+        return transfers, recovered
 
     # Delivery confirmation and auto-release
 
@@ -198,6 +261,10 @@ class EscrowReleases:
             raise NotFound(f"no order {order_id}" + (f" with seller {seller_id}" if seller_id else ""))
         if any(escrow.status in (EscrowStatus.AWAITING_FUNDS, EscrowStatus.CANCELED) for escrow in escrows):
             raise OrderNotPaid(f"order {order_id} is not paid; there is no delivery to confirm")
+        if disputed := [escrow.seller_id for escrow in escrows if escrow.status is EscrowStatus.DISPUTED]:
+            raise EscrowDisputed(
+                f"a dispute is open on the part of seller(s) {', '.join(disputed)}; nothing was released"
+            )
         return [
             await self.release(escrow, reason=ReleaseReason.DELIVERY_CONFIRMED, actor=actor)
             if escrow.status is EscrowStatus.HELD
@@ -216,20 +283,27 @@ class EscrowReleases:
         async for escrow in self._orders.held_before(self._clock() - self._auto_release_after):
             if keep_going is not None and not await keep_going():
                 break
-            released = await self.release(escrow, reason=ReleaseReason.AUTO_RELEASE, actor=actor)
+            try:
+                released = await self.release(escrow, reason=ReleaseReason.AUTO_RELEASE, actor=actor)
+            except EscrowDisputed:
+                outcomes[str(EscrowStatus.DISPUTED)] += 1
+                continue
             outcomes[str(released.status)] += 1
         log.info("escrows_auto_released", **outcomes)
         return outcomes
 
 
-def release_entry(escrow: Escrow) -> JournalEntry:
-    """The escrow's money to the platform's fee and the seller's pending transfer."""
+def release_entry(escrow: Escrow, recovered: int) -> JournalEntry:
+    """What the escrow keeps to the platform's fee, what the seller owes the platform (taken
+    first from their net) to the platform too, and the rest to the seller's pending transfer."""
     account = Accounts.escrow(escrow.order_id, escrow.seller_id)
     shares = (
         (Accounts.PLATFORM_FEES, escrow.fee),
-        (Accounts.seller_pending_transfer(escrow.seller_id), escrow.net),
+        (Accounts.PLATFORM_FEES, recovered),
+        (Accounts.seller_pending_transfer(escrow.seller_id), escrow.net - recovered),
     )
     moves = [Move(account, to, amount, escrow.currency) for to, amount in shares if amount]
+    refs = {"debt_recovered": str(recovered)} if recovered else {}
     return entry(
         release_entry_key(escrow.id),
         EntryKind.ESCROW_RELEASE,
@@ -237,4 +311,5 @@ def release_entry(escrow: Escrow) -> JournalEntry:
         escrow=escrow.id,
         order=escrow.order_id,
         seller=escrow.seller_id,
+        **refs,
     )

@@ -13,7 +13,7 @@ aborts the whole transaction, which is what a failed compare-and-set must do the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("order_id", ASCENDING), ("seller_id", ASCENDING)]),
         # The auto-release job: held escrows, longest held first.
         IndexModel([("status", ASCENDING), ("held_at", ASCENDING)]),
+        # A seller's escrows by status: what they have in escrow now.
+        IndexModel([("seller_id", ASCENDING), ("status", ASCENDING)]),
     ],
 }
 
@@ -94,10 +96,18 @@ class Escrow:
     release_reason: ReleaseReason | None = None
     transfer_ids: tuple[str, ...] = ()
     stripe_transfer_ids: tuple[str, ...] = ()
+    # What went back out of it to the buyer (or a chargeback), by source; `fee` and `net` are
+    # those of what it keeps.
+    refunded: Funding = field(default_factory=Funding)
 
     @property
     def ledger_account(self) -> str:
         return Accounts.escrow(self.order_id, self.seller_id)
+
+    @property
+    def remaining(self) -> Funding:
+        """What it still holds (or held when released), by source."""
+        return self.funding - self.refunded
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +133,7 @@ def order_document(
         "currency": currency,
         "lines": [_line_document(line) for line in lines],
         "total": funding.total,
-        "funding": _funding_document(funding),
+        "funding": funding_document(funding),
         "fingerprint": fingerprint,
         "created_at": now,
         "updated_at": now,
@@ -152,7 +162,8 @@ def escrow_document(
         "gross": plan.gross,
         "fee": plan.fee,
         "net": plan.net,
-        "funding": _funding_document(funding),
+        "funding": funding_document(funding),
+        "refunded": funding_document(Funding()),
         "status": str(EscrowStatus.HELD if paid else EscrowStatus.AWAITING_FUNDS),
         "created_at": order["created_at"],
         "updated_at": order["created_at"],
@@ -225,6 +236,17 @@ class OrderRepository:
         async for document in self._orders.find(query).sort("created_at", ASCENDING):
             yield as_order(document)
 
+    async def unreleased_escrow_accounts(self, seller_id: str, currency: str) -> list[str]:
+        """The ledger accounts of the seller's escrows that hold or await money (not released,
+        transferred or canceled)."""
+        query = {
+            "seller_id": seller_id,
+            "status": {"$in": [str(EscrowStatus.AWAITING_FUNDS), str(EscrowStatus.HELD)]},
+            "currency": currency,
+        }
+        cursor = self._escrows.find(query, {"order_id": True})
+        return [Accounts.escrow(document["order_id"], seller_id) async for document in cursor]
+
     async def held_before(self, cutoff: datetime) -> AsyncIterator[Escrow]:
         """Escrows held since before `cutoff`, longest held first."""
         query = {"status": str(EscrowStatus.HELD), "held_at": {"$lt": cutoff}}
@@ -296,6 +318,7 @@ class OrderRepository:
     def release_write(
         self,
         escrow_id: str,
+        refunded: Funding,
         source: EscrowStatus,
         target: EscrowStatus,
         reason: ReleaseReason,
@@ -303,7 +326,8 @@ class OrderRepository:
         now: datetime,
     ) -> UpdateOne:
         """`source` → `target` (released, or transferred when nothing is to be transferred), for
-        a ledger entry's last command; an escrow not in `source` aborts the transaction (module)."""
+        a ledger entry's last command; an escrow not in `source`, or refunded from meanwhile (its
+        fee and net are no longer what the entry moves), aborts the transaction (module)."""
         fields = {
             "status": str(target),
             "released_at": now,
@@ -312,7 +336,7 @@ class OrderRepository:
             "updated_at": now,
         }
         return UpdateOne(
-            {"_id": escrow_id, "status": str(source)},
+            {"_id": escrow_id, "status": str(source), **_refunded_filter(refunded)},
             {"$set": fields},
             upsert=True,
             namespace=self._escrows_namespace,
@@ -342,6 +366,29 @@ class OrderRepository:
             namespace=self._escrows_namespace,
         )
 
+    # Disputes and refunds
+
+    async def move_escrow(
+        self,
+        session: AsyncClientSession,
+        escrow: Escrow,
+        target: EscrowStatus,
+        now: datetime,
+        **fields: Any,
+    ) -> bool:
+        """`escrow.status` → `target` with `fields`, if it is still as read (status and refunds);
+        whether it moved."""
+        moved = await self._escrows.update_one(
+            {"_id": escrow.id, "status": str(escrow.status), **_refunded_filter(escrow.refunded)},
+            {"$set": {**fields, "status": str(target), "updated_at": now}},
+            session=session,
+        )
+        return moved.modified_count == 1
+
+
+def _refunded_filter(refunded: Funding) -> Document:
+    return {f"refunded.{source}": amount for source, amount in funding_document(refunded).items()}
+
 
 def _line_document(line: OrderLine) -> Document:
     return {
@@ -354,7 +401,7 @@ def _line_document(line: OrderLine) -> Document:
     }
 
 
-def _funding_document(funding: Funding) -> Document:
+def funding_document(funding: Funding) -> Document:
     return {"legacy": funding.legacy, "wallet": funding.wallet, "card": funding.card}
 
 
@@ -403,4 +450,5 @@ def as_escrow(document: Document) -> Escrow:
         release_reason=ReleaseReason(reason) if reason else None,
         transfer_ids=tuple(document.get("transfer_ids", ())),
         stripe_transfer_ids=tuple(document.get("stripe_transfer_ids", ())),
+        refunded=_funding(document["refunded"]) if "refunded" in document else Funding(),
     )

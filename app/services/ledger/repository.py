@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.db import Collections, Database, Document, NamespacedWrite
+from app.db import Collections, Database, Document, NamespacedWrite, duplicates_raised
 from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move
 from app.errors import UnknownCursor
 
+# Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
+IDS_PER_READ = 100
 # Documents per batch of a streamed read: a cursor's later batches are otherwise up to 16 MB.
 STREAM_BATCH = 100
 
@@ -73,6 +75,10 @@ def account_id(account: str, currency: str) -> str:
     return f"{account}|{currency}"
 
 
+class BalanceMoved(RuntimeError):
+    """A balance read in the transaction changed before it was written: the transaction must not commit."""
+
+
 class LedgerRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -85,20 +91,81 @@ class LedgerRepository:
         document = await self._entries.find_one({"_id": key})
         return _entry_record(document) if document else None
 
+    async def find_entries(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
+        found: dict[str, JournalEntryRecord] = {}
+        for start in range(0, len(keys), IDS_PER_READ):
+            async for document in self._entries.find(
+                {"_id": {"$in": list(keys[start : start + IDS_PER_READ])}}
+            ):
+                found[document["_id"]] = _entry_record(document)
+        return found
+
     async def insert_entry(
         self, session: AsyncClientSession, entry: JournalEntry, now: datetime
     ) -> JournalEntryRecord:
         """Insert `entry`; a key that exists raises DuplicateKeyError."""
-        document = {
-            "_id": entry.key,
-            "kind": str(entry.kind),
-            "moves": [move.as_document() for move in entry.moves],
-            "refs": dict(entry.refs),
-            "fingerprint": entry.fingerprint(),
-            "created_at": now,
-        }
+        document = _entry_document(entry, now)
         await self._entries.insert_one(document, session=session)
         return _entry_record(document)
+
+    async def insert_entries(
+        self, session: AsyncClientSession, entries: Sequence[JournalEntry], now: datetime
+    ) -> None:
+        """Insert the entries in one command; a key that exists raises DuplicateKeyError."""
+        with duplicates_raised():
+            await self._entries.insert_many(
+                [_entry_document(entry, now) for entry in entries], session=session
+            )
+
+    async def read_balances(
+        self, session: AsyncClientSession, accounts: Sequence[tuple[str, str]]
+    ) -> dict[str, BalanceAfter]:
+        """The balance documents of (account, currency) pairs that have one, by their `_id`."""
+        ids = [account_id(account, currency) for account, currency in accounts]
+        found: dict[str, BalanceAfter] = {}
+        for start in range(0, len(ids), IDS_PER_READ):
+            query = {"_id": {"$in": ids[start : start + IDS_PER_READ]}}
+            async for document in self._accounts.find(query, {"balance": 1, "version": 1}, session=session):
+                found[document["_id"]] = BalanceAfter(int(document["balance"]), int(document["version"]))
+        return found
+
+    async def write_balances(
+        self,
+        session: AsyncClientSession,
+        found: Mapping[str, BalanceAfter],
+        balances: Mapping[str, BalanceAfter],
+        now: datetime,
+    ) -> None:
+        """Write each balance: a compare-and-set on the version read (`found`), or an insert of
+        one that had no document (a duplicate key if it has one now)."""
+        created = [
+            {
+                "_id": key,
+                "account": key.rsplit("|", 1)[0],
+                "currency": key.rsplit("|", 1)[1],
+                "balance": after.balance,
+                "version": after.version,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for key, after in balances.items()
+            if key not in found
+        ]
+        changed = [
+            UpdateOne(
+                {"_id": key, "version": found[key].version},
+                {"$set": {"balance": after.balance, "version": after.version, "updated_at": now}},
+            )
+            for key, after in balances.items()
+            if key in found and after != found[key]
+        ]
+        if created:
+            with duplicates_raised():
+                await self._accounts.insert_many(created, session=session)
+        if changed:
+            result = await self._accounts.bulk_write(changed, session=session)
+            if result.matched_count != len(changed):
+                raise BalanceMoved("a balance changed between its read and its write")
 
     async def change_balance(
         self, session: AsyncClientSession, account: str, currency: str, delta: int, now: datetime
@@ -134,9 +201,10 @@ class LedgerRepository:
     ) -> None:
         """Insert the postings, and send the caller's `along` writes in the same command."""
         if not along:
-            await self._postings.insert_many(
-                [_posting_document(posting) for posting in postings], session=session
-            )
+            with duplicates_raised():
+                await self._postings.insert_many(
+                    [_posting_document(posting) for posting in postings], session=session
+                )
             return
         inserts = [
             InsertOne(_posting_document(posting), namespace=self._postings_namespace) for posting in postings
@@ -203,11 +271,6 @@ class LedgerRepository:
         )
         return [_posting(document) async for document in cursor]
 
-    async def entries_by_key(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
-        """The entries of `keys` that exist, in one read (callers send at most a page of keys)."""
-        cursor = self._entries.find({"_id": {"$in": list(keys)}})
-        return {document["_id"]: _entry_record(document) async for document in cursor}
-
     async def entries_created(
         self, start: datetime, end: datetime, kind: EntryKind | None
     ) -> AsyncIterator[JournalEntryRecord]:
@@ -240,6 +303,17 @@ class LedgerRepository:
         return {
             "$or": [{"created_at": {"$lt": created}}, {"created_at": created, "_id": {"$lt": posting_id}}]
         }
+
+
+def _entry_document(entry: JournalEntry, now: datetime) -> Document:
+    return {
+        "_id": entry.key,
+        "kind": str(entry.kind),
+        "moves": [move.as_document() for move in entry.moves],
+        "refs": dict(entry.refs),
+        "fingerprint": entry.fingerprint(),
+        "created_at": now,
+    }
 
 
 def _entry_record(document: Document) -> JournalEntryRecord:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -13,17 +13,21 @@ from app.db import Database, NamespacedWrite
 from app.domain.ledger import (
     EntryKeyConflict,
     EntryKind,
+    InsufficientFunds,
     JournalEntry,
     may_go_negative,
     platform_stripe_share,
 )
 from app.services.ledger.account_locks import AccountLocks
-from app.services.ledger.repository import JournalEntryRecord, LedgerRepository, Posting
+from app.services.ledger.repository import (
+    BalanceAfter,
+    JournalEntryRecord,
+    LedgerRepository,
+    Posting,
+    account_id,
+)
 
 log = structlog.get_logger(__name__)
-
-# `$in` lists longer than a page are slow to match; readers of many entries send pages of keys.
-MAX_KEYS_PER_READ = 100
 
 
 class Ledger:
@@ -68,6 +72,74 @@ class Ledger:
             await self._repository.insert_postings(session, postings, along)
         log.info("ledger_entry_posted", entry_id=entry.key, kind=str(entry.kind), refs=dict(entry.refs))
         return record
+
+    async def post_many_in(
+        self,
+        session: AsyncClientSession,
+        entries: Sequence[JournalEntry],
+        *,
+        new_accounts: Collection[tuple[str, str]] = (),
+    ) -> list[Posting]:
+        """Post `entries`, in order, inside the caller's transaction, in a few commands whatever
+        their number (the bulk legacy migration posts hundreds at once); their postings, in order.
+
+        The same rules as `post_in`, entry by entry: a key that exists (or repeats in the batch)
+        raises DuplicateKeyError, every entry conserves money, and no custody account goes below
+        zero at any point (InsufficientFunds). The custody balances are read once, in the
+        transaction, and written by compare-and-set on their version. `new_accounts` are the
+        (account, currency) pairs the caller knows have no balance yet (a first migration's):
+        they are not read, and one that has a balance aborts the transaction (DuplicateKeyError).
+        """
+        if len({entry.key for entry in entries}) != len(entries):
+            raise DuplicateKeyError("a batch of journal entries repeats a key")
+        now = datetime.now(UTC)
+        custody = sorted(
+            {key for entry in entries for key in entry.balance_deltas() if not may_go_negative(key[0])}
+        )
+        new = set(new_accounts)
+        found = await self._repository.read_balances(session, [pair for pair in custody if pair not in new])
+        balances = dict(found)
+        postings = [
+            self._batch_posting(entry, account, currency, delta, balances, now)
+            for entry in entries
+            for (account, currency), delta in entry.balance_deltas().items()
+        ]
+        await self._repository.insert_entries(session, entries, now)
+        await self._repository.write_balances(session, found, balances, now)
+        await self._repository.insert_postings(session, postings)
+        log.info("ledger_entries_posted", entries=len(entries))
+        return postings
+
+    @staticmethod
+    def _batch_posting(
+        entry: JournalEntry,
+        account: str,
+        currency: str,
+        delta: int,
+        balances: dict[str, BalanceAfter],
+        now: datetime,
+    ) -> Posting:
+        balance_after = seq = None
+        if not may_go_negative(account):
+            before = balances.get(account_id(account, currency), BalanceAfter(0, 0))
+            if before.balance + delta < 0:
+                raise InsufficientFunds(
+                    f"{account} has less than {-delta} {currency}", account=account, currency=currency
+                )
+            balance_after, seq = before.balance + delta, before.version + 1
+            balances[account_id(account, currency)] = BalanceAfter(balance_after, seq)
+        return Posting(
+            id=f"{entry.key}|{account}|{currency}",
+            entry_id=entry.key,
+            account=account,
+            kind=str(entry.kind),
+            amount=delta,
+            currency=currency,
+            balance_after=balance_after,
+            seq=seq,
+            refs=dict(entry.refs),
+            created_at=now,
+        )
 
     async def _posting(
         self,
@@ -145,10 +217,8 @@ class Ledger:
         return await self._repository.find_entry(key)
 
     async def entries(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
-        """The entries of `keys` that exist, by key, in one read; at most a page of keys at once."""
-        if len(keys) > MAX_KEYS_PER_READ:
-            raise ValueError(f"entries() reads at most {MAX_KEYS_PER_READ} keys at once, not {len(keys)}")
-        return await self._repository.entries_by_key(keys) if keys else {}
+        """The posted entries among `keys`, by key."""
+        return await self._repository.find_entries(keys)
 
     def entries_created(
         self, start: datetime, end: datetime, kind: EntryKind | None = None
@@ -163,6 +233,14 @@ class Ledger:
         if may_go_negative(prefix):
             raise ValueError(f"custody_by_currency() sums custody accounts, not {prefix}*")
         return await self._repository.custody_by_currency(prefix, suffix)
+
+    async def custody_balances(
+        self, session: AsyncClientSession, accounts: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], BalanceAfter]:
+        """The balance and version of custody (account, currency) pairs, read in the caller's
+        transaction; a pair without a balance document yet is absent."""
+        found = await self._repository.read_balances(session, accounts)
+        return {pair: found[account_id(*pair)] for pair in accounts if account_id(*pair) in found}
 
 
 def _same_entry_or_conflict(existing: JournalEntryRecord, entry: JournalEntry) -> JournalEntryRecord:

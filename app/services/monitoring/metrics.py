@@ -48,7 +48,7 @@ PAYMENT_INTENTS = Counter(
 )
 PAYOUTS = Counter(
     "payments_payouts",
-    "Payouts to sellers by the status they reached: pending, paid, failed, canceled",
+    "Payouts to sellers by the status they reached: requested, pending, in_transit, paid, failed, canceled",
     ["status"],
 )
 CHECKOUTS = Counter(
@@ -60,7 +60,7 @@ CHECKOUTS = Counter(
 
 PAYMENT_INTENT_OUTCOMES = ("succeeded", "failed", "canceled")
 PAYMENT_PURPOSES = ("wallet_topup", "checkout")
-PAYOUT_STATUSES = ("pending", "paid", "failed", "canceled")
+PAYOUT_STATUSES = ("requested", "pending", "in_transit", "paid", "failed", "canceled")
 CHECKOUT_OUTCOMES = ("paid", "awaiting_payment", "paid_by_card", "canceled")
 
 # Every series the rules and the dashboard read exists from the start, at zero.

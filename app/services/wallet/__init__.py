@@ -5,7 +5,7 @@ from app.services.wallet.funds import Share, WalletEntry, WalletFunds
 from app.services.wallet.repository import INDEXES, Topup, TopupPage
 from app.services.wallet.topup_expiry import TopupExpiry, run_topup_expiry
 from app.services.wallet.topups import TooManyOpenTopups, TopupAmountOutOfRange, Topups, UnsupportedCurrency
-from app.services.wallet.view import WalletLine, WalletSummary, WalletView
+from app.services.wallet.view import WalletFlow, WalletLine, WalletSummary, WalletView
 from app.services.wallet.webhook_handlers import TopupWebhookHandlers
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Topups",
     "UnsupportedCurrency",
     "WalletEntry",
+    "WalletFlow",
     "WalletFunds",
     "WalletLine",
     "WalletSummary",

@@ -5,7 +5,15 @@ from bson.decimal128 import Decimal128
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.migration import InvalidLegacyBalance, LegacyAmount, to_minor_units
+from app.domain.migration import (
+    InvalidLegacyBalance,
+    LegacyAmount,
+    Outcome,
+    Snapshot,
+    Tally,
+    reconcile,
+    to_minor_units,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +80,44 @@ def test_sums_of_doubles_keep_their_cents(parts: list[int]) -> None:
     for cents in parts:
         total += cents / 100
     assert to_minor_units(total, "usd").minor_units == sum(parts)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.floats(min_value=0, max_value=1e15, allow_nan=False),
+                st.integers(min_value=0, max_value=10**15),
+                st.decimals(min_value=0, max_value=10**15, allow_nan=False, places=2).map(str),
+            ),
+            st.sampled_from([Outcome.MIGRATED, Outcome.REJECTED, Outcome.ALREADY_MIGRATED]),
+        ),
+        max_size=60,
+    )
+)
+def test_totals_reconcile_exactly_however_large_and_noisy_the_amounts(
+    wallets: list[tuple[object, Outcome]],
+) -> None:
+    snapshot, tally = Snapshot(), Tally()
+    halves = Tally()
+    for index, (balance, outcome) in enumerate(wallets):
+        snapshot.add(f"user-{index}", balance, "USD")
+        (tally if index % 2 else halves).add(outcome, balance, "USD")
+    tally.merge(halves)
+
+    assert all(currency.holds for currency in reconcile(snapshot, tally))
+
+
+def test_a_total_of_trillions_keeps_the_noise_of_a_double_that_the_default_context_would_round() -> None:
+    snapshot, tally = Snapshot(), Tally()
+    for index, balance in enumerate([1e12, 0.1 + 0.2, 4.5e13, 0.1 + 0.7]):
+        snapshot.add(f"user-{index}", balance, "usd")
+        tally.add(Outcome.REJECTED if balance > 1 else Outcome.MIGRATED, balance, "usd")
+
+    (usd,) = reconcile(snapshot, tally)
+
+    assert usd.holds
+    assert usd.legacy == Decimal("46000000000001.09999999999999994")
+    assert usd.legacy != Decimal("1e12") + Decimal("4.5e13") + Decimal(repr(0.1 + 0.2)) + Decimal(
+        repr(0.1 + 0.7)
+    )

@@ -39,6 +39,7 @@ async def act(services: Services, action: str, order_id: str) -> object:
             services.ledger,
             services.audit_log,
             services.seller_transfers,
+            services.seller_debts,
             timedelta(days=1),
             clock=lambda: later,
         )

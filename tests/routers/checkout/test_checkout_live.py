@@ -62,6 +62,7 @@ async def test_a_card_order_for_two_sellers_is_held_then_released_one_seller_at_
         market.services.ledger,
         market.services.audit_log,
         market.services.seller_transfers,
+        market.services.seller_debts,
         timedelta(days=market.settings.escrow_auto_release_days),
         clock=lambda: later,
     )

@@ -32,6 +32,7 @@ async def test_a_topup_request_is_six_commands_around_the_stripe_call(
 ) -> None:
     services: Services = app.state.services
     headers = {**bearer(token("buyer-c", Role.BUYER)), "Idempotency-Key": "cost-1"}
+    await services.feature_flags.states()  # the flags' rules, as a running process has them cached
 
     with command_log.recording(services.settings.mongodb_database) as commands:
         response = await client.post(

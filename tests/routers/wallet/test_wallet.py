@@ -40,6 +40,8 @@ async def test_wallet_shows_an_unmigrated_legacy_balance_beside_the_platform_bal
         "total_balance": 1530,
         "pending_topups": 0,
         "legacy_wallet_status": "not_migrated",
+        "legacy_wallet_reason": None,
+        "flow": "v2",
     }
     legacy = await services.database["wallets"].find_one({"userId": "alice"})
     assert legacy is not None
@@ -180,12 +182,15 @@ async def test_another_buyers_topup_is_not_found_exactly_like_an_unknown_one(
     }
 
 
-async def test_reading_the_wallet_costs_three_reads_then_two_once_the_legacy_side_is_settled(
+async def test_reading_the_wallet_costs_four_reads_then_two_once_the_legacy_side_is_settled(
     client: httpx.AsyncClient, services: Services, token: TokenFactory, command_log: CommandLog
 ) -> None:
+    """Unmigrated, the legacy wallet is read and judged (is its user a marketplace user?); once
+    migrated, neither is read again. The flags' rules are in the process's cache."""
     await insert_legacy_wallet(services.database, "reader", "42.10")
     await credit_platform_wallet(services, "reader", 1500, "reader-topup")
     headers = bearer(token("reader", Role.BUYER))
+    await services.feature_flags.states()
 
     with command_log.recording(services.settings.mongodb_database) as unmigrated_reads:
         before = (await client.get("/wallet", headers=headers)).json()
@@ -198,6 +203,7 @@ async def test_reading_the_wallet_costs_three_reads_then_two_once_the_legacy_sid
     assert sorted((c.name, c.collection) for c in unmigrated_reads) == [
         ("aggregate", "topups"),
         ("find", "ledger_accounts"),
+        ("find", "users"),
         ("find", "wallets"),
     ]
     assert sorted((c.name, c.collection) for c in settled_reads) == [

@@ -206,6 +206,7 @@ async def test_legacy_money_credited_after_the_migration_is_audited_once_as_a_la
         services.ledger,
         LegacyWalletBridge(services.database, services.settings),
         services.audit_log,
+        platform_currency="usd",
         recheck=timedelta(0),  # this process remembers nothing: the refund is seen at once
     )
 

@@ -135,6 +135,7 @@ async def test_a_known_answer_is_looked_up_again_once_it_is_older_than_the_reche
         services.ledger,
         LegacyWalletBridge(services.database, settings),
         services.audit_log,
+        platform_currency="usd",
         recheck=timedelta(seconds=60),
         clock=clock,
     )

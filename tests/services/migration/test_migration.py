@@ -10,7 +10,7 @@ from app.config import Settings
 from app.db import Collections, Database
 from app.domain.audit import Actor
 from app.domain.ledger import Accounts
-from app.domain.migration import InvalidLegacyBalance, LegacyWalletStatus
+from app.domain.migration import InvalidLegacyBalance, LegacyWalletStatus, RejectionReason
 from app.services.audit import AuditLog
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
@@ -20,7 +20,12 @@ from tests.legacy_wallets import insert_legacy_wallet
 @pytest.fixture
 def migration(database: Database, ledger: Ledger, settings: Settings) -> LegacyMigration:
     return LegacyMigration(
-        database, ledger, LegacyWalletBridge(database, settings), AuditLog(database), recheck=timedelta(0)
+        database,
+        ledger,
+        LegacyWalletBridge(database, settings),
+        AuditLog(database),
+        platform_currency="usd",
+        recheck=timedelta(0),
     )
 
 
@@ -68,8 +73,11 @@ async def test_an_invalid_legacy_balance_is_refused_and_nothing_changes(
     database: Database, migration: LegacyMigration
 ) -> None:
     await insert_legacy_wallet(database, "bad", 12.345)
-    with pytest.raises(InvalidLegacyBalance):
-        await migration.migrate_user("bad", Actor.user("bad"))
+    result = await migration.migrate_user("bad", Actor.user("bad"))
+    with pytest.raises(InvalidLegacyBalance) as refused:
+        await migration.migrate_now("bad", Actor.user("admin"))
+    assert (result.status, result.reason) == (LegacyWalletStatus.INVALID, RejectionReason.SUB_CENT_PRECISION)
+    assert refused.value.reason is RejectionReason.SUB_CENT_PRECISION
     legacy = await database["wallets"].find_one({"userId": "bad"})
     assert legacy is not None
     assert legacy["balance"] == 12.345
@@ -123,3 +131,27 @@ async def test_money_credited_to_a_migrated_legacy_wallet_is_migrated_once_as_it
     assert [(late.number, late.amount) for late in record.late_migrations] == [(1, 500), (2, 75)]
     assert await ledger.balance(Accounts.buyer_legacy("late"), "usd") == 1575
     assert await ledger.totals_by_currency() == {"usd": 0}
+
+
+async def test_the_marketplace_users_are_read_where_the_settings_say_they_are(
+    database: Database, ledger: Ledger, settings: Settings
+) -> None:
+    members = settings.model_copy(update={"users_collection": "members", "users_id_field": "member_id"})
+    migration = LegacyMigration(
+        database,
+        ledger,
+        LegacyWalletBridge(database, members),
+        AuditLog(database),
+        platform_currency="usd",
+        recheck=timedelta(0),
+    )
+    for user_id in ("member-1", "default-only"):
+        await insert_legacy_wallet(database, user_id, "5.00", known_user=False)
+    await database["members"].insert_one({"member_id": "member-1"})
+    await database["users"].insert_one({"_id": "default-only"})
+
+    member = await migration.migrate_user("member-1", Actor.user("member-1"))
+    stranger = await migration.migrate_user("default-only", Actor.user("default-only"))
+
+    assert (member.status, member.amount) == (LegacyWalletStatus.MIGRATED, 500)
+    assert (stranger.status, stranger.reason) == (LegacyWalletStatus.INVALID, RejectionReason.UNKNOWN_USER)

@@ -30,6 +30,7 @@ def funds(database: Database, ledger: Ledger, settings: Settings) -> WalletFunds
             ledger,
             LegacyWalletBridge(database, settings),
             AuditLog(database),
+            platform_currency="usd",
             recheck=timedelta(0),
         ),
     )

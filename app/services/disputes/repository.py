@@ -1,0 +1,346 @@
+"""The `disputes`, `dispute_evidence`, `seller_debts` and `seller_recoveries` collections.
+
+A dispute names the sellers it concerns (`shares`: one per escrow, with the amount at stake for
+that seller) and whether it is `open`, so "does seller S have an open dispute or chargeback, and
+for how much" is one indexed query (`seller_ids`, `open`). One open buyer's dispute per escrow is
+a partial unique index. What a seller owes the platform is one document per seller and currency,
+changed only by conditional increments inside the transactions that create or recover it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.db import Collections, Database, Document
+from app.domain.checkout import Funding
+from app.domain.disputes import OPEN_STATUSES, DisputeKind, DisputeStatus, Outcome, list_key
+from app.errors import UnknownCursor
+from app.services.checkout import funding_document
+from app.services.webhooks import reserve_read, stored_read_fields, unless_later_read_stored
+
+LIST_KEY = "list_key"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    Collections.DISPUTES: [
+        # The payouts' guard: a seller's open disputes and chargebacks, and what they hold.
+        IndexModel([("seller_ids", ASCENDING), ("open", ASCENDING)]),
+        # One open buyer's dispute per escrow.
+        IndexModel(
+            [("escrow_id", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"open": True, "kind": str(DisputeKind.BUYER)},
+            name="one_open_buyer_dispute_per_escrow",
+        ),
+        # Open disputes of an escrow (a chargeback closing thaws only an escrow nothing else holds).
+        IndexModel([("escrow_ids", ASCENDING), ("open", ASCENDING)]),
+        # The admin list, newest first, by status, kind or both.
+        IndexModel([(LIST_KEY, DESCENDING)]),
+        IndexModel([("status", ASCENDING), (LIST_KEY, DESCENDING)]),
+        IndexModel([("kind", ASCENDING), (LIST_KEY, DESCENDING)]),
+        IndexModel([("kind", ASCENDING), ("status", ASCENDING), (LIST_KEY, DESCENDING)]),
+    ],
+    Collections.DISPUTE_EVIDENCE: [IndexModel([("dispute_id", ASCENDING), ("created_at", ASCENDING)])],
+    Collections.SELLER_RECOVERIES: [IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)])],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeShare:
+    """One seller's part in a dispute: their escrow, and what is at stake for them."""
+
+    escrow_id: str
+    seller_id: str
+    amount: int
+    # Whether that seller had been paid when the dispute opened (the money is on their account).
+    transferred: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    id: str
+    kind: DisputeKind
+    status: DisputeStatus
+    order_id: str | None
+    buyer_id: str | None
+    currency: str
+    amount: int
+    shares: tuple[DisputeShare, ...]
+    # How the money at stake was paid (the disputed escrows' funding when the dispute opened).
+    funding: Funding
+    created_at: datetime
+    updated_at: datetime
+    reason: str
+    description: str | None = None
+    escrow_id: str | None = None
+    stripe_dispute_id: str | None = None
+    charge_id: str | None = None
+    payment_intent_id: str | None = None
+    evidence_due_by: datetime | None = None
+    outcome: Outcome | None = None
+    note: str | None = None
+    refund_id: str | None = None
+    resolved_at: datetime | None = None
+    frozen_escrow_ids: tuple[str, ...] = ()
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def seller_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(share.seller_id for share in self.shares))
+
+    @property
+    def transferred(self) -> bool:
+        return any(share.transferred for share in self.shares)
+
+
+@dataclass(frozen=True, slots=True)
+class DisputePage:
+    data: list[Dispute]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    id: str
+    dispute_id: str
+    author_id: str
+    author_role: str
+    created_at: datetime
+    text: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SellerHold:
+    """What the payouts guard asks: the seller's open disputes and chargebacks, and the money at
+    stake in them, per currency."""
+
+    seller_id: str
+    open_disputes: int
+    amounts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        return self.open_disputes > 0
+
+
+def dispute_document(
+    dispute_id: str,
+    kind: DisputeKind,
+    status: DisputeStatus,
+    currency: str,
+    amount: int,
+    shares: Sequence[DisputeShare],
+    funding: Funding,
+    reason: str,
+    now: datetime,
+    **fields: Any,
+) -> Document:
+    document: Document = {
+        "_id": dispute_id,
+        "kind": str(kind),
+        "status": str(status),
+        "open": status in OPEN_STATUSES,
+        "currency": currency,
+        "amount": amount,
+        "shares": [_share_document(share) for share in shares],
+        "seller_ids": sorted({share.seller_id for share in shares}),
+        "escrow_ids": sorted({share.escrow_id for share in shares}),
+        "funding": funding_document(funding),
+        "reason": reason,
+        "created_at": now,
+        "updated_at": now,
+        LIST_KEY: list_key(now, dispute_id),
+        **fields,
+    }
+    return document
+
+
+class DisputeRepository:
+    def __init__(self, database: Database) -> None:
+        self._disputes = database[Collections.DISPUTES]
+        self._evidence = database[Collections.DISPUTE_EVIDENCE]
+
+    async def insert(self, session: AsyncClientSession | None, document: Document) -> None:
+        """A new dispute; a second open buyer's dispute of one escrow, or an id used already,
+        raises DuplicateKeyError."""
+        await self._disputes.insert_one(document, session=session)
+
+    async def get(self, dispute_id: str, session: AsyncClientSession | None = None) -> Dispute | None:
+        document = await self._disputes.find_one({"_id": dispute_id}, session=session)
+        return as_dispute(document) if document else None
+
+    async def move(
+        self,
+        session: AsyncClientSession,
+        dispute: Dispute,
+        target: DisputeStatus,
+        now: datetime,
+        **fields: Any,
+    ) -> bool:
+        """`dispute.status` → `target` (and `fields`); whether it moved."""
+        moved = await self._disputes.update_one(
+            {"_id": dispute.id, "status": str(dispute.status)},
+            {
+                "$set": {
+                    **fields,
+                    "status": str(target),
+                    "open": target in OPEN_STATUSES,
+                    "updated_at": now,
+                }
+            },
+            session=session,
+        )
+        return moved.modified_count == 1
+
+    async def others_open_on(self, session: AsyncClientSession, escrow_id: str, dispute_id: str) -> bool:
+        """Whether a dispute other than `dispute_id` is open on the escrow."""
+        found = await self._disputes.find_one(
+            {"escrow_ids": escrow_id, "open": True, "_id": {"$ne": dispute_id}},
+            {"_id": True},
+            session=session,
+        )
+        return found is not None
+
+    async def hold_of(self, seller_id: str) -> SellerHold:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"seller_ids": seller_id, "open": True}},
+            {"$unwind": "$shares"},
+            {"$match": {"shares.seller_id": seller_id}},
+            {
+                "$group": {
+                    "_id": "$currency",
+                    "amount": {"$sum": "$shares.amount"},
+                    "disputes": {"$addToSet": "$_id"},
+                }
+            },
+        ]
+        rows = [row async for row in await self._disputes.aggregate(pipeline)]
+        return SellerHold(
+            seller_id=seller_id,
+            open_disputes=sum(len(row["disputes"]) for row in rows),
+            amounts={row["_id"]: row["amount"] for row in rows},
+        )
+
+    async def page(
+        self,
+        status: DisputeStatus | None,
+        kind: DisputeKind | None,
+        limit: int,
+        starting_after: str | None,
+    ) -> DisputePage:
+        query: dict[str, Any] = {}
+        if status is not None:
+            query["status"] = str(status)
+        if kind is not None:
+            query["kind"] = str(kind)
+        if starting_after is not None:
+            anchor = await self._disputes.find_one({"_id": starting_after, **query}, {LIST_KEY: True})
+            if anchor is None:
+                raise UnknownCursor(f"starting_after: no dispute {starting_after} in this list")
+            query[LIST_KEY] = {"$lt": anchor[LIST_KEY]}
+        documents = await self._disputes.find(query).sort(LIST_KEY, DESCENDING).limit(limit + 1).to_list()
+        return DisputePage(data=[as_dispute(d) for d in documents[:limit]], has_more=len(documents) > limit)
+
+    # Stripe's view of a chargeback, stored by read tickets (`app.services.webhooks`)
+
+    async def reserve_read(self, dispute_id: str) -> int:
+        return await reserve_read(self._disputes, dispute_id)
+
+    async def store_stripe_status(
+        self,
+        session: AsyncClientSession,
+        dispute_id: str,
+        ticket: int,
+        status: DisputeStatus,
+        now: datetime,
+    ) -> Document | None:
+        """Store Stripe's status read under `ticket` unless a later read is stored; the dispute as
+        it was before, None if nothing was stored."""
+        return await self._disputes.find_one_and_update(
+            unless_later_read_stored(dispute_id, ticket),
+            {
+                "$set": stored_read_fields(
+                    {"status": str(status), "open": status in OPEN_STATUSES, "updated_at": now}, ticket
+                )
+            },
+            session=session,
+            return_document=ReturnDocument.BEFORE,
+        )
+
+    # Evidence
+
+    async def add_evidence(self, session: AsyncClientSession, document: Document) -> None:
+        await self._evidence.insert_one(document, session=session)
+
+    async def evidence_of(self, dispute_id: str) -> list[Evidence]:
+        cursor = self._evidence.find({"dispute_id": dispute_id}).sort("created_at", ASCENDING)
+        return [as_evidence(document) async for document in cursor]
+
+    async def evidence_file(self, dispute_id: str, file_id: str) -> Evidence | None:
+        document = await self._evidence.find_one({"dispute_id": dispute_id, "file_id": file_id})
+        return as_evidence(document) if document else None
+
+
+def _share_document(share: DisputeShare) -> Document:
+    return {
+        "escrow_id": share.escrow_id,
+        "seller_id": share.seller_id,
+        "amount": share.amount,
+        "transferred": share.transferred,
+    }
+
+
+def as_dispute(document: Document) -> Dispute:
+    outcome = document.get("outcome")
+    return Dispute(
+        id=document["_id"],
+        kind=DisputeKind(document["kind"]),
+        status=DisputeStatus(document["status"]),
+        order_id=document.get("order_id"),
+        buyer_id=document.get("buyer_id"),
+        currency=document["currency"],
+        amount=document["amount"],
+        shares=tuple(DisputeShare(**share) for share in document["shares"]),
+        funding=Funding(**document["funding"]),
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+        reason=document["reason"],
+        description=document.get("description"),
+        escrow_id=document.get("escrow_id"),
+        stripe_dispute_id=document.get("stripe_dispute_id"),
+        charge_id=document.get("charge_id"),
+        payment_intent_id=document.get("payment_intent_id"),
+        evidence_due_by=document.get("evidence_due_by"),
+        outcome=Outcome(outcome) if outcome else None,
+        note=document.get("note"),
+        refund_id=document.get("refund_id"),
+        resolved_at=document.get("resolved_at"),
+        frozen_escrow_ids=tuple(document.get("frozen_escrow_ids", ())),
+    )
+
+
+def as_evidence(document: Document) -> Evidence:
+    return Evidence(
+        id=document["_id"],
+        dispute_id=document["dispute_id"],
+        author_id=document["author_id"],
+        author_role=document["author_role"],
+        created_at=document["created_at"],
+        text=document.get("text"),
+        file_id=document.get("file_id"),
+        filename=document.get("filename"),
+        content_type=document.get("content_type"),
+        size=document.get("size"),
+    )

@@ -1,0 +1,341 @@
+"""Payouts from a seller's connected Stripe balance to their bank.
+
+A request is decided and made under the seller's lock (a lease in `leases`, one holder across
+every process), so requests for one seller run one after another: each reads the available
+balance from Stripe afresh, after the previous payout has left it, and ten requests at once for
+the whole balance make one payout. The lock lapses after `PAYOUT_LOCK_SECONDS` if its holder
+dies; Stripe's own check (a payout beyond the available balance is refused) stands behind it.
+
+The payout is recorded `requested` (audited) before Stripe is called through a payment operation
+whose key comes from our payout id, then Stripe's answer is stored as a read of the payout. From
+then on Stripe's events drive it (`refresh_from_stripe`): each reads the payout again, stores it
+by read ticket and, in the same transaction, posts what the ledger owes the new state
+(`app.domain.payouts.ledger_entries`) and audits the change. Payouts made at Stripe directly are
+recorded from their first event the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.adapters.payment_provider import PaymentProvider, Payout
+from app.adapters.stripe_errors import PaymentProviderError
+from app.db import Database
+from app.domain.audit import Actor, AuditObject
+from app.domain.payouts import (
+    PayoutInsufficientFunds,
+    PayoutsBlockedByDispute,
+    PayoutsDisabled,
+    PayoutStatus,
+    SellerNotOnboarded,
+    UnsupportedPayoutCurrency,
+    failure_reason,
+    ledger_entries,
+    outside_payout_id,
+    payable,
+    payout_amount,
+)
+from app.errors import NotFound
+from app.services.audit import AuditLog
+from app.services.jobs import Lease
+from app.services.ledger import Ledger
+from app.services.onboarding import StripeAccounts
+from app.services.payment_operations import CreatePayout, PaymentOperations
+from app.services.payouts import metrics
+from app.services.payouts.balances import SellerBalance, SellerBalances, StripeBalances
+from app.services.payouts.ports import EscrowHoldings, SellerDisputes
+from app.services.payouts.ports import exposure as dispute_exposure
+from app.services.payouts.repository import (
+    PayoutPage,
+    PayoutRecord,
+    PayoutRepository,
+    StripeView,
+    as_payout,
+    outside_document,
+    requested_document,
+)
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+STATUS_CHANGED = "payout.status_changed"
+REQUESTED = "payout.requested"
+# The answer to the call that created the payout is a read made before any ticket was taken.
+CREATION_TICKET = 0
+LOCK_POLL_SECONDS = 0.05
+# Stripe's refusals that mean the same as one of ours.
+STRIPE_SHORT_OF_FUNDS = "balance_insufficient"
+STRIPE_PAYOUTS_NOT_ALLOWED = "payouts_not_allowed"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Payouts:
+    def __init__(
+        self,
+        database: Database,
+        ledger: Ledger,
+        operations: PaymentOperations,
+        provider: PaymentProvider,
+        audit: AuditLog,
+        accounts: StripeAccounts,
+        disputes: SellerDisputes,
+        escrow: EscrowHoldings,
+        *,
+        currency: str,
+        minimum: int,
+        lock_for: timedelta,
+        balance_cache_for: timedelta,
+        stripe_balance_timeout: timedelta,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._db = database
+        self._ledger = ledger
+        self._operations = operations
+        self._provider = provider
+        self._audit = audit
+        self._accounts = accounts
+        self._disputes = disputes
+        self._currency = currency
+        self._minimum = minimum
+        self._lock_for = lock_for
+        self._clock = clock
+        self._payouts = PayoutRepository(database)
+        self._stripe = StripeBalances(
+            provider, self._payouts, balance_cache_for, stripe_balance_timeout, clock
+        )
+        self._balances = SellerBalances(ledger, escrow, disputes, self._stripe, self._payouts, clock)
+
+    # Reading
+
+    async def balance(self, seller_id: str) -> SellerBalance:
+        account = await self._accounts.of_seller(seller_id)
+        return await self._balances.of(seller_id, account.id if account else None, self._currency)
+
+    async def get(self, payout_id: str, *, seller_id: str | None = None) -> PayoutRecord:
+        """The payout; `seller_id` limits it to that seller's (another's is not found, as unknown)."""
+        payout = await self._payouts.get(payout_id)
+        if payout is None or (seller_id is not None and payout.seller_id != seller_id):
+            raise NotFound(f"no payout {payout_id}")
+        return payout
+
+    async def page(self, seller_id: str, limit: int, starting_after: str | None) -> PayoutPage:
+        return await self._payouts.page(seller_id, limit, starting_after)
+
+    # Requesting
+
+    async def request(
+        self, payout_id: str, seller_id: str, amount: int | None, currency: str, actor: Actor
+    ) -> PayoutRecord:
+        """Pay `amount` (everything payable when None) of the seller's balance to their bank, or
+        refuse; `payout_id` names the request, so asking again continues the same payout."""
+        if currency != self._currency:
+            raise UnsupportedPayoutCurrency(f"payouts are made in {self._currency}, not {currency}")
+        async with self._seller_lock(seller_id):
+            existing = await self._payouts.get(payout_id)
+            if existing is None:
+                return await self._send(
+                    await self._record(payout_id, seller_id, amount, currency, actor), actor
+                )
+        if existing.seller_id != seller_id:
+            raise NotFound(f"no payout {payout_id}")
+        return await self._send(existing, actor) if existing.status is PayoutStatus.REQUESTED else existing
+
+    async def _record(
+        self, payout_id: str, seller_id: str, asked: int | None, currency: str, actor: Actor
+    ) -> PayoutRecord:
+        """Check the seller may pay out, decide the amount and record the payout `requested`."""
+        account = await self._accounts.of_seller(seller_id)
+        if account is None or account.snapshot is None:
+            raise SellerNotOnboarded(f"seller {seller_id} has no Stripe account yet")
+        if not account.snapshot.payouts_enabled:
+            raise PayoutsDisabled(f"Stripe does not allow payouts from {account.id} now")
+        exposure = await dispute_exposure(self._disputes, seller_id, currency)
+        if exposure.open_disputes:
+            raise PayoutsBlockedByDispute(
+                f"seller {seller_id} has {exposure.open_disputes} open dispute(s)",
+                open_disputes=exposure.open_disputes,
+                disputed_amount=exposure.held,
+            )
+        available = await self._stripe.fresh_available(account.id, currency)
+        amount = payout_amount(asked, payable(available, exposure.owed_to_platform), self._minimum, currency)
+        document = requested_document(
+            payout_id, seller_id, account.id, amount, currency, actor.id, self._clock()
+        )
+
+        async def record_in(session: AsyncClientSession) -> bool:
+            if not await self._payouts.insert(session, document):
+                return False
+            await self._audit.record(
+                session,
+                actor,
+                REQUESTED,
+                AuditObject("payout", payout_id),
+                before=None,
+                after={"status": str(PayoutStatus.REQUESTED), "amount": amount, "currency": currency},
+            )
+            return True
+
+        if not await self._db.transaction(record_in):
+            # Recorded meanwhile by a request under the same id whose lock had lapsed.
+            return await self.get(payout_id)
+        metrics.counted(PayoutStatus.REQUESTED, amount, currency)
+        log.info("payout_requested", payout_id=payout_id, seller_id=seller_id, amount=amount)
+        return as_payout(document)
+
+    async def _send(self, payout: PayoutRecord, actor: Actor) -> PayoutRecord:
+        request = CreatePayout(
+            payout_id=payout.id, account=payout.account_id, amount=payout.amount, currency=payout.currency
+        )
+        try:
+            made = await self._operations.run(request, refs={"seller_id": payout.seller_id})
+        except PaymentProviderError as error:
+            if not error.outcome_unknown:
+                await self._refused(payout, error, actor)
+            raise _ours(error, payout) from error
+        finally:
+            self._stripe.forget(payout.account_id, payout.currency)
+        return await self._store(payout.id, made, CREATION_TICKET, actor) or await self.get(payout.id)
+
+    async def _refused(self, payout: PayoutRecord, error: PaymentProviderError, actor: Actor) -> None:
+        code = error.stripe_code or error.code
+        message = failure_reason(code, None) or error.detail
+
+        async def refuse_in(session: AsyncClientSession) -> None:
+            if await self._payouts.refuse(session, payout.id, code, message, self._clock()):
+                await self._status_audit(session, actor, payout, PayoutStatus.FAILED, failure_code=code)
+
+        await self._db.transaction(refuse_in)
+        metrics.counted(PayoutStatus.FAILED, payout.amount, payout.currency)
+        log.warning("payout_refused_by_stripe", payout_id=payout.id, code=code)
+
+    @asynccontextmanager
+    async def _seller_lock(self, seller_id: str) -> AsyncIterator[None]:
+        lease = Lease(self._db, f"payout_request:{seller_id}", uuid.uuid4().hex, self._lock_for)
+        while not await lease.acquire():  # noqa: ASYNC110 - the holder is in another process
+            await asyncio.sleep(LOCK_POLL_SECONDS * (1 + random.random()))  # noqa: S311 - jitter only
+        try:
+            yield
+        finally:
+            await lease.release()
+
+    # Stripe's view
+
+    async def refresh_from_stripe(self, account_id: str, reported: Payout, actor: Actor) -> None:
+        """A payout event says when to look: find (or record) the payout, read it from Stripe now
+        and store that, with what the ledger owes it."""
+        payout = await self._payouts.by_stripe_id(reported.id)
+        if payout is None:
+            payout = await self._adopt(account_id, reported)
+        ticket = await self._payouts.reserve_read(payout.id)
+        current = await self._provider.retrieve_payout(account_id, reported.id)
+        await self._store(payout.id, current, ticket, actor)
+
+    async def _adopt(self, account_id: str, reported: Payout) -> PayoutRecord:
+        """Ours, whose answer has not been stored yet (its metadata names it), or one made at
+        Stripe directly, recorded now."""
+        ours = reported.metadata.get("payout_id")
+        if ours and (payout := await self._payouts.get(ours)) is not None:
+            await self._payouts.attach_stripe_id(payout.id, reported.id)
+            return payout
+        account = await self._accounts.get(account_id)
+        if account is None or account.seller_id is None:
+            raise LookupError(f"payout {reported.id} of {account_id}, an account of no known seller yet")
+        payout_id = outside_payout_id(reported.id)
+        document = outside_document(payout_id, account.seller_id, account_id, reported, self._clock())
+        await self._payouts.insert_outside(document)
+        log.info("payout_made_at_stripe_recorded", payout_id=payout_id, stripe_payout=reported.id)
+        recorded = await self._payouts.by_stripe_id(reported.id)
+        assert recorded is not None  # inserted just now, or by an earlier event
+        return recorded
+
+    async def _store(self, payout_id: str, seen: Payout, ticket: int, actor: Actor) -> PayoutRecord | None:
+        """Store what a read of the payout found, with its ledger entries and audit; the payout as
+        stored, or None when a later read was stored already."""
+        view = StripeView(
+            status=PayoutStatus(seen.status),
+            arrival_date=datetime.fromtimestamp(seen.arrival_date, UTC),
+            failure_code=seen.failure_code,
+            failure_message=failure_reason(seen.failure_code, seen.failure_message),
+        )
+
+        async def store_in(session: AsyncClientSession) -> tuple[PayoutRecord, PayoutRecord] | None:
+            before = await self._payouts.get(payout_id, session)
+            assert before is not None
+            entries, ledger = ledger_entries(
+                before.seller_id, seen.id, before.amount, before.currency, view.status, before.ledger
+            )
+            if not await self._payouts.store_read(session, payout_id, ticket, seen.id, view, ledger):
+                return None
+            for posted in entries:
+                await self._ledger.post_in(session, posted)
+            if before.status is not view.status:
+                details = {"failure_code": view.failure_code} if view.failure_code else {}
+                await self._status_audit(session, actor, before, view.status, **details)
+            after = replace(
+                before,
+                stripe_payout_id=seen.id,
+                status=view.status,
+                arrival_date=view.arrival_date,
+                failure_code=view.failure_code,
+                failure_message=view.failure_message,
+                ledger=ledger,
+                updated_at=self._clock(),
+            )
+            return before, after
+
+        stored = await self._db.transaction(store_in)
+        if stored is None:
+            return None
+        before, after = stored
+        if before.status is not after.status:
+            metrics.counted(after.status, after.amount, after.currency)
+            log.info(
+                "payout_status_changed",
+                payout_id=payout_id,
+                stripe_payout=seen.id,
+                seller_id=after.seller_id,
+                status=str(after.status),
+            )
+        return after
+
+    async def _status_audit(
+        self,
+        session: AsyncClientSession,
+        actor: Actor,
+        payout: PayoutRecord,
+        target: PayoutStatus,
+        **details: str,
+    ) -> None:
+        await self._audit.record(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("payout", payout.id),
+            before={"status": str(payout.status)},
+            after={"status": str(target), **details},
+        )
+
+
+def _ours(error: PaymentProviderError, payout: PayoutRecord) -> Exception:
+    """Stripe's refusal as the refusal of ours that says the same, else as it is."""
+    if error.stripe_code == STRIPE_SHORT_OF_FUNDS:
+        return PayoutInsufficientFunds(
+            f"Stripe holds less than {payout.amount} {payout.currency} available now",
+            payable=0,
+            currency=payout.currency,
+        )
+    if error.stripe_code == STRIPE_PAYOUTS_NOT_ALLOWED:
+        return PayoutsDisabled("Stripe does not allow payouts from this account now")
+    return error

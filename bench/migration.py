@@ -1,0 +1,142 @@
+"""The bulk legacy migration at rehearsal sizes: wallets per second beside a raw `insert_many` of
+as many documents measured in the same run, MongoDB commands per batch, and peak memory.
+
+Each size gets a database of its own, filled by the fixture generator (5 % bad wallets). The
+baseline inserts that many legacy-shaped documents with one `insert_many` (the driver splits it
+into its own batches): the cheapest way to write that much, not a migration. The goal is at
+least 0.25 of it.
+
+Peak memory is the peak of the Python heap (tracemalloc) while the run executes, above where it
+started: what the run itself holds. The goal is that 100,000 wallets need at most 30 % more than
+20,000, since the run streams the legacy documents with a cursor and keeps one batch at a time.
+tracemalloc slows Python code, so the run is timed on one database without it and measured on
+another, filled with the same wallets, with it.
+
+The sizes come from BENCH_MIGRATION_SIZES, comma-separated. The issue's sizes are
+`BENCH_MIGRATION_SIZES=20000,100000 make bench` (about half an hour against SecantusDB on two
+cores); the default, 2000 and 10000 (the same ratio of five), keeps `make bench` within minutes.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+import tracemalloc
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.container import Services, running_services
+from app.db import Document
+from app.domain.audit import Actor
+from app.services.migration import DEFAULT_BATCH_SIZE, RunOptions, RunReport
+from bench.commands import CommandCounter
+from bench.settings import bench_settings
+from migrations.make_legacy_fixture import write_fixture
+
+Report = Callable[[str, float, str], None]
+
+SIZES_VARIABLE = "BENCH_MIGRATION_SIZES"
+DEFAULT_SIZES = (2_000, 10_000)
+BAD_SHARE = 0.05
+ACTOR = Actor.job("bench_migration")
+MEBIBYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SizeFigures:
+    wallets: int
+    peak_bytes: int
+
+
+def sizes() -> tuple[int, ...]:
+    configured = os.environ.get(SIZES_VARIABLE, "").strip()
+    if not configured:
+        return DEFAULT_SIZES
+    return tuple(int(size) for size in configured.split(",") if size.strip())
+
+
+async def measure(uri: str, counter: CommandCounter, report: Report) -> None:
+    figures = [await measure_size(uri, size, counter, report) for size in sizes()]
+    if len(figures) >= 2:
+        smallest, largest = figures[0], figures[-1]
+        report(
+            f"migration peak memory, {largest.wallets:,} / {smallest.wallets:,} wallets (goal <= 130)",
+            100 * largest.peak_bytes / smallest.peak_bytes,
+            "%",
+        )
+
+
+async def measure_size(uri: str, size: int, counter: CommandCounter, report: Report) -> SizeFigures:
+    async with fixture_services(uri, size) as services:
+        raw_seconds = await raw_insert_many(services, size)
+        with counter.counted() as commands:
+            started = time.perf_counter()
+            check(await services.migration_runs.start(RunOptions(), ACTOR))
+            seconds = time.perf_counter() - started
+    async with fixture_services(uri, size) as services:
+        peak = await traced_peak(services)
+    rate, raw_rate = size / seconds, size / raw_seconds
+    batches = -(-size // DEFAULT_BATCH_SIZE)
+    report(f"legacy migration, {size:,} wallets: throughput", rate, "wallets/s")
+    report(f"raw insert_many, {size:,} documents: throughput", raw_rate, "docs/s")
+    report(f"legacy migration / raw insert_many, {size:,} (goal >= 25)", 100 * rate / raw_rate, "%")
+    report(
+        f"legacy migration, {size:,}: commands per batch of {DEFAULT_BATCH_SIZE}", len(commands) / batches, ""
+    )
+    report(f"legacy migration, {size:,}: peak Python memory", peak / MEBIBYTE, "MiB")
+    by_name = Counter(commands)
+    print(
+        "  commands of the run: "
+        + ", ".join(f"{name} {count}" for name, count in sorted(by_name.items(), key=lambda item: -item[1])),
+        flush=True,
+    )
+    return SizeFigures(size, peak)
+
+
+@asynccontextmanager
+async def fixture_services(uri: str, size: int) -> AsyncIterator[Services]:
+    """The services on a database of their own holding `size` users' legacy wallets."""
+    settings = bench_settings(uri, f"bench_migration_{uuid.uuid4().hex[:8]}")
+    await write_fixture(settings, wallets=size, bad_share=BAD_SHARE, seed=size)
+    async with running_services(settings) as services:
+        try:
+            yield services
+        finally:
+            await services.database.client.drop_database(settings.mongodb_database)
+
+
+async def raw_insert_many(services: Services, size: int) -> float:
+    """Seconds to insert `size` legacy-shaped documents with one insert_many."""
+    now = datetime.now(UTC)
+    documents: list[Document] = [
+        {"userId": f"raw-{index}", "balance": index / 100, "currency": "USD", "updatedAt": now}
+        for index in range(size)
+    ]
+    started = time.perf_counter()
+    await services.database["bench_raw_wallets"].insert_many(documents)
+    return time.perf_counter() - started
+
+
+async def traced_peak(services: Services) -> int:
+    """Bytes the Python heap grew to, at its peak, above where it was, during a run."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start, _ = tracemalloc.get_traced_memory()
+        run = await services.migration_runs.start(RunOptions(), ACTOR)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    check(run)
+    return peak - start
+
+
+def check(run: RunReport) -> None:
+    if not run.ok:
+        raise AssertionError(f"the benchmark's migration run {run.run_id} does not reconcile")
