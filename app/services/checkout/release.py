@@ -44,7 +44,7 @@ from app.domain.checkout import (
     transfer_id_for,
     transfer_parts,
 )
-from app.domain.ledger import Accounts, EntryKind, JournalEntry, Move, entry
+from app.domain.ledger import Accounts, EntryKind, InsufficientFunds, JournalEntry, Move, entry
 from app.errors import NotFound
 from app.services.audit import AuditLog
 from app.services.checkout import metrics
@@ -116,7 +116,15 @@ class EscrowReleases:
         one frozen by a dispute, which raises `EscrowDisputed`."""
         destination = await self._transfers.destination(escrow.seller_id) if escrow.net else None
         while True:
-            released = await self._try_release(escrow, source, reason, actor, destination)
+            try:
+                released = await self._try_release(escrow, source, reason, actor, destination)
+            except InsufficientFunds:
+                # The escrow's account runs short only when a refund committed after this release
+                # read the escrow; anything else is a broken ledger and must not pass quietly.
+                current = await self._orders.escrow(escrow.id)
+                if current is None or (current.status is source and current.refunded == escrow.refunded):
+                    raise
+                released = None
             if released is not None:
                 break
             current = await self._orders.escrow(escrow.id)

@@ -13,6 +13,8 @@ from typing import Any
 
 from app.auth import Role
 from app.db import Collections
+from app.domain.audit import Actor
+from app.domain.checkout import EscrowStatus, ReleaseReason
 from app.domain.ledger import Accounts
 from tests.checkout_support import SELLER_B, Marketplace
 from tests.routers.disputes.support import ADMIN, escrow_of, paid_order, refund_order, stripe_refunds
@@ -172,4 +174,25 @@ async def test_full_refunds_racing_each_other_and_a_release_from_other_processes
         assert await entries.count_documents({"kind": "escrow_release"}) == 0
         assert await market.balance(Accounts.buyer_wallet("buyer-r")) == 2000
         assert len(await stripe_refunds(market, order["payment_intent_id"])) == 1
+    await market.assert_invariants()
+
+
+async def test_a_release_that_read_the_escrow_before_a_full_refund_finds_it_refunded(
+    market: Marketplace,
+) -> None:
+    await market.seller_account(SELLER_B)
+    await market.top_up("buyer-s", 2000)
+    order = await paid_order(market, "buyer-s", [("prod_board", 1)], key="s-1", use_wallet=True)
+    releases = market.services.escrow_releases
+    stale = await releases.escrow((await escrow_of(market, order["order_id"], SELLER_B))["_id"])
+
+    refunded = await refund_order(market, order["order_id"], key="rf-s", seller_id=SELLER_B)
+    assert refunded.status_code == 201, refunded.text
+    # The escrow's account is empty now: the stale release must see why, not fail on the ledger's floor.
+    found = await releases.release(
+        stale, reason=ReleaseReason.DELIVERY_CONFIRMED, actor=Actor.user("buyer-s")
+    )
+
+    assert found.status is EscrowStatus.REFUNDED
+    assert await market.database[Collections.JOURNAL_ENTRIES].count_documents({"kind": "escrow_release"}) == 0
     await market.assert_invariants()
