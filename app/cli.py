@@ -6,7 +6,7 @@ import asyncio
 import json
 import signal
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,12 +22,19 @@ from app.container import (
     topup_expiry_age,
     transfer_stuck_age,
 )
+from app.domain.reconciliation import Window
 from app.observability import configure_logging
 from app.services.audit import ChainReport
 from app.services.checkout import run_escrow_auto_release, run_order_expiry, run_transfer_retries
 from app.services.disputes import run_recoveries
 from app.services.notifications import run_notification_delivery
 from app.services.payment_operations import run_operations_janitor
+from app.services.reconciliation import (
+    LeaseHeldElsewhere,
+    ReconciliationFailed,
+    ReconciliationRun,
+    reconcile_window,
+)
 from app.services.wallet import run_topup_expiry
 from app.services.webhooks import EventOutcome, WebhookWorker, drain
 
@@ -163,6 +170,63 @@ def expire_topups(
         return
     summary = ", ".join(f"{outcome}={count}" for outcome, count in sorted(outcomes.items()))
     typer.echo(f"{outcomes.total()} unpaid top-ups handled" + (f": {summary}" if summary else ""))
+
+
+WINDOW_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+
+
+@cli.command("reconcile")
+def reconcile(
+    window_start: Annotated[
+        datetime,
+        typer.Option(
+            "--from", formats=WINDOW_FORMATS, help="Start of the window (UTC unless an offset is given)"
+        ),
+    ],
+    window_end: Annotated[
+        datetime, typer.Option("--to", formats=WINDOW_FORMATS, help="End of the window, excluded")
+    ],
+) -> None:
+    """Compare Stripe's records with the books over a window; record each difference once as a
+    discrepancy. Reads Stripe and the ledger, changes neither. One runner at a time (the
+    reconciliation lease, shared with the daily run); exit 1 when the run fails."""
+    try:
+        window = Window(_utc(window_start), _utc(window_end))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    async def run(settings: Settings) -> ReconciliationRun:
+        async with running_services(settings) as services:
+            return await reconcile_window(services.database, services.reconciliation, window)
+
+    try:
+        finished = asyncio.run(run(load_settings()))
+    except LeaseHeldElsewhere:
+        typer.echo("another runner holds the reconciliation lease; nothing done")
+        return
+    except ReconciliationFailed as failed:
+        _echo_run(failed.run)
+        raise typer.Exit(code=1) from failed
+    _echo_run(finished)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _echo_run(run: ReconciliationRun) -> None:
+    typer.echo(
+        f"reconciliation {run.id} {run.status}: {run.window.start:%Y-%m-%dT%H:%M:%SZ} to "
+        f"{run.window.end:%Y-%m-%dT%H:%M:%SZ} in {run.duration_ms} ms"
+    )
+    for name, counts in run.counts.items():
+        typer.echo(
+            f"  {name}: {counts.stripe_objects} Stripe objects, {counts.our_records} of our records, "
+            f"{counts.matched} matched, {counts.differences} differences"
+        )
+    typer.echo(f"{run.new_discrepancies} new discrepancies, {run.known_discrepancies} already recorded")
+    if run.error:
+        typer.echo(f"error: {run.error}", err=True)
 
 
 @cli.command("expire-orders")

@@ -224,6 +224,17 @@ class Settings(AuthSettings):
     audit_seal_interval_seconds: float = Field(
         default=1.0, gt=0, le=3600, description="How often the audit sealer chains new audit records."
     )
+    reconciliation_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often the service looks whether a day is due for reconciliation.",
+    )
+    reconciliation_delay_hours: float = Field(
+        default=2.0,
+        ge=0,
+        le=22,
+        description="How long after a UTC day ends it is reconciled (late Stripe work lands first).",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

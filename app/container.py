@@ -39,6 +39,7 @@ from app.services import (
     onboarding,
     payment_operations,
     payouts,
+    reconciliation,
     refunds,
     wallet,
     webhooks,
@@ -71,10 +72,23 @@ from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns, Rollbacks
+from app.services.monitoring import OperationsFigures, PaymentIntentOutcomeHandlers
 from app.services.notifications import Notifications, run_notification_delivery
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.payouts import Payouts, PayoutWebhookHandlers
+from app.services.reconciliation import (
+    BalanceTransactionMatcher,
+    LegacyReserveMatcher,
+    Matcher,
+    PlatformBalanceMatcher,
+    Reconciliation,
+    ReconciliationRepository,
+    ReconciliationReview,
+    StripeFeeMatcher,
+    TopupMatcher,
+    reconcile_due_day,
+)
 from app.services.refunds import Refunds, RefundWebhookHandlers
 from app.services.stripe_fees import StripeFees, StripeFeeWebhookHandlers
 from app.services.wallet import (
@@ -100,6 +114,7 @@ INDEXES: Sequence[Mapping[str, Sequence[IndexModel]]] = (
     payment_operations.INDEXES,
     refunds.INDEXES,
     payouts.INDEXES,
+    reconciliation.INDEXES,
     wallet.INDEXES,
     webhooks.INDEXES,
 )
@@ -143,6 +158,9 @@ class Services:
     webhook_inbox: WebhookInbox
     webhook_events: WebhookEvents
     webhook_processor: WebhookProcessor
+    reconciliation: Reconciliation
+    reconciliation_review: ReconciliationReview
+    operations_figures: OperationsFigures
 
 
 def build_services(
@@ -248,6 +266,9 @@ def build_services(
         ChargebackWebhookHandlers(chargebacks),
         PayoutWebhookHandlers(seller_payouts),
     )
+    reconciliation_records = ReconciliationRepository(database)
+    reconciliation_review = ReconciliationReview(database, reconciliation_records, ledger, audit_log)
+    webhook_events = WebhookEvents(database)
     return Services(
         settings=settings,
         database=database,
@@ -287,11 +308,30 @@ def build_services(
         webhook_inbox=WebhookInbox(
             database, StripeWebhookSignatures.from_settings(settings), settings.stripe_livemode
         ),
-        webhook_events=WebhookEvents(database),
+        webhook_events=webhook_events,
         webhook_processor=WebhookProcessor(
             database, registry, webhook_retry_policy(settings), audit_log, worker_id=runner_id()
         ),
+        reconciliation=Reconciliation(reconciliation_records, reconciliation_matchers(provider, ledger)),
+        reconciliation_review=reconciliation_review,
+        operations_figures=OperationsFigures(
+            ledger, webhook_events, topups, reconciliation_review, settings.platform_currency
+        ),
     )
+
+
+def reconciliation_matchers(provider: PaymentProvider, ledger: Ledger) -> list[Matcher]:
+    """The checks of a reconciliation run, in order; a domain adds its matcher to `checks`.
+
+    The balance transaction check comes after them (it accounts for the types they claim), and
+    the platform balance last (only the drift their differences do not explain is reported)."""
+    checks: list[Matcher] = [
+        TopupMatcher(provider, ledger),
+        StripeFeeMatcher(provider, ledger),
+        LegacyReserveMatcher(ledger),
+    ]
+    accounted = frozenset().union(*(check.balance_transaction_types for check in checks))
+    return [*checks, BalanceTransactionMatcher(provider, accounted), PlatformBalanceMatcher(provider, ledger)]
 
 
 def flag_defaults(settings: Settings) -> dict[Flag, FlagRule]:
@@ -323,6 +363,7 @@ def webhook_registry(
     registry.register_all(refund_handlers.by_event_type())
     registry.register_all(chargeback_handlers.by_event_type())
     registry.register_all(payout_handlers.by_event_type())
+    registry.register_all(PaymentIntentOutcomeHandlers().by_event_type())
     return registry
 
 
@@ -378,7 +419,18 @@ def in_service_jobs(services: Services) -> list[PeriodicJob]:
             settings.notification_interval_seconds,
             lambda: run_notification_delivery(services.database, services.notifications),
         ),
+        PeriodicJob(
+            "reconciliation",
+            settings.reconciliation_interval_seconds,
+            lambda: reconcile_due_day(
+                services.database, services.reconciliation, reconciliation_delay(settings)
+            ),
+        ),
     ]
+
+
+def reconciliation_delay(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.reconciliation_delay_hours)
 
 
 def topup_expiry_age(settings: Settings) -> timedelta:

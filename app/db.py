@@ -70,6 +70,9 @@ class Collections:
     NOTIFICATION_OUTBOX = "notification_outbox"
     PAYOUTS = "payouts"
     SELLER_BALANCES = "seller_balances"
+    RECONCILIATION_RUNS = "reconciliation_runs"
+    DISCREPANCIES = "discrepancies"
+    RECONCILIATION_MARKS = "reconciliation_marks"
 
 
 # Majority reads and writes so a committed transaction is never rolled back by a failover.

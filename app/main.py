@@ -25,9 +25,11 @@ from app.routers import (
     flags,
     health,
     migration,
+    monitoring,
     notifications,
     onboarding,
     payouts,
+    reconciliation,
     refunds,
     wallet,
     webhooks,
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(flags.router)
     app.include_router(migration.router)
+    app.include_router(reconciliation.router)
+    app.include_router(monitoring.router)
     return app
 
 

@@ -17,7 +17,18 @@ from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.main import create_app
 from app.services.ledger import Ledger
-from bench import audit, checkout, commands, disputes, http, migration, payouts, simulation, throughput
+from bench import (
+    audit,
+    checkout,
+    commands,
+    disputes,
+    http,
+    migration,
+    payouts,
+    reconciliation,
+    simulation,
+    throughput,
+)
 from bench.settings import STRIPE_KEY, bench_settings
 from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import EmulatorServer
@@ -95,6 +106,7 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
             await services.database.client.drop_database(settings.mongodb_database)
     await audit.measure(uri, report)
     await migration.measure(uri, counter, report)
+    await reconciliation.run(uri, counter, report)
 
 
 def main() -> None:

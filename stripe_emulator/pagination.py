@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,26 +23,22 @@ _RANGE_TESTS = {
 
 def in_range(items: list[JsonObject], params: Mapping[str, Any], field: str) -> list[JsonObject]:
     """Keep items whose `field` matches `params[field]`: an exact int or {gt, gte, lt, lte}."""
+    return [item for item in items if within(item, params, field)]
+
+
+def within(item: JsonObject, params: Mapping[str, Any], field: str) -> bool:
+    """Whether the item's `field` matches `params[field]` (an exact int or {gt, gte, lt, lte}), if given."""
     bounds = params.get(field)
     if bounds is None:
-        return items
+        return True
     if isinstance(bounds, int):
-        return [item for item in items if item[field] == bounds]
-    return [
-        item
-        for item in items
-        if all(_RANGE_TESTS[test](item[field], bound) for test, bound in bounds.items())
-    ]
+        return bool(item[field] == bounds)
+    return all(_RANGE_TESTS[test](item[field], bound) for test, bound in bounds.items())
 
 
-def matching(
-    items: list[JsonObject], params: Mapping[str, Any], fields: Mapping[str, str]
-) -> list[JsonObject]:
-    """Keep items whose field equals the parameter, for each (parameter, field) given."""
-    for param, field in fields.items():
-        if param in params:
-            items = [item for item in items if item.get(field) == params[param]]
-    return items
+def matches(item: JsonObject, params: Mapping[str, Any], fields: Mapping[str, str]) -> bool:
+    """Whether the item's field equals the parameter, for each (parameter, field) given."""
+    return all(item.get(field) == params[param] for param, field in fields.items() if param in params)
 
 
 @dataclass(frozen=True)
@@ -75,6 +72,30 @@ def list_page(items: list[JsonObject], params: Mapping[str, Any], url: str, scop
         before = [item for item in items if scope.position(item["id"], "id") > cursor]
         return list_object(url, before[-limit:], has_more=len(before) > limit)
     return list_object(url, items[:limit], has_more=len(items) > limit)
+
+
+def walked_page(
+    scope: ListScope, keep: Callable[[JsonObject], bool], params: Mapping[str, Any], url: str
+) -> JsonObject:
+    """A page of the objects of `scope` that `keep` keeps, walked from the cursor: a page costs
+    its own length (plus the objects the filters skip), not the length of the whole list."""
+    limit = _limit(params)
+    store, object_type, owner = scope.store, scope.object_type, scope.owner
+    if "ending_before" in params:
+        cursor = scope.position(params["ending_before"], "ending_before")
+        newer = list(
+            itertools.islice(
+                filter(keep, store.walk_oldest_first(object_type, owner, after=cursor)), limit + 1
+            )
+        )
+        return list_object(url, list(reversed(newer[:limit])), has_more=len(newer) > limit)
+    before = (
+        scope.position(params["starting_after"], "starting_after") if "starting_after" in params else None
+    )
+    older = list(
+        itertools.islice(filter(keep, store.walk_newest_first(object_type, owner, before=before)), limit + 1)
+    )
+    return list_object(url, older[:limit], has_more=len(older) > limit)
 
 
 def search_page(items: list[JsonObject], params: Mapping[str, Any], url: str) -> JsonObject:

@@ -1,9 +1,15 @@
-"""The emulator's object store: every object by id, with the account it lives on."""
+"""The emulator's object store: every object by id, with the account it lives on.
+
+Objects of each type are also kept in creation order, so a list walks only its own type and a
+page starts at its cursor: paging through many objects costs each page its own length.
+"""
 
 from __future__ import annotations
 
+import bisect
 import itertools
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from stripe_emulator import errors
@@ -22,10 +28,16 @@ class Store:
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
+        self._by_type: dict[str, list[_Entry]] = defaultdict(list)
         self._sequence = itertools.count()
 
     def add(self, obj: JsonObject, owner: str | None = None) -> JsonObject:
-        self._entries[obj["id"]] = _Entry(obj, owner, next(self._sequence))
+        previous = self._entries.get(obj["id"])
+        if previous is not None:
+            self._by_type[previous.obj["object"]].remove(previous)
+        entry = _Entry(obj, owner, next(self._sequence))
+        self._entries[obj["id"]] = entry
+        self._by_type[obj["object"]].append(entry)
         return obj
 
     def lookup(self, object_id: str) -> JsonObject | None:
@@ -66,24 +78,43 @@ class Store:
 
     def newest_first(self, object_type: str, owner: str | None = None) -> list[JsonObject]:
         """Objects of a type on one account (None: the platform), newest first."""
-        return self._newest_first(object_type, lambda entry: entry.owner == owner)
+        return list(self.walk_newest_first(object_type, owner))
+
+    def walk_newest_first(
+        self, object_type: str, owner: str | None = None, *, before: int | None = None
+    ) -> Iterator[JsonObject]:
+        """Objects of a type on one account, newest first, created before the `before` sequence."""
+        entries = self._by_type.get(object_type, [])
+        end = len(entries) if before is None else _index_of(entries, before)
+        return (entry.obj for entry in _reversed(entries, end) if entry.owner == owner)
+
+    def walk_oldest_first(self, object_type: str, owner: str | None, *, after: int) -> Iterator[JsonObject]:
+        """Objects of a type on one account, oldest first, created after the `after` sequence."""
+        entries = self._by_type.get(object_type, [])
+        start = _index_of(entries, after + 1)
+        return (entry.obj for entry in itertools.islice(entries, start, None) if entry.owner == owner)
 
     def owned(self, object_type: str) -> list[tuple[str | None, JsonObject]]:
         """(account, object) for every object of a type, oldest first; None is the platform."""
-        entries = [entry for entry in self._entries.values() if entry.obj["object"] == object_type]
-        entries.sort(key=lambda entry: entry.sequence)
-        return [(entry.owner, entry.obj) for entry in entries]
+        return [(entry.owner, entry.obj) for entry in self._by_type.get(object_type, [])]
 
     def all_newest_first(self, object_type: str) -> list[JsonObject]:
         """Objects of a type on every account, newest first."""
         return self._newest_first(object_type, lambda entry: True)
 
     def _newest_first(self, object_type: str, belongs: Callable[[_Entry], bool]) -> list[JsonObject]:
-        entries = [
-            entry for entry in self._entries.values() if entry.obj["object"] == object_type and belongs(entry)
-        ]
-        entries.sort(key=lambda entry: entry.sequence, reverse=True)
-        return [entry.obj for entry in entries]
+        entries = self._by_type.get(object_type, [])
+        return [entry.obj for entry in reversed(entries) if belongs(entry)]
 
     def clear(self) -> None:
         self._entries.clear()
+        self._by_type.clear()
+
+
+def _index_of(entries: list[_Entry], sequence: int) -> int:
+    """The place of the first entry at or after `sequence` (entries are in creation order)."""
+    return bisect.bisect_left(entries, sequence, key=lambda entry: entry.sequence)
+
+
+def _reversed(entries: list[_Entry], end: int) -> Iterator[_Entry]:
+    return (entries[index] for index in range(end - 1, -1, -1))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -86,3 +87,30 @@ async def test_audit_seal_then_verify_and_verify_names_the_first_broken_record(
         in broken.output
     )
     assert "1 records before it verified" in broken.output
+
+
+async def test_reconcile_runs_over_the_window_and_reports_what_it_found(
+    database: Database, settings: Settings, emulator: EmulatorServer
+) -> None:
+    await emulator.control_async("seed/payment_intents", count=3, metadata={"purpose": "wallet_topup"})
+    today = datetime.now(UTC).date()
+    window = ["--from", f"{today}", "--to", f"{today + timedelta(days=1)}"]
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["reconcile", *window], env=environment(settings)
+    )
+    backwards = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["reconcile", "--from", window[3], "--to", window[1]],
+        env=environment(settings),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "succeeded" in result.output
+    assert "topups: 3 Stripe objects, 0 of our records, 0 matched, 3 differences" in result.output
+    # Paid at Stripe with nothing in the books: three top-ups and three fees, explained, no drift.
+    assert "6 new discrepancies, 0 already recorded" in result.output
+    assert await database[Collections.DISCREPANCIES].count_documents({"kind": "topup_entry_missing"}) == 3
+    assert backwards.exit_code == 2
+    assert "ends after it starts" in backwards.output

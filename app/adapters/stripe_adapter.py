@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol, TypeVar, cast
 
 import stripe
@@ -18,6 +19,7 @@ import structlog
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from app.adapters import stripe_metrics
 from app.adapters.payment_provider import (
     Account,
     AccountLink,
@@ -53,6 +55,9 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 S = TypeVar("S", bound=stripe.StripeObject)
 P = TypeVar("P")
+L = TypeVar("L", bound=Mapping[str, Any])
+# One page of a list: the objects after `starting_after` (None: the first page).
+PageFetch = Callable[[str | None], Awaitable[stripe.ListObject[S]]]
 
 PAGE_SIZE = 100
 # Objects created a moment after a clock reading on our side still fall inside a window ending now.
@@ -85,6 +90,11 @@ def _timestamps(created_from: datetime, created_to: datetime) -> tuple[int, int]
 
 def _until_now() -> datetime:
     return datetime.now(UTC) + _CLOCK_SKEW
+
+
+def _after(params: L, starting_after: str | None) -> L:
+    """A list's parameters for the page after the object `starting_after` (None: the first page)."""
+    return params if starting_after is None else cast(L, {**params, "starting_after": starting_after})
 
 
 def _search_literal(value: str) -> str:
@@ -363,6 +373,13 @@ class StripeAdapter:
         )
         return to_balance(balance)
 
+    async def retrieve_balance_transaction(self, balance_transaction: str) -> BalanceTransaction:
+        found = await self._call(
+            "balance_transactions.retrieve",
+            lambda: self._stripe.balance_transactions.retrieve_async(balance_transaction),
+        )
+        return to_balance_transaction(found)
+
     # Disputes
 
     async def retrieve_dispute(self, dispute_id: str) -> Dispute:
@@ -415,7 +432,9 @@ class StripeAdapter:
         }
         return self._iterate(
             "balance_transactions.list",
-            lambda: self._stripe.balance_transactions.list_async(params, {"stripe_account": account}),
+            lambda after: self._stripe.balance_transactions.list_async(
+                _after(params, after), {"stripe_account": account}
+            ),
             to_balance_transaction,
         )
 
@@ -428,7 +447,9 @@ class StripeAdapter:
             "limit": self._page_size,
         }
         return self._iterate(
-            "payment_intents.list", lambda: self._stripe.payment_intents.list_async(params), to_payment_intent
+            "payment_intents.list",
+            lambda after: self._stripe.payment_intents.list_async(_after(params, after)),
+            to_payment_intent,
         )
 
     def iter_transfers(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Transfer, None]:
@@ -437,7 +458,11 @@ class StripeAdapter:
             "created": {"gte": start, "lt": end},
             "limit": self._page_size,
         }
-        return self._iterate("transfers.list", lambda: self._stripe.transfers.list_async(params), to_transfer)
+        return self._iterate(
+            "transfers.list",
+            lambda after: self._stripe.transfers.list_async(_after(params, after)),
+            to_transfer,
+        )
 
     def iter_refunds(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Refund, None]:
         start, end = _timestamps(created_from, created_to)
@@ -445,7 +470,9 @@ class StripeAdapter:
             "created": {"gte": start, "lt": end},
             "limit": self._page_size,
         }
-        return self._iterate("refunds.list", lambda: self._stripe.refunds.list_async(params), to_refund)
+        return self._iterate(
+            "refunds.list", lambda after: self._stripe.refunds.list_async(_after(params, after)), to_refund
+        )
 
     def iter_payouts(
         self, created_from: datetime, created_to: datetime, account: str | None = None
@@ -457,7 +484,7 @@ class StripeAdapter:
         }
         return self._iterate(
             "payouts.list",
-            lambda: self._stripe.payouts.list_async(params, {"stripe_account": account}),
+            lambda after: self._stripe.payouts.list_async(_after(params, after), {"stripe_account": account}),
             to_payout,
         )
 
@@ -467,7 +494,9 @@ class StripeAdapter:
             "created": {"gte": start, "lt": end},
             "limit": self._page_size,
         }
-        return self._iterate("disputes.list", lambda: self._stripe.disputes.list_async(params), to_dispute)
+        return self._iterate(
+            "disputes.list", lambda after: self._stripe.disputes.list_async(_after(params, after)), to_dispute
+        )
 
     def _iter_accounts(self, created_from: datetime, created_to: datetime) -> AsyncGenerator[Account, None]:
         start, end = _timestamps(created_from, created_to)
@@ -475,13 +504,15 @@ class StripeAdapter:
             "created": {"gte": start, "lt": end},
             "limit": self._page_size,
         }
-        return self._iterate("accounts.list", lambda: self._stripe.accounts.list_async(params), to_account)
+        return self._iterate(
+            "accounts.list", lambda after: self._stripe.accounts.list_async(_after(params, after)), to_account
+        )
 
     def _iter_reversals(self, transfer_id: str) -> AsyncGenerator[TransferReversal, None]:
         params: stripe.params.TransferReversalListParams = {"limit": self._page_size}
         return self._iterate(
             "transfers.reversals.list",
-            lambda: self._stripe.transfers.reversals.list_async(transfer_id, params),
+            lambda after: self._stripe.transfers.reversals.list_async(transfer_id, _after(params, after)),
             to_reversal,
         )
 
@@ -571,21 +602,22 @@ class StripeAdapter:
         )
         async for attempt in retrying:
             with attempt:
-                return await send()
+                return await _measured(context["operation"], send)
         raise AssertionError("tenacity either returns a result or re-raises the last error")
 
     async def _iterate(
-        self,
-        operation: str,
-        first_page: Callable[[], Awaitable[stripe.ListObject[S]]],
-        convert: Callable[[S], P],
+        self, operation: str, fetch: PageFetch[S], convert: Callable[[S], P]
     ) -> AsyncGenerator[P, None]:
-        page = await self._call(operation, first_page)
-        try:
-            async for item in page.auto_paging_iter():
+        """Every object of a list, one page in memory at a time; each page is a call of its own
+        (retried, logged and measured like any other)."""
+        after: str | None = None
+        while True:
+            page = await self._call(operation, partial(fetch, after))
+            for item in page.data:
                 yield convert(item)
-        except stripe.StripeError as error:
-            raise map_stripe_error(error, changes_state=False) from error
+            if not page.has_more or not page.data:
+                return
+            after = str(page.data[-1]["id"])
 
 
 class _HasMetadata(Protocol):
@@ -602,6 +634,18 @@ async def _first_with_metadata(items: AsyncGenerator[M, None], key: str, value: 
             if item.metadata.get(key) == value:
                 return item
     return None
+
+
+async def _measured(operation: str, send: Callable[[], Awaitable[T]]) -> T:
+    """One HTTP attempt, counted by its outcome and timed (`app.adapters.stripe_metrics`)."""
+    started = time.perf_counter()
+    try:
+        result = await send()
+    except stripe.StripeError as error:
+        stripe_metrics.observe(operation, error, time.perf_counter() - started)
+        raise
+    stripe_metrics.observe(operation, None, time.perf_counter() - started)
+    return result
 
 
 def _elapsed_ms(started_seconds: float) -> int:

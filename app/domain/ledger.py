@@ -82,7 +82,13 @@ def platform_stripe_balance(balances: Mapping[str, int]) -> int:
     of every account in that currency: the custody held there (wallet top-ups, escrow, releases
     waiting for a transfer) plus the platform's own result, less the legacy money that funds
     some of that custody while it still sits in the legacy reserve (the reserve owes it)."""
-    return sum(balance * _on_platform_stripe_balance(account) for account, balance in balances.items())
+    return sum(platform_stripe_share(account, balance) for account, balance in balances.items())
+
+
+def platform_stripe_share(account: str, balance: int) -> int:
+    """What one account's balance adds to the platform's Stripe balance (`platform_stripe_balance`),
+    so the sum can be taken over accounts streamed one at a time."""
+    return balance * _on_platform_stripe_balance(account)
 
 
 def _on_platform_stripe_balance(account: str) -> int:

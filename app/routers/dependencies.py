@@ -36,9 +36,11 @@ from app.services.idempotency import (
 )
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns
+from app.services.monitoring import OperationsFigures
 from app.services.notifications import Notifications
 from app.services.onboarding import Onboarding
 from app.services.payouts import Payouts
+from app.services.reconciliation import ReconciliationReview
 from app.services.refunds import Refunds
 from app.services.wallet import Topups, WalletView
 from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
@@ -151,6 +153,14 @@ def get_webhook_events(services: ServicesOfApp) -> WebhookEvents:
     return services.webhook_events
 
 
+def get_reconciliation_review(services: ServicesOfApp) -> ReconciliationReview:
+    return services.reconciliation_review
+
+
+def get_operations_figures(services: ServicesOfApp) -> OperationsFigures:
+    return services.operations_figures
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # For the readiness probe alone: services own their collections, routers never build one.
 DatabaseDep = Annotated[Database, Depends(get_database)]
@@ -176,6 +186,8 @@ WalletViewDep = Annotated[WalletView, Depends(get_wallet_view)]
 WebhookInboxDep = Annotated[WebhookInbox, Depends(get_webhook_inbox)]
 WebhookProcessorDep = Annotated[WebhookProcessor, Depends(get_webhook_processor)]
 WebhookEventsDep = Annotated[WebhookEvents, Depends(get_webhook_events)]
+ReconciliationReviewDep = Annotated[ReconciliationReview, Depends(get_reconciliation_review)]
+OperationsFiguresDep = Annotated[OperationsFigures, Depends(get_operations_figures)]
 
 
 # The caller

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.errors import ServiceError
 from app.routers.contract import ContractRoute, raises
-from app.routers.dependencies import DatabaseDep
+from app.routers.dependencies import DatabaseDep, OperationsFiguresDep
 
 router = APIRouter(tags=["operations"], route_class=ContractRoute)
 
@@ -34,5 +34,8 @@ async def readyz(database: DatabaseDep) -> dict[str, str]:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 @raises()
-async def metrics() -> Response:
+async def metrics(figures: OperationsFiguresDep) -> Response:
+    """The gauges of what stands now are read from MongoDB first; without MongoDB the counters
+    are still served, with the gauges as last read (`/readyz` says why)."""
+    await figures.export()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

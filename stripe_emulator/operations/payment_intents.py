@@ -87,15 +87,11 @@ def publishable_view(intent: JsonObject) -> JsonObject:
     return {name: copy[name] for name in PUBLISHABLE_FIELDS}
 
 
-def create(emu: Emulator, params: dict[str, Any], base_url: str) -> JsonObject:
-    _refuse_unsupported(params)
-    _check_amount(params["amount"], params["currency"])
-    payment_method = None
-    if "payment_method" in params:
-        payment_method, _ = resolve_payment_method(emu, params["payment_method"])
+def new_intent(emu: Emulator, params: dict[str, Any], payment_method: JsonObject | None) -> JsonObject:
+    """A PaymentIntent of the create parameters, not stored yet."""
     intent_id = new_id("pi")
     types = params.get("payment_method_types")
-    intent = from_fixture(
+    return from_fixture(
         "payment_intent",
         id=intent_id,
         amount=params["amount"],
@@ -129,7 +125,16 @@ def create(emu: Emulator, params: dict[str, Any], base_url: str) -> JsonObject:
         transfer_data=None,
         transfer_group=params.get("transfer_group"),
     )
-    emu.store.add(intent)
+
+
+def create(emu: Emulator, params: dict[str, Any], base_url: str) -> JsonObject:
+    _refuse_unsupported(params)
+    _check_amount(params["amount"], params["currency"])
+    payment_method = None
+    if "payment_method" in params:
+        payment_method, _ = resolve_payment_method(emu, params["payment_method"])
+    intent = emu.store.add(new_intent(emu, params, payment_method))
+    intent_id = intent["id"]
     emit(emu, "payment_intent.created", intent)
     if params.get("confirm"):
         confirmation: dict[str, Any] = {

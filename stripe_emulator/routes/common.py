@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from stripe_emulator.api import ApiCall, Handler
 from stripe_emulator.objects import JsonObject
-from stripe_emulator.pagination import ListScope, in_range, list_page, matching
+from stripe_emulator.pagination import ListScope, matches, walked_page, within
 
 
 def retrieve(object_type: str, path_param: str) -> Handler:
@@ -26,10 +26,11 @@ def listing(
     """List `object_type` on the calling account; `equal` maps filter parameters to fields."""
 
     def handler(call: ApiCall) -> JsonObject:
-        store = call.emu.store
-        items = matching(store.newest_first(object_type, call.account), call.params, equal or {})
-        for field in ranges:
-            items = in_range(items, call.params, field)
-        return list_page(items, call.params, url, ListScope(store, object_type, call.account))
+        params = call.params
+
+        def keep(item: JsonObject) -> bool:
+            return matches(item, params, equal or {}) and all(within(item, params, field) for field in ranges)
+
+        return walked_page(ListScope(call.emu.store, object_type, call.account), keep, params, url)
 
     return handler

@@ -16,6 +16,7 @@ from stripe_emulator.operations import (
     payment_intents,
     payouts,
     refunds,
+    seeding,
     settlement,
     time_passing,
 )
@@ -124,6 +125,20 @@ async def _expire_link(request: Request, emu: Emulator, body: dict[str, Any]) ->
     return {"account": link.account, "expired": True}
 
 
+async def _seed_paid_intents(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
+    count: int = field(body, "count", int, 1)
+    if not 1 <= count <= seeding.MAX_SEEDED_PER_CALL:
+        raise BadControlRequest(f"'count' must be between 1 and {seeding.MAX_SEEDED_PER_CALL}")
+    amount: int = field(body, "amount", int, 1000)
+    if amount < 1:
+        raise BadControlRequest("'amount' must be positive")
+    metadata: dict[str, Any] = field(body, "metadata", dict, {})
+    if not all(isinstance(value, str) for value in metadata.values()):
+        raise BadControlRequest("'metadata' values must be strings")
+    currency: str = field(body, "currency", str, "usd")
+    return {"seeded": seeding.seed_paid_intents(emu, count, amount, currency, metadata)}
+
+
 async def _clock(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
     return {"now": emu.clock.now(), "offset_seconds": emu.clock.offset_seconds}
 
@@ -154,6 +169,7 @@ ROUTES = [
     Route("/_emulator/payouts/{id}/fail", control(_fail_payout), methods=["POST"]),
     Route("/_emulator/disputes/{id}/{action}", control(_dispute_action), methods=["POST"]),
     Route("/_emulator/balance/settle", control(_settle), methods=["POST"]),
+    Route("/_emulator/seed/payment_intents", control(_seed_paid_intents), methods=["POST"]),
     Route("/_emulator/clock", control(_clock), methods=["GET"]),
     Route("/_emulator/clock/advance", control(_advance_clock), methods=["POST"]),
 ]

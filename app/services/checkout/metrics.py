@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from prometheus_client import Counter, Gauge
 
 from app.domain.checkout import TransferStatus
+from app.services import monitoring
 from app.services.checkout.transfer_repository import WaitingTotal
 
-CHECKOUTS = Counter(
-    "checkouts_total",
-    "Orders by outcome: paid (by the wallet at once, or by card later), awaiting_payment, canceled",
-    ["outcome"],
-)
+# Orders by outcome, under the name the alert rules and the dashboard read (`app.services.monitoring`).
+CHECKOUTS = monitoring.CHECKOUTS
 ESCROW_HELD = Counter(
     "escrow_held_minor_units_total", "Money that went into escrow (held), minor units", ["currency"]
 )

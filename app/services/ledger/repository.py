@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from app.errors import UnknownCursor
 
 # Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
 IDS_PER_READ = 100
+# Documents per batch of a streamed read: a cursor's later batches are otherwise up to 16 MB.
+STREAM_BATCH = 100
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEDGER_ACCOUNTS: [IndexModel([("account", ASCENDING), ("currency", ASCENDING)])],
@@ -232,13 +235,15 @@ class LedgerRepository:
             return int(row["total"])
         return 0
 
-    async def balances_by_account(self, currency: str) -> dict[str, int]:
-        """Every account's balance in `currency`, as the sum of its postings."""
+    async def balances_by_account(self, currency: str) -> AsyncIterator[tuple[str, int]]:
+        """Every account's balance in `currency`, as the sum of its postings, streamed a batch of
+        accounts at a time (there is one account per buyer, escrow and seller)."""
         pipeline: list[dict[str, Any]] = [
             {"$match": {"currency": currency}},
             {"$group": {"_id": "$account", "total": {"$sum": "$amount"}}},
         ]
-        return {row["_id"]: int(row["total"]) async for row in await self._postings.aggregate(pipeline)}
+        async for row in await self._postings.aggregate(pipeline, batchSize=STREAM_BATCH):
+            yield row["_id"], int(row["total"])
 
     async def totals_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -265,6 +270,30 @@ class LedgerRepository:
             self._postings.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         )
         return [_posting(document) async for document in cursor]
+
+    async def entries_created(
+        self, start: datetime, end: datetime, kind: EntryKind | None
+    ) -> AsyncIterator[JournalEntryRecord]:
+        """Entries written from `start` to `end` (excluded), of one kind or all, streamed oldest first."""
+        query: dict[str, Any] = {"created_at": {"$gte": start, "$lt": end}}
+        if kind is not None:
+            query["kind"] = str(kind)
+        cursor = self._entries.find(query).sort("created_at", ASCENDING).batch_size(STREAM_BATCH)
+        async for document in cursor:
+            yield _entry_record(document)
+
+    async def custody_by_currency(self, prefix: str, suffix: str) -> dict[str, int]:
+        """The sum of the balances of the accounts named `prefix…suffix`, per currency. Balance
+        documents are keyed `account|currency`, so the prefix is a range of `_id`."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        match: dict[str, Any] = {"_id": {"$gte": prefix, "$lt": upper}}
+        if suffix:
+            match["account"] = {"$regex": f"{re.escape(suffix)}$"}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$group": {"_id": "$currency", "total": {"$sum": "$balance"}}},
+        ]
+        return {row["_id"]: int(row["total"]) async for row in await self._accounts.aggregate(pipeline)}
 
     async def _after(self, posting_id: str, query: dict[str, Any]) -> dict[str, Any]:
         anchor = await self._postings.find_one({"_id": posting_id, **query})

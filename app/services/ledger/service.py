@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -12,10 +12,11 @@ from pymongo.errors import DuplicateKeyError
 from app.db import Database, NamespacedWrite
 from app.domain.ledger import (
     EntryKeyConflict,
+    EntryKind,
     InsufficientFunds,
     JournalEntry,
     may_go_negative,
-    platform_stripe_balance,
+    platform_stripe_share,
 )
 from app.services.ledger.account_locks import AccountLocks
 from app.services.ledger.repository import (
@@ -203,7 +204,10 @@ class Ledger:
         """What the platform's Stripe balance (available plus pending) must be in `currency`,
         as the ledger predicts it (`app.domain.ledger.platform_stripe_balance`). Reconciliation
         compares it with Stripe's."""
-        return platform_stripe_balance(await self._repository.balances_by_account(currency))
+        expected = 0
+        async for account, balance in self._repository.balances_by_account(currency):
+            expected += platform_stripe_share(account, balance)
+        return expected
 
     async def totals_by_currency(self) -> dict[str, int]:
         """The sum of every account's postings per currency: zero for a conserving ledger."""
@@ -215,6 +219,20 @@ class Ledger:
     async def entries(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
         """The posted entries among `keys`, by key."""
         return await self._repository.find_entries(keys)
+
+    def entries_created(
+        self, start: datetime, end: datetime, kind: EntryKind | None = None
+    ) -> AsyncIterator[JournalEntryRecord]:
+        """Entries written from `start` to `end` (excluded), of one kind or all, oldest first,
+        streamed from the database (never a whole list in memory)."""
+        return self._repository.entries_created(start, end, kind)
+
+    async def custody_by_currency(self, prefix: str, suffix: str = "") -> dict[str, int]:
+        """What the custody accounts named `prefix…suffix` hold together, per currency: escrow is
+        `escrow:`, releases waiting for a transfer are `seller:` … `:pending_transfer`."""
+        if may_go_negative(prefix):
+            raise ValueError(f"custody_by_currency() sums custody accounts, not {prefix}*")
+        return await self._repository.custody_by_currency(prefix, suffix)
 
     async def custody_balances(
         self, session: AsyncClientSession, accounts: Sequence[tuple[str, str]]

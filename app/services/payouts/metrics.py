@@ -10,8 +10,10 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 from app.domain.payouts import PayoutStatus
+from app.services import monitoring
 
-PAYOUTS = Counter("payouts_total", "Payouts that reached each status", ["status"])
+# Payouts by the status they reached, under the name the alert rules and the dashboard read.
+PAYOUTS = monitoring.PAYOUTS
 PAYOUT_AMOUNTS = Counter(
     "payouts_minor_units_total",
     "Money of the payouts that reached each status, minor units",

@@ -192,6 +192,9 @@ class TopupRepository:
         document = await self._topups.find_one(query)
         return _topup(document) if document else None
 
+    async def count(self, status: TopupStatus) -> int:
+        return await self._topups.count_documents({"status": str(status)})
+
     async def pending_amount(self, user_id: str, currency: str) -> int:
         pipeline: list[dict[str, Any]] = [
             {

@@ -30,6 +30,7 @@ from app.services.payment_operations import (
     PaymentOperation,
     PaymentOperations,
 )
+from app.services.wallet import metrics
 from app.services.wallet.repository import Topup, TopupPage, TopupRepository
 
 log = structlog.get_logger(__name__)
@@ -139,6 +140,7 @@ class Topups:
                 lambda session: self._credit_in(session, topup_id, user_id, intent.id, paid, actor)
             )
             if credited:
+                metrics.TOPUPS.labels(str(TopupStatus.SUCCEEDED)).inc()
                 log.info("topup_credited", topup_id=topup_id, payment_intent=intent.id, amount=paid.amount)
                 return
         await self._not_credited(intent, paid, actor)
@@ -185,6 +187,10 @@ class Topups:
                 "topup_not_credited", topup_id=topup.id, payment_intent=intent.id, status=str(topup.status)
             )
 
+    async def count(self, status: TopupStatus) -> int:
+        """How many top-ups are in `status` (`needs_review`: the ones waiting for an operator)."""
+        return await self._topups.count(status)
+
     async def page(self, status: TopupStatus | None, limit: int, starting_after: str | None) -> TopupPage:
         """Top-ups for staff, newest first, of one status or all."""
         return await self._topups.page(status, limit, starting_after)
@@ -227,6 +233,7 @@ class Topups:
                 session, topup_id, TopupStatus.NEEDS_REVIEW, payment_intent_id, actor, review_reason=reason
             )
         ):
+            metrics.TOPUPS.labels(str(TopupStatus.NEEDS_REVIEW)).inc()
             log.error(
                 "topup_needs_review", topup_id=topup_id, payment_intent=payment_intent_id, reason=reason
             )
@@ -238,6 +245,7 @@ class Topups:
         if topup is not None and await self._db.transaction(
             lambda session: self._move_in(session, topup.id, status, intent.id, actor)
         ):
+            metrics.TOPUPS.labels(str(status)).inc()
             log.info("topup_settled_unpaid", topup_id=topup.id, payment_intent=intent.id, status=status)
             return True
         return False

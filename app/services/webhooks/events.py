@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from app.db import Database
+from app.domain.webhooks import EventStatus
 from app.errors import NotFound
 from app.services.webhooks.repository import (
     EventFilter,
@@ -25,3 +28,11 @@ class WebhookEvents:
         if event is None:
             raise NotFound(f"no webhook event {event_id}")
         return event
+
+    async def count(self, status: EventStatus) -> int:
+        return await self._events.count(status)
+
+    async def oldest_due_at(self) -> datetime | None:
+        """When the event waiting longest for a worker became due (None when none is due): how far
+        behind processing is, whether the worker is slow or stopped."""
+        return await self._events.oldest_due_at(datetime.now(UTC))

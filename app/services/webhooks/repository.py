@@ -150,6 +150,18 @@ class WebhookEventRepository:
             raise UnknownCursor(f"starting_after: no webhook event {event_id}")
         return {LIST_KEY: {"$lt": anchor[LIST_KEY]}}
 
+    async def count(self, status: EventStatus) -> int:
+        return await self._events.count_documents({"status": status.value})
+
+    async def oldest_due_at(self, now: datetime) -> datetime | None:
+        """When the event waiting longest became due, if any is due by `now`."""
+        due = await self._events.find_one(
+            {"next_attempt_at": {"$lte": now}},
+            {"next_attempt_at": True},
+            sort=[("next_attempt_at", ASCENDING)],
+        )
+        return due["next_attempt_at"] if due else None
+
     async def due(self, up_to: datetime, limit: int) -> list[DueEvent]:
         """Up to `limit` events due by `up_to`, oldest first (one range of the due index)."""
         cursor = (
