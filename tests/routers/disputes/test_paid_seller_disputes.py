@@ -105,10 +105,13 @@ async def test_refund_buyer_of_a_paid_seller_refunds_every_source_from_the_platf
         "seller_recovery.started",
     ]
     assert "dispute.status_changed" in await audited_actions(market, "dispute", dispute_id)
-    await market.assert_invariants()
-
     await market.emulator.control_async(f"refunds/{refund.id}/succeed")
     await market.pump()
+    ours = await market.database[Collections.REFUNDS].find_one({"_id": resolved.json()["refund_id"]})
+    assert ours is not None
+    assert ours["status"] == "succeeded"
+    await market.assert_invariants()
+
     again = await resolve(market, dispute_id, key="p-r2", outcome="split", refund_amount=10)
     assert again.json()["status"] == "resolved_refund"  # resolved once; nothing refunded after
     assert len(await stripe_refunds(market, order["payment_intent_id"])) == 1
