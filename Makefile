@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
-SOURCES := app stripe_emulator local_stack tests bench migrations
+SOURCES := app stripe_emulator local_stack tests bench migrations sim
 
-.PHONY: install browser run test lint typecheck pytest openapi fuzz bench clean
+.PHONY: install browser run test lint typecheck pytest openapi fuzz bench sim clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench migrations
+	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench migrations sim
 
 # pytest exits 5 when it collects nothing; make treats that as the failure it is.
 pytest: install browser
@@ -57,6 +57,14 @@ fuzz: install
 
 bench: install
 	$(PY) -m bench
+
+# The seeded simulation, long: SIM_OPS operations for each of SIM_SEEDS (`make sim SEED=42` replays
+# one seed; `SIM_OPS=` its failing prefix, as a failing run prints).
+SIM_OPS ?= 10000
+SIM_SEEDS ?= 1 2
+SEED ?=
+sim: install
+	$(PY) -m sim --ops $(SIM_OPS) $(addprefix --seed ,$(or $(SEED),$(SIM_SEEDS)))
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

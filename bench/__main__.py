@@ -17,7 +17,7 @@ from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.main import create_app
 from app.services.ledger import Ledger
-from bench import audit, checkout, commands, disputes, http, migration, payouts, throughput
+from bench import audit, checkout, commands, disputes, http, migration, payouts, simulation, throughput
 from bench.settings import STRIPE_KEY, bench_settings
 from stripe_emulator.settings import EmulatorSettings
 from stripe_emulator.testing import EmulatorServer
@@ -90,6 +90,7 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
                 await payouts.run(client, services, emulator, counter)
             await throughput.run(services, emulator, uri, THROUGHPUT_EVENTS, report)
             await throughput.run_with_stripe(services, emulator, uri, STRIPE_EVENTS, report)
+            await simulation.run(uri, services, emulator, counter)
         finally:
             await services.database.client.drop_database(settings.mongodb_database)
     await audit.measure(uri, report)

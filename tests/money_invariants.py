@@ -9,6 +9,8 @@ charge's balance transaction exists, Stripe's balance does not show the charge y
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.adapters.payment_provider import PaymentProvider
 from app.db import Collections, Database
 from app.domain.ledger import may_go_negative
@@ -18,6 +20,22 @@ from app.services.ledger import Ledger
 async def assert_money_invariants(
     database: Database, provider: PaymentProvider, currency: str = "usd"
 ) -> None:
+    await assert_books_balance(database, currency)
+    stripe_balance = await provider.retrieve_balance()
+    at_stripe = sum(
+        funds.amount
+        for funds in (*stripe_balance.available, *stripe_balance.pending)
+        if funds.currency == currency
+    )
+    expected = await Ledger(database).expected_platform_stripe_balance(currency)
+    assert at_stripe == expected, (
+        f"the platform's Stripe balance is {at_stripe}, the ledger predicts {expected}"
+    )
+
+
+async def assert_books_balance(database: Database, currency: str = "usd") -> None:
+    """The ledger's own invariants, true at every moment whatever Stripe is doing: conservation,
+    balances equal to their postings, no custody account below zero."""
     ledger = Ledger(database)
     totals = await ledger.totals_by_currency()
     assert all(total == 0 for total in totals.values()), f"money is not conserved: {totals}"
@@ -30,20 +48,9 @@ async def assert_money_invariants(
         )
         assert may_go_negative(account) or balance >= 0, f"custody account {account} is at {balance}"
 
-    stripe_balance = await provider.retrieve_balance()
-    at_stripe = sum(
-        funds.amount
-        for funds in (*stripe_balance.available, *stripe_balance.pending)
-        if funds.currency == currency
-    )
-    expected = await ledger.expected_platform_stripe_balance(currency)
-    assert at_stripe == expected, (
-        f"the platform's Stripe balance is {at_stripe}, the ledger predicts {expected}"
-    )
-
 
 async def _balances_from_postings(database: Database, currency: str) -> dict[str, int]:
-    pipeline = [
+    pipeline: list[dict[str, Any]] = [
         {"$match": {"currency": currency}},
         {"$group": {"_id": "$account", "total": {"$sum": "$amount"}}},
     ]

@@ -1,0 +1,120 @@
+"""The invariants the simulation checks: the books' own after every few steps (true whatever
+Stripe is doing), and all of them once the world is quiet (every event delivered, the janitor
+passed, Stripe's pending work done).
+
+Checked by the shared helper of the tests (`tests/money_invariants.py`): conservation, balances
+equal to their postings, no negative custody account, the platform's Stripe balance equal to the
+ledger's prediction. Checked here: escrows against the ledger, each PaymentIntent credited
+exactly once if it succeeded and never otherwise, at most one Stripe object per operation, the
+audit chain intact.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from app.db import Collections, Database
+from app.domain.checkout import EscrowStatus
+from app.domain.ledger import Accounts
+from sim.world import CURRENCY, World
+from tests.money_invariants import assert_books_balance, assert_money_invariants
+
+# An escrow in these statuses gave everything it held away (to the seller, the buyer, the network).
+EMPTIED = (EscrowStatus.RELEASED, EscrowStatus.TRANSFERRED, EscrowStatus.REFUNDED, EscrowStatus.CANCELED)
+
+
+async def check_books(world: World) -> None:
+    await assert_books_balance(world.services.database, CURRENCY)
+
+
+async def check_everything(world: World) -> list[str]:
+    """Every invariant; the names of those checked."""
+    database = world.services.database
+    await assert_money_invariants(database, world.services.provider, CURRENCY)
+    await _escrows_match_ledger(database)
+    intents = await _stripe_list(world, "payment_intents")
+    await _intents_credited_once(database, intents)
+    await _one_stripe_object_per_operation(world, intents)
+    await _audit_chain_intact(world)
+    return [
+        "conservation",
+        "no negative custody",
+        "Stripe balance = ledger",
+        "escrows = ledger",
+        "PaymentIntents credited once",
+        "one Stripe object per operation",
+        "audit chain",
+    ]
+
+
+async def _balance(database: Database, account: str) -> int:
+    document = await database[Collections.LEDGER_ACCOUNTS].find_one(
+        {"account": account, "currency": CURRENCY}
+    )
+    return int(document["balance"]) if document else 0
+
+
+async def _escrows_match_ledger(database: Database) -> None:
+    async for escrow in database[Collections.ESCROWS].find({}):
+        held = await _balance(database, Accounts.escrow(escrow["order_id"], escrow["seller_id"]))
+        status = EscrowStatus(escrow["status"])
+        if status in EMPTIED:
+            assert held == 0, f"escrow {escrow['_id']} is {status} and still holds {held}"
+        elif status is EscrowStatus.AWAITING_FUNDS:
+            # The wallet's parts moved in when the order opened; the card's comes with its payment.
+            paid = escrow["funding"]["legacy"] + escrow["funding"]["wallet"]
+            assert held == paid, (
+                f"escrow {escrow['_id']} awaits the card, holds {held}, its wallet paid {paid}"
+            )
+        else:
+            keeps = sum(escrow["funding"].values()) - sum(escrow.get("refunded", {}).values())
+            assert held == keeps, f"escrow {escrow['_id']} is {status}, keeps {keeps} and holds {held}"
+
+
+async def _intents_credited_once(database: Database, intents: list[dict[str, Any]]) -> None:
+    """A succeeded PaymentIntent's card money entered the books once, for its amount; another
+    PaymentIntent's never."""
+    for intent in intents:
+        purpose = "topup" if intent["metadata"].get("topup_id") else "checkout_card"
+        entry = await database[Collections.JOURNAL_ENTRIES].find_one({"_id": f"{purpose}:{intent['id']}"})
+        credited = (
+            sum(move["amount"] for move in entry["moves"] if move["from"] == Accounts.CARD) if entry else 0
+        )
+        expected = intent["amount"] if intent["status"] == "succeeded" else 0
+        assert credited == expected, (
+            f"PaymentIntent {intent['id']} is {intent['status']} for {intent['amount']}; "
+            f"the books credited {credited}"
+        )
+
+
+async def _one_stripe_object_per_operation(world: World, intents: list[dict[str, Any]]) -> None:
+    made: Counter[str] = Counter()
+    for intent in intents:
+        metadata = intent["metadata"]
+        made[f"payment_intent for {metadata.get('topup_id') or metadata.get('order_id')}"] += 1
+    for transfer in await _stripe_list(world, "transfers"):
+        metadata = transfer["metadata"]
+        made[f"transfer for {metadata.get('attempt_id') or metadata.get('escrow_id')}"] += 1
+    for refund in await _stripe_list(world, "refunds"):
+        made[f"refund for {refund['metadata'].get('refund_id')}"] += 1
+    for account in world.accounts.values():
+        for payout in await _stripe_list(world, "payouts", stripe_account=account):
+            made[f"payout for {payout['metadata'].get('payout_id')}"] += 1
+    twice = {
+        operation: count for operation, count in made.items() if count > 1 and not operation.endswith(" None")
+    }
+    assert not twice, f"Stripe objects made more than once: {twice}"
+
+
+async def _audit_chain_intact(world: World) -> None:
+    await world.services.audit_sealer.seal_pending()
+    report = await world.services.audit_verifier.verify()
+    assert report.intact, f"the audit chain is broken: {report.first_break}"
+
+
+async def _stripe_list(world: World, resource: str, **options: Any) -> list[dict[str, Any]]:
+    client = world.emulator.stripe_client()
+    listing = getattr(client.v1, resource)
+    page = await listing.list_async({"limit": 100}, options or None)
+    return [item.to_dict() async for item in page.auto_paging_iter()]
