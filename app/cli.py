@@ -269,7 +269,8 @@ def transfer_pending() -> None:
 
 @cli.command("recover-chargebacks")
 def recover_chargebacks() -> None:
-    """Try again the transfer reversals of chargebacks left pending (answer lost, refused); one
+    """Try again what sellers' recoveries left unfinished: transfer reversals (answer lost,
+    refused) and repayments of chargebacks won (refused, or the seller unable to receive); one
     runner at a time (job lease)."""
 
     async def one_pass(settings: Settings) -> Counter[str] | None:

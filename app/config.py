@@ -212,7 +212,7 @@ class Settings(AuthSettings):
     chargeback_recovery_interval_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="How often transfer reversals refused for chargebacks are tried again",
+        description="How often unfinished seller recoveries (reversals, repayments) are tried again",
     )
 
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON API request bodies")

@@ -226,17 +226,18 @@ def build_services(
         audit_log,
         EvidenceLimits(settings.evidence_max_bytes, settings.evidence_content_type_set),
     )
+    seller_recovery = SellerRecovery(
+        database, ledger, escrows, seller_transfers, operations, seller_debts, audit_log
+    )
     disputes_service = Disputes(
         database,
         escrows,
         releases,
         refunds_service,
+        seller_recovery,
         notifications_service,
         audit_log,
         timedelta(days=settings.dispute_window_days),
-    )
-    seller_recovery = SellerRecovery(
-        database, ledger, escrows, seller_transfers, operations, seller_debts, audit_log
     )
     chargebacks = Chargebacks(
         database, ledger, escrows, seller_recovery, operations, provider, notifications_service, audit_log

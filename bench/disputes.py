@@ -1,7 +1,8 @@
 """Disputes and refunds through the real application (in process, over ASGI): the MongoDB
 commands of opening a dispute (the escrow frozen, the dispute, its audit record and admin
 notification in one transaction), of an admin's wallet refund, of resolving a dispute by a refund
-to the wallet, and of the payouts' guard (a seller's open disputes, their debt), each beside a
+to the wallet, of the same for a seller paid already (the platform refunds, the seller's transfer
+is reversed), and of the payouts' guard (a seller's open disputes, their debt), each beside a
 raw-database baseline measured in the same run: the dispute document inserted and the escrow's
 status set in one plain transaction. Runs after `bench.checkout`, on its catalog and buyers."""
 
@@ -48,6 +49,15 @@ async def post(client: httpx.AsyncClient, services: Services, path: str, body: d
     assert answer.status_code < 300, answer.text
 
 
+async def confirm(client: httpx.AsyncClient, services: Services, order_id: str) -> None:
+    answer = await client.post(
+        f"/orders/{order_id}/confirm-delivery",
+        json={"seller_id": checkout.SELLERS[1]},
+        headers=checkout.headers(services, BUYER, uuid.uuid4().hex),
+    )
+    assert answer.json()["escrows"][0]["status"] == "transferred", answer.text
+
+
 async def raw_dispute(services: Services, order_id: str) -> None:
     """The baseline: a dispute document inserted and its escrow's status set, in one transaction."""
 
@@ -63,7 +73,7 @@ async def raw_dispute(services: Services, order_id: str) -> None:
 
 
 async def run(client: httpx.AsyncClient, services: Services, counter: CommandCounter) -> None:
-    orders = [await checkout.checkout(client, services, BUYER) for _ in range(9)]
+    orders = [await checkout.checkout(client, services, BUYER) for _ in range(12)]
     disputes: list[str] = []
 
     async def opening(index: int) -> None:
@@ -81,6 +91,23 @@ async def run(client: httpx.AsyncClient, services: Services, counter: CommandCou
 
     _print(
         "POST /admin/disputes/{id}/resolve (refund to wallet)", await counter.per_operation(3, refund_buyer)
+    )
+
+    for order_id in orders[9:]:
+        await confirm(client, services, order_id)
+    paid = [await open_dispute(client, services, order_id) for order_id in orders[9:]]
+
+    async def refund_paid_seller(index: int) -> None:
+        await post(
+            client,
+            services,
+            f"/admin/disputes/{paid[index]}/resolve",
+            {"outcome": "refund_buyer", "note": "x"},
+        )
+
+    _print(
+        "POST /admin/disputes/{id}/resolve (paid seller, reversal)",
+        await counter.per_operation(3, refund_paid_seller),
     )
 
     async def refund(index: int) -> None:

@@ -178,4 +178,22 @@ def recovery_entry_key(recovery_id: str) -> str:
 
 
 def recovery_id_for(dispute_id: str, seller_id: str) -> str:
+    """One recovery per dispute and seller, so the keys of its reversals and repayment come
+    from the dispute."""
     return f"rcv_{_digest(dispute_id, seller_id)}"
+
+
+def repayment_entry_key(recovery_id: str) -> str:
+    """What was taken back from a seller owed back to them (a chargeback won)."""
+    return f"recovery_owed:{recovery_id}"
+
+
+def repaid_entry_key(recovery_id: str) -> str:
+    """What was owed back to a seller paid by its transfer."""
+    return f"recovery_repaid:{recovery_id}"
+
+
+def repayment_attempt_id(recovery_id: str, attempt: int) -> str:
+    """The repayment transfer's id (and key); a new attempt after a refusal gets a new one,
+    since Stripe replays a refusal under its key."""
+    return f"{recovery_id}_repay_{attempt}"

@@ -9,6 +9,10 @@ has, so nothing is ever given back beyond what was paid, per source or in total.
 The card part goes back through a Stripe Refund on the order's PaymentIntent, which Stripe runs
 asynchronously: `pending`, then `succeeded` or `failed`. The wallet and legacy parts are ledger
 moves, done at once.
+
+Refunds come from the platform: from the escrow while it holds the money, and from the
+platform's own money (`platform:fees`) once the seller was paid (the seller's share is taken back
+from them apart, by the disputes domain).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from app.domain.checkout import Funding
+from app.domain.checkout import EscrowStatus, Funding
 from app.domain.ledger import Accounts, EntryKind, JournalEntry, Move, entry
 from app.errors import InvalidRequest, ServiceError
 
@@ -30,6 +34,9 @@ class RefundSource(StrEnum):
 
 
 DEFAULT_SOURCE_ORDER = (RefundSource.CARD, RefundSource.WALLET, RefundSource.LEGACY)
+
+# An escrow in these statuses has paid its seller: it holds nothing any more.
+PAID_OUT = frozenset({EscrowStatus.RELEASED, EscrowStatus.TRANSFERRED})
 
 
 class RefundStatus(StrEnum):
@@ -97,6 +104,12 @@ def source_refund(remaining: Funding, amount: int, order: Sequence[RefundSource]
         wallet=taken.get(RefundSource.WALLET, 0),
         card=taken.get(RefundSource.CARD, 0),
     )
+
+
+def refund_paid_from(escrow_status: EscrowStatus, escrow_account: str) -> str:
+    """The ledger account a refund of an escrow in `escrow_status` is paid from: the escrow's
+    own while it holds the money, the platform's once the escrow has paid its seller."""
+    return Accounts.PLATFORM_FEES if escrow_status in PAID_OUT else escrow_account
 
 
 def _digest(*parts: str) -> str:

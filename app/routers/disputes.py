@@ -242,7 +242,9 @@ async def resolve_dispute(
     """`refund_buyer`: everything back to where it came from (the card by a Stripe refund, the
     wallet and legacy parts at once), before any seller payout. `release_to_seller`: the seller
     is paid. `split`: `refund_amount` back by source (card first, or `refund_sources`), the rest
-    released; exact to the cent."""
+    released; exact to the cent. A seller paid before the dispute: the platform refunds the buyer
+    the same way from its own money and takes the seller's share back (their transfer reversed,
+    or their debt); 409 `escrow_not_refundable` while their transfer is still being made."""
     resolution = Resolution(body.outcome, body.note, body.refund_amount, tuple(body.refund_sources or ()))
     return await idempotent.respond(
         admin_principal,

@@ -12,7 +12,8 @@ everything follows from that, each step once whatever the events' number or orde
   sellers' parts (`platform:fees → world:card`), whose recoveries start (`recovery.py`); the
   dispute fee is a Stripe fee (`stripe_fee:{txn}`);
 - each reinstatement (a positive one, `funds_reinstated`: won) puts the money back where it came
-  from: into the escrow, or to the platform that advanced it, and the fee back;
+  from: into the escrow, or to the platform that advanced it, and the fee back; what was taken
+  from a paid seller already is owed back to them and paid by a new transfer (`recovery.py`);
 - Stripe's status is mirrored by read tickets; once it is closed (`won`, `lost`) the escrows it
   froze are thawed (back to `held`, or `refunded` when they keep nothing), unless another dispute
   holds them.
@@ -50,7 +51,7 @@ from app.errors import NotFound
 from app.services.audit import AuditLog
 from app.services.checkout import Escrow, EscrowChanged, Escrows
 from app.services.disputes import metrics
-from app.services.disputes.recovery import SellerRecovery, recovery_document
+from app.services.disputes.recovery import SellerRecovery
 from app.services.disputes.repository import (
     Dispute,
     DisputeRepository,
@@ -114,7 +115,7 @@ class Chargebacks:
             if share.transferred:
                 recovery = await self._recovery.get(recovery_id_for(dispute.id, share.seller_id))
                 if recovery is not None:
-                    await self._recovery.recover(recovery, actor)
+                    await self._recovery.advance(recovery, actor)
         return await self._disputes.get(dispute.id) or dispute
 
     async def submit_evidence(
@@ -281,16 +282,9 @@ class Chargebacks:
         moves, left = [], -transaction.amount
         for share in dispute.shares:
             if share.transferred:
-                recovery = recovery_document(
-                    recovery_id_for(dispute.id, share.seller_id),
-                    dispute.id,
-                    share.escrow_id,
-                    share.seller_id,
-                    currency,
-                    share.amount,
-                    datetime.now(UTC),
+                await self._recovery.start_in(
+                    session, dispute.id, share.escrow_id, share.seller_id, currency, share.amount, actor
                 )
-                await self._recovery.insert_in(session, recovery)
                 continue
             escrow = await self._escrows.get(share.escrow_id, session)
             taken = min(left, share.amount, escrow.remaining.card) if escrow is not None else 0
@@ -350,8 +344,8 @@ class Chargebacks:
         self, session: AsyncClientSession, dispute: Dispute, transaction: BalanceTransaction, actor: Actor
     ) -> None:
         """Won: what a frozen escrow gave goes back into it; what the platform advanced goes
-        back to the platform, and what it had not yet taken back from the seller is not owed any
-        more (the recovery stops where it is)."""
+        back to the platform, which takes nothing more from the seller and owes them back what it
+        took already (the recovery stops, and repays after this transaction)."""
         currency = dispute.currency
         moves, left = [], transaction.amount
         for share in dispute.shares:

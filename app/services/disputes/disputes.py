@@ -12,6 +12,13 @@ Resolution (admin): `refund_buyer` refunds everything the escrow keeps to where 
 is checkout's one release, from `disputed`; `split` refunds `refund_amount` by source (card first,
 or the admin's order) and releases the rest. A resolution interrupted between its refund and its
 release is finished by asking again.
+
+A paid seller's dispute is resolved the same way, except that nothing is left to release: the
+platform refunds the buyer from its own money (`refund_paid_from`), and takes back from the
+seller what they were paid beyond the net on what the escrow keeps (all of it for
+`refund_buyer`) as a chargeback after payment does (`SellerRecovery`, started in the refund's
+transaction, keyed by the dispute): their transfer reversed when their balance allows, else their
+debt, taken from their next releases. `release_to_seller` leaves them what they have.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from app.domain.disputes import (
     Outcome,
     RefundAmountRequired,
     dispute_id_for,
+    recovery_id_for,
 )
 from app.domain.notifications import NotificationKind
 from app.domain.refunds import DEFAULT_SOURCE_ORDER, EscrowNotRefundable, RefundSource
@@ -46,6 +54,7 @@ from app.errors import NotFound
 from app.services.audit import AuditLog
 from app.services.checkout import Escrow, EscrowChanged, EscrowReleases, Escrows
 from app.services.disputes import metrics
+from app.services.disputes.recovery import SellerRecovery
 from app.services.disputes.repository import (
     Dispute,
     DisputePage,
@@ -91,6 +100,7 @@ class Disputes:
         escrows: Escrows,
         releases: EscrowReleases,
         refunds: Refunds,
+        recovery: SellerRecovery,
         notifications: Notifications,
         audit: AuditLog,
         window: timedelta,
@@ -100,6 +110,7 @@ class Disputes:
         self._escrows = escrows
         self._releases = releases
         self._refunds = refunds
+        self._recovery = recovery
         self._notifications = notifications
         self._audit = audit
         self._window = window
@@ -239,18 +250,11 @@ class Disputes:
             raise NotFound(f"no escrow of dispute {dispute_id}")
         if not dispute.open:
             return await self._finish(dispute, escrow, actor)
-        if escrow.status is not EscrowStatus.DISPUTED:
-            # A seller paid before the dispute: only their keeping it can be decided here.
-            if resolution.outcome is not Outcome.RELEASE_TO_SELLER:
-                raise EscrowNotRefundable(
-                    f"seller {escrow.seller_id} was paid already; refund the buyer from the order's refunds",
-                    escrow_status=str(escrow.status),
-                )
-            return await self._mark_resolved(dispute, resolution, actor)
         if resolution.outcome is Outcome.RELEASE_TO_SELLER:
-            await self._releases.release(
-                escrow, reason=ReleaseReason.DISPUTE_RESOLVED, actor=actor, source=EscrowStatus.DISPUTED
-            )
+            if not dispute.transferred:
+                await self._releases.release(
+                    escrow, reason=ReleaseReason.DISPUTE_RESOLVED, actor=actor, source=EscrowStatus.DISPUTED
+                )
             return await self._mark_resolved(dispute, resolution, actor)
         amount = None
         if resolution.outcome is Outcome.SPLIT:
@@ -265,19 +269,40 @@ class Disputes:
             amount=amount,
             sources=tuple(resolution.sources) or DEFAULT_SOURCE_ORDER,
             reason=f"dispute {dispute.id}: {resolution.outcome}",
-            from_statuses=frozenset({EscrowStatus.DISPUTED}),
+            # A seller paid before the dispute was paid by a transfer made: one still being made
+            # is not refunded yet (`escrow_not_refundable`), since it cannot be reversed.
+            from_statuses=frozenset(
+                {EscrowStatus.TRANSFERRED if dispute.transferred else EscrowStatus.DISPUTED}
+            ),
             dispute_id=dispute.id,
         )
 
-        async def resolved_in(session: AsyncClientSession, _: Escrow) -> None:
+        async def resolved_in(session: AsyncClientSession, before: Escrow, after: Escrow) -> None:
             await self._mark_resolved_in(session, dispute, resolution, actor, refund.refund_id)
+            if dispute.transferred and before.net > after.net:
+                # The seller gives back what they were paid beyond the net on what is kept.
+                await self._recovery.start_in(
+                    session,
+                    dispute.id,
+                    escrow.id,
+                    escrow.seller_id,
+                    escrow.currency,
+                    before.net - after.net,
+                    actor,
+                )
 
         await self._refunds.refund(refund, actor, along=resolved_in)
         current = await self._disputes.get(dispute.id) or dispute
         return await self._finish(current, escrow, actor)
 
     async def _finish(self, dispute: Dispute, escrow: Escrow, actor: Actor) -> Dispute:
-        """A split's release after its refund (asked again after an interruption: done now)."""
+        """What follows a refund (asked again after an interruption: done now): a split's
+        release, or taking the paid seller's share back from them."""
+        if dispute.transferred:
+            recovery = await self._recovery.get(recovery_id_for(dispute.id, escrow.seller_id))
+            if recovery is not None:
+                await self._recovery.advance(recovery, actor)
+            return dispute
         current = await self._escrows.get(escrow.id)
         if (
             dispute.status is DisputeStatus.RESOLVED_SPLIT

@@ -1,16 +1,19 @@
-"""Refunding a buyer from an escrow, each part to where it came from, before any seller is paid.
+"""Refunding a buyer from an escrow, each part to where it came from: before any seller is paid
+from the escrow, and after (a buyer's dispute of a paid seller) from the platform's own money.
 
 A refund is one transaction first: the escrow read in it and changed by compare-and-set (what it
 keeps, by source, and its status: `refunded` once it keeps nothing), the refund recorded, and the
 wallet and legacy parts given back (`WalletFunds.refund_to_sources_in`, entry `refund:{id}`, with
-the legacy reserve adjustment). Two refunds, or a refund and a release, racing on one escrow from
-any number of processes conflict in MongoDB: one of them reads the other's result and is refused
-(`refund_exceeds_paid`, `escrow_not_refundable`) or takes what is left, never both the same money.
+the legacy reserve adjustment), every part paid from the escrow while it holds the money and from
+`platform:fees` once it paid its seller (`refund_paid_from`). Two refunds, or a refund and a
+release, racing on one escrow from any number of processes conflict in MongoDB: one of them reads
+the other's result and is refused (`refund_exceeds_paid`, `escrow_not_refundable`) or takes what
+is left, never both the same money.
 
 The card part is then refunded by a Stripe Refund on the order's PaymentIntent (a payment
 operation keyed by the refund id). Stripe runs it asynchronously: once it accepts the refund the
-card part leaves the escrow for the card (`refund_card:{id}`); `succeeded` ends it; `failed`
-brings the money back into the escrow (`refund_card_failed:{id}`) and shows the refund to admins
+card part leaves the escrow (or the platform) for the card (`refund_card:{id}`); `succeeded` ends
+it; `failed` brings the money back where it was (`refund_card_failed:{id}`) and shows the refund to admins
 with Stripe's `failure_reason`, who can give it to the buyer's wallet instead
 (`refund_to_wallet:{id}`). A refusal at creation moves no money and ends the same way. An answer
 lost on the way leaves the refund `pending` until the janitor or a refund event tells.
@@ -41,6 +44,7 @@ from app.domain.refunds import (
     RefundStatus,
     card_refund_entry,
     card_refund_failed_entry,
+    refund_paid_from,
     refund_to_wallet_entry,
     source_refund,
     wallet_refund_key,
@@ -72,8 +76,9 @@ log = structlog.get_logger(__name__)
 STATUS_CHANGED = "refund.status_changed"
 # A refund racing another change of its escrow reads it again; each retry sees a later state.
 ESCROW_RETRIES = 5
-# Something to do in the refund's transaction (a dispute resolved by it), given the escrow after it.
-AlongRefund = Callable[[AsyncClientSession, Escrow], Awaitable[None]]
+# Something to do in the refund's transaction (a dispute resolved by it), given the escrow as read
+# in it and as the refund left it.
+AlongRefund = Callable[[AsyncClientSession, Escrow, Escrow], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -205,6 +210,8 @@ class Refunds:
             remaining, remaining.total if request.amount is None else request.amount, request.sources
         )
         target = EscrowStatus.REFUNDED if parts.total == remaining.total else escrow.status
+        paid_from = refund_paid_from(escrow.status, escrow.ledger_account)
+        before = escrow
         escrow = await self._escrows.refund_in(
             session, escrow, parts, target, actor, f"refund {request.refund_id}"
         )
@@ -216,7 +223,7 @@ class Refunds:
             buyer_id=escrow.buyer_id,
             currency=escrow.currency,
             parts=parts,
-            source_account=escrow.ledger_account,
+            source_account=paid_from,
             payment_intent_id=payment_intent_id if parts.card else None,
             reason=request.reason,
             dispute_id=request.dispute_id,
@@ -236,6 +243,7 @@ class Refunds:
                 "legacy": parts.legacy,
                 "wallet": parts.wallet,
                 "card": parts.card,
+                "paid_from": paid_from,
             },
         )
         if parts.legacy or parts.wallet:
@@ -243,13 +251,13 @@ class Refunds:
                 session,
                 escrow.buyer_id,
                 FundingSplit(parts.legacy, parts.wallet, escrow.currency),
-                escrow.ledger_account,
+                paid_from,
                 WalletEntry(
                     wallet_refund_key(record.id), EntryKind.REFUND, {**record.refs, "refund": record.id}
                 ),
             )
         if along is not None:
-            await along(session, escrow)
+            await along(session, before, escrow)
         return record
 
     # The card part at Stripe
