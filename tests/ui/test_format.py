@@ -109,3 +109,34 @@ async def test_a_time_is_shown_in_the_viewers_locale_and_time_zone(format_page: 
         "en-US": "Nov 3, 2026, 2:05:09 PM",
         "de-DE": "03.11.2026, 14:05:09",
     }
+
+
+# (typed, currency) → minor units, or None when it is no amount of that currency
+AMOUNTS_TYPED = {
+    ("16.20", "usd"): 1620,
+    ("16.2", "usd"): 1620,
+    ("16", "usd"): 1600,
+    ("1,234.56", "usd"): 123456,
+    (" 0.05 ", "usd"): 5,
+    ("90071992547409.91", "usd"): 2**53 - 1,
+    ("90071992547409.92", "usd"): None,  # past what a double holds exactly
+    ("0.125", "usd"): None,
+    ("500", "jpy"): 500,
+    ("500.5", "jpy"): None,
+    ("-5", "usd"): None,
+    ("1e3", "usd"): None,
+    ("ten", "usd"): None,
+    ("", "usd"): None,
+}
+
+
+async def test_a_typed_amount_is_read_digit_by_digit_into_minor_units(format_page: Page) -> None:
+    read = {case: await call(format_page, "parseMoney", *case) for case in AMOUNTS_TYPED}
+    assert read == AMOUNTS_TYPED
+
+
+async def test_a_typed_amount_reads_back_as_it_is_shown(format_page: Page) -> None:
+    generator = random.Random(19)
+    for amount in [generator.randrange(0, 10**12) for _ in range(50)]:
+        shown = await call(format_page, "formatMoney", amount, "usd", "en-US")
+        assert await call(format_page, "parseMoney", shown.removeprefix("$"), "usd") == amount, shown

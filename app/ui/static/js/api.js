@@ -75,8 +75,28 @@ function withQuery(path, query) {
   return text ? `${path}?${text}` : path;
 }
 
+/**
+ * `GET path` of a file (evidence, a report): its bytes and the name the service gives it, read
+ * with the user's token (a plain link could not carry it). A refusal is an ApiProblem.
+ */
+export async function download(path) {
+  const response = await send('GET', path, undefined, { Accept: '*/*' });
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const named = /filename="([^"]+)"/.exec(disposition);
+  return { blob: await response.blob(), filename: named ? named[1] : path.split('/').pop() };
+}
+
 async function call(method, path, body, extraHeaders = {}) {
-  const headers = { Accept: 'application/json, application/problem+json', ...extraHeaders };
+  const response = await send(method, path, body, {
+    Accept: 'application/json, application/problem+json',
+    ...extraHeaders,
+  });
+  return response.status === 204 ? null : response.json();
+}
+
+// One request with the user's token; an answer that is not a success becomes an ApiProblem.
+async function send(method, path, body, extraHeaders) {
+  const headers = { ...extraHeaders };
   const token = currentToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -98,7 +118,7 @@ async function call(method, path, body, extraHeaders = {}) {
     });
   }
   const requestId = response.headers.get('X-Request-Id');
-  if (response.ok) return response.status === 204 ? null : response.json();
+  if (response.ok) return response;
   throw new ApiProblem(await problemOf(response, method, path), requestId);
 }
 
@@ -149,6 +169,19 @@ export async function parameterValues(operation, name) {
     (candidate) => candidate.name === name,
   );
   return parameter ? enumOf(document, parameter.schema) : [];
+}
+
+/** The values a field of an operation's JSON body may take (its schema's enum), in the API's order. */
+export async function bodyFieldValues(operation, name) {
+  const document = await apiDocument();
+  const [method, path] = operation.split(' ');
+  const body = document.paths[path]?.[method.toLowerCase()]?.requestBody?.content?.['application/json'];
+  const schema = body ? resolveSchema(document, body.schema) : null;
+  return enumOf(document, schema?.properties?.[name]);
+}
+
+function resolveSchema(document, schema) {
+  return schema?.$ref ? resolve(document, schema.$ref) : schema;
 }
 
 function enumOf(document, schema) {

@@ -63,6 +63,32 @@ export function formatDecimalMoney(text, currency, locale = undefined) {
   }
 }
 
+/**
+ * An amount typed in major units ("16.20", "1,234.5", "500") as integer minor units of
+ * `currency`, read from its digits (never through a float); null when it is not a plain amount
+ * or has more decimals than the currency. Grouping commas and spaces are ignored.
+ */
+export function parseMoney(text, currency) {
+  const exponent = minorUnitExponent(currency);
+  const match = /^(\d+)(?:\.(\d*))?$/.exec(String(text).trim().replace(/[,\s]/g, ''));
+  if (!match || (match[2] ?? '').length > exponent) return null;
+  const minor = Number(match[1] + (match[2] ?? '').padEnd(exponent, '0'));
+  return Number.isSafeInteger(minor) ? minor : null;
+}
+
+/** A duration in seconds as the viewer reads it: "45 seconds", "3 minutes", "2 hours". */
+export function formatDuration(seconds, locale = undefined) {
+  const units = [
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ];
+  const [unit, size] = units.find(([, length]) => seconds >= length) ?? ['second', 1];
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(
+    Math.floor(seconds / size),
+  );
+}
+
 // 123456 with 2 decimals → "1234.56"; -5 → "-0.05". Intl formats such a string exactly.
 function decimalString(amount, exponent) {
   const sign = amount < 0 ? '-' : '';

@@ -1,0 +1,328 @@
+// Admin console: the disputes queue (buyers' disputes and chargebacks) with how the money at
+// stake was paid and whether the seller had been paid; one dispute with its evidence (read and
+// downloaded) and, for an open buyer's dispute, resolving it (admins): refund, release or split.
+// GET /admin/disputes, GET /dispute/{dispute_id}, GET /dispute/{dispute_id}/evidence/{file_id},
+// POST /admin/disputes/{dispute_id}/resolve
+
+import { ApiProblem, bodyFieldValues, download, get, parameterValues, pathOf, post } from '../../api.js';
+import {
+  choices,
+  fieldList,
+  filteredList,
+  messageArea,
+  money,
+  notice,
+  pageHeading,
+  runAction,
+  show,
+  statusBadge,
+  time,
+} from '../../components.js';
+import { h, replaceContent } from '../../dom.js';
+import { formatMoney, parseMoney } from '../../format.js';
+import { problemNotice } from '../../problems.js';
+import { hasAnyRole } from '../../session.js';
+
+const LIST = 'GET /admin/disputes';
+const RESOLVE_OPERATION = 'POST /admin/disputes/{dispute_id}/resolve';
+const ONE = '/dispute/{dispute_id}';
+const EVIDENCE_FILE = '/dispute/{dispute_id}/evidence/{file_id}';
+const RESOLVE = '/admin/disputes/{dispute_id}/resolve';
+const ANY = 'any';
+
+export function render(context) {
+  const [disputeId] = context.segments;
+  return disputeId === undefined ? renderQueue(context) : renderDispute(context, disputeId);
+}
+
+async function renderQueue({ view, page, query, setQuery }) {
+  const [statuses, kinds] = await Promise.all([parameterValues(LIST, 'status'), parameterValues(LIST, 'kind')]);
+  const list = filteredList({
+    query,
+    setQuery,
+    defaults: { status: 'open' },
+    submitLabel: 'Show disputes',
+    fields: [
+      { name: 'status', label: 'Status', options: choices(statuses, 'Any status', ANY) },
+      { name: 'kind', label: 'Kind', options: choices(kinds, 'Buyers’ disputes and chargebacks') },
+    ],
+    load: ({ status, ...filters }, startingAfter) =>
+      get('/admin/disputes', {
+        ...filters,
+        status: status === ANY ? null : status,
+        starting_after: startingAfter,
+      }),
+    cursorOf: (dispute) => dispute.dispute_id,
+    caption: 'Disputes, newest first',
+    emptyText: 'No dispute matches these filters.',
+    columns: [
+      {
+        label: 'Dispute',
+        cell: (dispute) =>
+          h(
+            'a',
+            { href: `#${page.path}/${encodeURIComponent(dispute.dispute_id)}`, class: 'mono' },
+            dispute.dispute_id,
+          ),
+      },
+      { label: 'Kind', cell: (dispute) => dispute.kind },
+      { label: 'Status', cell: (dispute) => statusBadge(dispute.status) },
+      { label: 'Amount', cell: (dispute) => money(dispute.amount, dispute.currency) },
+      { label: 'Paid by', cell: (dispute) => funding(dispute.funding, dispute.currency) },
+      { label: 'Seller paid', cell: (dispute) => transferred(dispute.transferred) },
+      { label: 'Reason', cell: (dispute) => dispute.reason.replace(/_/g, ' ') },
+      { label: 'Order', cell: (dispute) => (dispute.order_id ? h('span', { class: 'mono' }, dispute.order_id) : '—') },
+      { label: 'Opened', cell: (dispute) => time(dispute.created_at) },
+    ],
+  });
+  view.append(pageHeading(page.title), list);
+  await list.reload();
+}
+
+/** How the money at stake was paid: "card $12.99, wallet $5.00" (the sources that paid). */
+function funding(parts, currency) {
+  const paid = ['card', 'wallet', 'legacy'].filter((source) => parts[source] > 0);
+  if (paid.length === 0) return '—';
+  return paid.flatMap((source, index) => [index > 0 ? ', ' : null, `${source} `, money(parts[source], currency)]);
+}
+
+function transferred(yes) {
+  return statusBadge(yes ? 'transferred' : 'not_transferred');
+}
+
+async function renderDispute({ view, page, session }, disputeId) {
+  const area = messageArea();
+  const details = h('div');
+  view.append(
+    h('p', {}, h('a', { href: `#${page.path}` }, '← The disputes queue')),
+    pageHeading(`Dispute ${disputeId}`),
+    area,
+    details,
+  );
+  let dispute;
+  try {
+    dispute = await get(pathOf(ONE, { dispute_id: disputeId }));
+  } catch (error) {
+    if (!(error instanceof ApiProblem)) throw error;
+    show(area, problemNotice(error));
+    return;
+  }
+  const outcomes = await bodyFieldValues(RESOLVE_OPERATION, 'outcome');
+  const redraw = () =>
+    replaceContent(
+      details,
+      summary(dispute),
+      evidencePanel(dispute, area),
+      // Offered to admins, for a buyer's dispute still open; the service refuses anything else anyway.
+      hasAnyRole(session, ['admin']) && dispute.kind === 'buyer' && dispute.open
+        ? resolveForm(dispute, outcomes, area, (resolved) => {
+            dispute = { ...dispute, ...resolved };
+            redraw();
+          })
+        : null,
+    );
+  redraw();
+}
+
+function summary(dispute) {
+  return h(
+    'section',
+    { class: 'panel', 'data-status': dispute.status },
+    h('h2', {}, dispute.kind === 'buyer' ? 'A buyer’s dispute' : 'A chargeback'),
+    fieldList([
+      ['Status', statusBadge(dispute.status)],
+      ['Amount', money(dispute.amount, dispute.currency)],
+      ['Paid by', funding(dispute.funding, dispute.currency)],
+      ['Seller paid when it opened', transferred(dispute.transferred)],
+      ['Reason', dispute.reason.replace(/_/g, ' ')],
+      ['What the buyer says', dispute.description],
+      ['Order', dispute.order_id],
+      ['Buyer', dispute.buyer_id],
+      [
+        'Sellers',
+        dispute.shares.length === 0
+          ? null
+          : dispute.shares.map((share, index) => [
+              index > 0 ? ', ' : null,
+              `${share.seller_id} `,
+              money(share.amount, dispute.currency),
+              share.transferred ? ' (paid)' : '',
+            ]),
+      ],
+      ['Stripe dispute', dispute.stripe_dispute_id],
+      ['Opened', time(dispute.created_at)],
+      ['Resolved', dispute.resolved_at ? time(dispute.resolved_at) : null],
+      ['Outcome', dispute.outcome ? dispute.outcome.replace(/_/g, ' ') : null],
+      ['Note', dispute.note],
+      ['Refund', dispute.refund_id],
+    ]),
+    h(
+      'p',
+      {},
+      h(
+        'a',
+        { href: `#/admin/audit?object_type=dispute&object_id=${encodeURIComponent(dispute.dispute_id)}` },
+        'Audit trail of this dispute',
+      ),
+    ),
+  );
+}
+
+function evidencePanel(dispute, area) {
+  const items = dispute.evidence ?? [];
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'evidence-heading' },
+    h('h2', { id: 'evidence-heading' }, 'Evidence'),
+    items.length === 0
+      ? h('p', {}, 'Nobody has added evidence yet.')
+      : h(
+          'ul',
+          { class: 'plain evidence' },
+          items.map((item) =>
+            h(
+              'li',
+              { 'data-evidence': item.evidence_id },
+              h('p', { class: 'meta' }, `${item.author_id} (${item.author_role}), `, time(item.created_at)),
+              item.text !== null ? h('p', { class: 'evidence-text' }, item.text) : null,
+              item.file_id !== null ? downloadButton(dispute, item, area) : null,
+            ),
+          ),
+        ),
+  );
+}
+
+function downloadButton(dispute, item, area) {
+  const size = item.size === null ? '' : `, ${new Intl.NumberFormat(undefined, { style: 'unit', unit: 'kilobyte' }).format(Math.ceil(item.size / 1024))}`;
+  const button = h('button', { type: 'button', class: 'secondary' }, `Download ${item.filename}`);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const file = await download(pathOf(EVIDENCE_FILE, { dispute_id: dispute.dispute_id, file_id: item.file_id }));
+      save(file);
+    } catch (error) {
+      if (!(error instanceof ApiProblem)) throw error;
+      show(area, problemNotice(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('p', {}, button, h('span', { class: 'hint' }, ` ${item.content_type ?? 'file'}${size}`));
+}
+
+// The browser saves the bytes under the service's name for them.
+function save({ blob, filename }) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+const OUTCOME_TEXT = {
+  refund_buyer: 'Refund the buyer',
+  release_to_seller: 'Release to the seller',
+  split: 'Split: refund part, release the rest',
+};
+
+// Its outcome and problems show in the page's message area: a resolved dispute has no form.
+function resolveForm(dispute, outcomes, area, resolved) {
+  const outcome = h(
+    'select',
+    { id: 'resolve-outcome', name: 'outcome' },
+    outcomes.map((value) => h('option', { value }, OUTCOME_TEXT[value] ?? value.replace(/_/g, ' '))),
+  );
+  const refundAmount = h('input', {
+    id: 'resolve-refund-amount',
+    name: 'refund_amount',
+    type: 'text',
+    inputmode: 'decimal',
+    autocomplete: 'off',
+  });
+  const amountField = h(
+    'div',
+    { hidden: true },
+    h(
+      'label',
+      { for: refundAmount.id },
+      `Refund to the buyer (${dispute.currency.toUpperCase()})`,
+      h('span', { class: 'hint' }, ' the rest is released to the seller'),
+    ),
+    refundAmount,
+  );
+  const note = h('textarea', { id: 'resolve-note', name: 'note', rows: '3' });
+  const submit = h('button', { type: 'submit' }, 'Resolve dispute');
+  outcome.addEventListener('change', () => {
+    amountField.hidden = outcome.value !== 'split';
+  });
+  const form = h(
+    'form',
+    { class: 'stacked', novalidate: true },
+    h('div', {}, h('label', { for: outcome.id }, 'Decision'), outcome),
+    amountField,
+    h('div', {}, h('label', { for: note.id }, 'Note', h('span', { class: 'hint' }, ' why; kept with the dispute')), note),
+    h('div', {}, submit),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = { outcome: outcome.value, note: note.value.trim() };
+    let refund = null;
+    if (outcome.value === 'split') {
+      const typed = refundAmount.value.trim();
+      refund = parseMoney(typed, dispute.currency);
+      // What cannot be read as an amount is sent as typed, so the service names the problem.
+      body.refund_amount = refund ?? typed;
+    }
+    runAction({
+      area,
+      trigger: submit,
+      confirm: {
+        title: `${OUTCOME_TEXT[body.outcome] ?? body.outcome}?`,
+        message: consequence(dispute, body.outcome, refund),
+        confirmLabel: 'Resolve dispute',
+      },
+      perform: (action) => post(pathOf(RESOLVE, { dispute_id: dispute.dispute_id }), body, action),
+      done: (answer) => {
+        resolved(answer);
+        const shown = resolvedNotice(answer, body.outcome);
+        shown.dataset.outcome = answer.status;
+        return shown;
+      },
+    });
+  });
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'resolve-heading' },
+    h('h2', { id: 'resolve-heading' }, 'Resolve'),
+    form,
+  );
+}
+
+// The service answers a dispute resolved already (by another admin, meanwhile) with that
+// resolution rather than a refusal: the page says so when it is not the decision just sent.
+function resolvedNotice(answer, asked) {
+  const outcome = (answer.outcome ?? answer.status).replace(/_/g, ' ');
+  if (answer.outcome !== asked) {
+    return notice(
+      'warning',
+      `This dispute was already resolved (${outcome}) by the time your decision arrived: yours was not applied.`,
+      answer.note ? `Its note: ${answer.note}` : null,
+    );
+  }
+  return notice(
+    'success',
+    `Resolved: ${outcome}.`,
+    answer.refund_id ? `Refund ${answer.refund_id} is on its way back to the buyer.` : null,
+  );
+}
+
+function consequence(dispute, outcome, refund) {
+  const whole = formatMoney(dispute.amount, dispute.currency);
+  if (outcome === 'refund_buyer') return `${whole} goes back to the buyer, each part to where it came from (card, wallet, legacy balance).`;
+  if (outcome === 'release_to_seller') return `${whole} is released to the seller.`;
+  if (outcome === 'split' && refund !== null) {
+    return `${formatMoney(refund, dispute.currency)} goes back to the buyer and the rest of ${whole} is released to the seller.`;
+  }
+  return `The dispute of ${whole} is resolved as ${outcome.replace(/_/g, ' ')}.`;
+}

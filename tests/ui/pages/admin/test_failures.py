@@ -1,0 +1,106 @@
+"""The admin console's failed transfers and refunds: a card refund that failed at Stripe, given
+to the buyer's wallet instead (confirmed), and gone from the list; support sees it but is offered
+no action."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from playwright.async_api import Page, expect
+
+from app.auth import Role
+from app.config import Settings
+from app.db import Collections, Database
+from tests.checkout_support import SELLER_A
+from tests.conftest import TokenFactory, eventually_found
+from tests.ui.browsing import sign_in
+from tests.ui.market import LiveMarket
+
+if TYPE_CHECKING:
+    from stripe_emulator.testing import EmulatorServer
+
+BUYER = "buyer-ui"
+BUYERS = f"{BUYER}\u2019s"  # as the page writes it, with a typographic apostrophe
+
+
+async def failed_refund(market: LiveMarket) -> str:
+    """The mug paid with a card whose refunds fail, refunded by an admin: Stripe fails it."""
+    await market.open(SELLER_A)
+    order_id = await market.paid_order(BUYER, "prod_mug", payment_method="pm_card_refundFail")
+    refund = await market.call(
+        "POST",
+        f"/admin/orders/{order_id}/refunds",
+        "admin-2",
+        Role.ADMIN,
+        key="refund-1",
+        json={"seller_id": SELLER_A, "reason": "asked by the buyer"},
+    )
+    await eventually_found(
+        market.database, Collections.REFUNDS, {"_id": refund["refund_id"], "status": "failed"}
+    )
+    refund_id: str = refund["refund_id"]
+    return refund_id
+
+
+async def test_an_admin_gives_a_failed_card_refund_to_the_buyers_wallet(
+    page: Page,
+    admin_token: str,
+    token: TokenFactory,
+    live_service: str,
+    emulator: EmulatorServer,
+    database: Database,
+    settings: Settings,
+) -> None:
+    market = LiveMarket(live_service, emulator, database, settings, token)
+    refund_id = await failed_refund(market)
+    await sign_in(page, admin_token)
+
+    await (
+        page.get_by_role("navigation", name="Pages")
+        .get_by_role("link", name="Failed transfers and refunds")
+        .click()
+    )
+    await expect(page.get_by_text("No transfer to a seller has failed.")).to_be_visible()
+    row = (
+        page.get_by_role("table", name="Failed refunds, newest first")
+        .get_by_role("row")
+        .filter(has_text=refund_id)
+    )
+    await expect(row.locator("td[data-label='Why it failed']")).to_have_text("expired_or_canceled_card")
+    await expect(row.locator("td[data-label='Card part']")).to_have_text("$18.00")
+
+    await row.get_by_label("Note").fill("Card expired; the buyer agreed to wallet credit")
+    await row.get_by_role("button", name="Give to wallet").click()
+    dialog = page.get_by_role("dialog", name=f"Give $18.00 to {BUYERS} wallet?")
+    await dialog.get_by_role("button", name="Cancel").click()
+    assert (await database[Collections.REFUNDS].find_one({"_id": refund_id}) or {})["status"] == "failed"
+
+    await row.get_by_role("button", name="Give to wallet").click()
+    await dialog.get_by_role("button", name="Give to wallet").click()
+    done = page.locator("[data-outcome]")
+    await expect(done).to_have_attribute("data-outcome", "retried_to_wallet")
+    await expect(done).to_contain_text(f"$18.00 is in {BUYERS} wallet.")
+    await expect(done).to_be_focused()
+    await expect(page.get_by_text("No refund has failed.")).to_be_visible()
+
+    wallet = await market.call("GET", "/wallet", BUYER, Role.BUYER)
+    assert wallet["platform_balance"] == 1800, wallet
+    await market.assert_invariants()
+
+
+async def test_support_sees_a_failed_refund_but_is_offered_no_action(
+    page: Page,
+    token: TokenFactory,
+    live_service: str,
+    emulator: EmulatorServer,
+    database: Database,
+    settings: Settings,
+) -> None:
+    refund_id = await failed_refund(LiveMarket(live_service, emulator, database, settings, token))
+    await sign_in(page, token("support-ui", Role.SUPPORT))
+    await page.goto("/ui/#/admin/failures")
+
+    await expect(page.get_by_role("row").filter(has_text=refund_id)).to_contain_text(
+        "expired_or_canceled_card"
+    )
+    await expect(page.get_by_role("button", name="Give to wallet")).to_have_count(0)
