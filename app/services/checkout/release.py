@@ -6,8 +6,11 @@ A release is one transaction: the escrow moves from `source` (`held`) to `releas
 compare-and-set, so whatever else moves it out of `held` first (a dispute freezing it) makes the
 release fail instead of both happening; the ledger moves the escrow to `platform:fees` (the fee)
 and `seller:{id}:pending_transfer` (the net), once (`escrow_release:{escrow_id}`); and the
-transfers the net is paid by are written (`transfers.py` sends them). Confirmation, auto-release
-and a second confirmation racing each other release once: the loser finds the escrow released.
+transfers the net is paid by are written (`transfers.py` sends them), with the payment operation
+of each that can be sent now recorded pending: a process that stops before making the Stripe
+call leaves it to the janitor and the transfer job, which make it once, under its key.
+Confirmation, auto-release and a second confirmation racing each other release once: the loser
+finds the escrow released.
 
 What a seller owes the platform (a chargeback that could not be taken back from them) is taken
 from their next release first, in the release's transaction: that part of the net goes to
@@ -52,6 +55,7 @@ from app.services.checkout.repository import Escrow, OrderRepository
 from app.services.checkout.transfer_repository import TransferRepository, as_transfer, transfer_document
 from app.services.checkout.transfers import Clock, SellerTransfers, utc_now
 from app.services.ledger import Ledger
+from app.services.payment_operations import PaymentOperation
 
 log = structlog.get_logger(__name__)
 
@@ -135,7 +139,7 @@ class EscrowReleases:
             if current is not None and current.status is EscrowStatus.DISPUTED:
                 raise EscrowDisputed(f"escrow {escrow.id} is frozen by a dispute", escrow_id=escrow.id)
             return current or escrow
-        documents, recovered, now = released
+        documents, recovered, recorded, now = released
         metrics.ESCROW_RELEASED.labels(escrow.currency, str(reason)).inc(escrow.remaining.total)
         log.info(
             "escrow_released",
@@ -147,7 +151,7 @@ class EscrowReleases:
         )
         transfers = [as_transfer(document) for document in documents]
         sent = [
-            await self._transfers.send(transfer, actor)
+            await self._transfers.send(transfer, actor, recorded=recorded[transfer.id])
             if transfer.status is TransferStatus.PENDING
             else transfer
             for transfer in transfers
@@ -169,16 +173,16 @@ class EscrowReleases:
         reason: ReleaseReason,
         actor: Actor,
         destination: str | None,
-    ) -> tuple[list[Document], int, datetime] | None:
+    ) -> tuple[list[Document], int, dict[str, PaymentOperation], datetime] | None:
         """One release transaction; None if the escrow is not as read (see `_release_in`)."""
         now = self._clock()
         try:
-            documents, recovered = await self._db.transaction(
+            documents, recovered, recorded = await self._db.transaction(
                 lambda session: self._release_in(session, escrow, source, reason, actor, destination, now)
             )
         except DuplicateKeyError:
             return None
-        return documents, recovered, now
+        return documents, recovered, recorded, now
 
     async def _release_in(
         self,
@@ -189,10 +193,11 @@ class EscrowReleases:
         actor: Actor,
         destination: str | None,
         now: datetime,
-    ) -> tuple[list[Document], int]:
+    ) -> tuple[list[Document], int, dict[str, PaymentOperation]]:
         """What the seller owes taken first, the escrow `source` → released (or transferred when
-        nothing is left to send) and its transfers written, sent with the release entry's last
-        command; an escrow not as read aborts it all (`OrderRepository.release_write`)."""
+        nothing is left to send) and its transfers written, with the payment operations of those
+        ready to send (by transfer id), sent with the release entry's last command; an escrow not
+        as read aborts it all (`OrderRepository.release_write`)."""
         recovered = (
             await self._debts.recover_in(
                 session, escrow.seller_id, escrow.currency, escrow.net, escrow.id, actor
@@ -233,9 +238,13 @@ class EscrowReleases:
                 after=after,
             ),
         ]
+        recorded: dict[str, PaymentOperation] = {}
         for document in transfers:
             transfer = as_transfer(document)
             writes.append(self._transfer_records.insert_write(document))
+            if transfer.status is TransferStatus.PENDING:
+                operation_write, recorded[transfer.id] = self._transfers.record_send_in(transfer)
+                writes.append(operation_write)
             writes.append(
                 self._audit.prepare(
                     session,
@@ -251,7 +260,7 @@ class EscrowReleases:
                 )
             )
         await self._ledger.post_in(session, release_entry(escrow, recovered), along=writes)
-        return transfers, recovered
+        return transfers, recovered, recorded
 
     # Delivery confirmation and auto-release
 

@@ -43,6 +43,7 @@ from app.services.checkout.transfer_repository import SellerTransfer, TransferPa
 from app.services.ledger import Ledger
 from app.services.payment_operations import (
     CreateTransfer,
+    PaymentOperation,
     PaymentOperationConflict,
     PaymentOperationNeedsReview,
     PaymentOperations,
@@ -103,27 +104,23 @@ class SellerTransfers:
 
     # Sending
 
-    async def send(self, transfer: SellerTransfer, actor: Actor) -> SellerTransfer:
-        """Send a pending transfer's current attempt and record what Stripe answered."""
+    def record_send_in(self, transfer: SellerTransfer) -> tuple[NamespacedWrite, PaymentOperation]:
+        """The payment operation that will send a pending transfer, recorded by the transaction
+        that writes the transfer (`PaymentOperations.record_in`); `send(..., recorded=)` it once
+        that commits."""
+        request, refs = _transfer_request(transfer)
+        return self._operations.record_in(request, refs)
+
+    async def send(
+        self, transfer: SellerTransfer, actor: Actor, *, recorded: PaymentOperation | None = None
+    ) -> SellerTransfer:
+        """Send a pending transfer's current attempt and record what Stripe answered;
+        `recorded`, its operation as `record_send_in` wrote it."""
         if transfer.status is not TransferStatus.PENDING or transfer.destination is None:
             raise ValueError(f"transfer {transfer.id} is {transfer.status}, not ready to send")
-        request = CreateTransfer(
-            escrow_id=transfer.escrow_id,
-            order_id=transfer.order_id,
-            destination=transfer.destination,
-            amount=transfer.amount,
-            currency=transfer.currency,
-            source_transaction=transfer.source_transaction,
-            metadata={
-                "transfer_id": transfer.id,
-                "seller_id": transfer.seller_id,
-                "part": str(transfer.part),
-            },
-            attempt_id=transfer.operation_id,
-        )
-        refs = {"transfer_id": transfer.id, "seller_id": transfer.seller_id}
+        request, refs = _transfer_request(transfer)
         try:
-            made = await self._operations.run(request, refs=refs)
+            made = await self._operations.run(request, refs=refs, recorded=recorded)
         except PaymentProviderError as error:
             if error.outcome_unknown:
                 log.warning("seller_transfer_outcome_unknown", transfer_id=transfer.id, code=error.code)
@@ -380,6 +377,27 @@ class SellerTransfers:
             transfer = await self.send(transfer, actor)
         if transfer.stripe_transfer_id == current.id:
             await self._transfers.store_stripe_view(transfer.id, ticket, current.amount_reversed)
+
+
+def _transfer_request(transfer: SellerTransfer) -> tuple[CreateTransfer, dict[str, str]]:
+    """The Stripe call that makes `transfer`'s current attempt, and what its record refers to."""
+    if transfer.destination is None:
+        raise ValueError(f"transfer {transfer.id} has no destination to send to")
+    request = CreateTransfer(
+        escrow_id=transfer.escrow_id,
+        order_id=transfer.order_id,
+        destination=transfer.destination,
+        amount=transfer.amount,
+        currency=transfer.currency,
+        source_transaction=transfer.source_transaction,
+        metadata={
+            "transfer_id": transfer.id,
+            "seller_id": transfer.seller_id,
+            "part": str(transfer.part),
+        },
+        attempt_id=transfer.operation_id,
+    )
+    return request, {"transfer_id": transfer.id, "seller_id": transfer.seller_id}
 
 
 def _after_refusal(stripe_code: str | None) -> TransferStatus:

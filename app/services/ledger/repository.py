@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document, NamespacedWrite, duplicates_raised
-from app.domain.ledger import EntryKind, InsufficientFunds, JournalEntry, Move
+from app.domain.ledger import EntryKind, JournalEntry, Move
 from app.errors import UnknownCursor
 
 # Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
@@ -83,12 +83,16 @@ class LedgerRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._postings_namespace = database.namespace(Collections.LEDGER_POSTINGS)
+        self._entries_namespace = database.namespace(Collections.JOURNAL_ENTRIES)
+        self._accounts_namespace = database.namespace(Collections.LEDGER_ACCOUNTS)
         self._entries = database[Collections.JOURNAL_ENTRIES]
         self._accounts = database[Collections.LEDGER_ACCOUNTS]
         self._postings = database[Collections.LEDGER_POSTINGS]
 
-    async def find_entry(self, key: str) -> JournalEntryRecord | None:
-        document = await self._entries.find_one({"_id": key})
+    async def find_entry(
+        self, key: str, session: AsyncClientSession | None = None
+    ) -> JournalEntryRecord | None:
+        document = await self._entries.find_one({"_id": key}, session=session)
         return _entry_record(document) if document else None
 
     async def find_entries(self, keys: Sequence[str]) -> dict[str, JournalEntryRecord]:
@@ -99,14 +103,6 @@ class LedgerRepository:
             ):
                 found[document["_id"]] = _entry_record(document)
         return found
-
-    async def insert_entry(
-        self, session: AsyncClientSession, entry: JournalEntry, now: datetime
-    ) -> JournalEntryRecord:
-        """Insert `entry`; a key that exists raises DuplicateKeyError."""
-        document = _entry_document(entry, now)
-        await self._entries.insert_one(document, session=session)
-        return _entry_record(document)
 
     async def insert_entries(
         self, session: AsyncClientSession, entries: Sequence[JournalEntry], now: datetime
@@ -167,49 +163,76 @@ class LedgerRepository:
             if result.matched_count != len(changed):
                 raise BalanceMoved("a balance changed between its read and its write")
 
-    async def change_balance(
-        self, session: AsyncClientSession, account: str, currency: str, delta: int, now: datetime
-    ) -> BalanceAfter:
-        """Add `delta` to the balance; a decrease below zero raises InsufficientFunds."""
-        update: dict[str, Any] = {"$inc": {"balance": delta, "version": 1}, "$set": {"updated_at": now}}
-        if delta >= 0:
-            update["$setOnInsert"] = {"account": account, "currency": currency, "created_at": now}
-            document = await self._accounts.find_one_and_update(
-                {"_id": account_id(account, currency)},
-                update,
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            assert document is not None  # an upsert always returns the document
-            return BalanceAfter(document["balance"], document["version"])
-        # The floor is part of the match, so a concurrent spend cannot slip past it.
-        document = await self._accounts.find_one_and_update(
-            {"_id": account_id(account, currency), "balance": {"$gte": -delta}},
-            update,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        if document is None:
-            raise InsufficientFunds(
-                f"{account} has less than {-delta} {currency}", account=account, currency=currency
-            )
-        return BalanceAfter(document["balance"], document["version"])
+    async def write_entry(
+        self,
+        session: AsyncClientSession,
+        entry: JournalEntry,
+        postings: Sequence[Posting],
+        found: Mapping[str, BalanceAfter],
+        balances: Mapping[str, BalanceAfter],
+        along: Sequence[NamespacedWrite],
+        now: datetime,
+    ) -> JournalEntryRecord:
+        """One command: the entry (a key that exists raises DuplicateKeyError), each balance from
+        the version read (`found`) to its new one, the postings, and the caller's `along` writes.
 
-    async def insert_postings(
-        self, session: AsyncClientSession, postings: Sequence[Posting], along: Sequence[NamespacedWrite] = ()
-    ) -> None:
-        """Insert the postings, and send the caller's `along` writes in the same command."""
-        if not along:
-            with duplicates_raised():
-                await self._postings.insert_many(
-                    [_posting_document(posting) for posting in postings], session=session
-                )
-            return
-        inserts = [
-            InsertOne(_posting_document(posting), namespace=self._postings_namespace) for posting in postings
+        A balance another transaction changed or created since it was read is a write conflict,
+        which the server labels transient: the caller's transaction is run again on what is
+        there then."""
+        document = _entry_document(entry, now)
+        balance_writes = [
+            self._balance_write(key, after, found.get(key), now)
+            for key, after in balances.items()
+            if after != found.get(key)
         ]
-        await self._db.write_together([*inserts, *along], session=session)
+        writes: list[NamespacedWrite] = [
+            *balance_writes,
+            *(InsertOne(_posting_document(p), namespace=self._postings_namespace) for p in postings),
+            *along,
+        ]
+        if balances:
+            writes.insert(0, InsertOne(document, namespace=self._entries_namespace))
+        else:
+            # No balance was read, so this may be the transaction's first command, which carries
+            # its read concern: `bulkWrite` takes none (SecantusDB refuses it). The entry opens
+            # the transaction by itself; such entries (the platform's own, against the world)
+            # are few.
+            await self._entries.insert_one(document, session=session)
+        if not writes:
+            return _entry_record(document)
+        await self._db.write_together(writes, session=session)
+        return _entry_record(document)
+
+    def _balance_write(
+        self, key: str, after: BalanceAfter, before: BalanceAfter | None, now: datetime
+    ) -> NamespacedWrite:
+        """The balance `key` from `before` (None: it had no document) to `after`. The version read
+        is in the filter and the update is an upsert, so that were a moved version ever let
+        through, it would collide on `_id` and abort the transaction rather than be written over."""
+        if before is None:
+            account, currency = key.rsplit("|", 1)
+            created = {
+                "_id": key,
+                "account": account,
+                "currency": currency,
+                "balance": after.balance,
+                "version": after.version,
+                "created_at": now,
+                "updated_at": now,
+            }
+            return InsertOne(created, namespace=self._accounts_namespace)
+        return UpdateOne(
+            {"_id": key, "version": before.version},
+            {"$set": {"balance": after.balance, "version": after.version, "updated_at": now}},
+            upsert=True,
+            namespace=self._accounts_namespace,
+        )
+
+    async def insert_postings(self, session: AsyncClientSession, postings: Sequence[Posting]) -> None:
+        with duplicates_raised():
+            await self._postings.insert_many(
+                [_posting_document(posting) for posting in postings], session=session
+            )
 
     async def balances(
         self, accounts: Sequence[str], currency: str, session: AsyncClientSession | None = None

@@ -54,22 +54,34 @@ class Ledger:
     async def post_in(
         self, session: AsyncClientSession, entry: JournalEntry, *, along: Sequence[NamespacedWrite] = ()
     ) -> JournalEntryRecord:
-        """Post `entry` inside the caller's transaction, beside the caller's own writes.
+        """Post `entry` inside the caller's transaction, beside the caller's own writes: one read
+        of its custody balances and one command writing everything.
 
-        `along` are writes of the caller's (its audit record) sent in the same command as the
-        entry's postings, one round trip fewer. A key that already exists raises
-        DuplicateKeyError and aborts the caller's transaction.
+        `along` are writes of the caller's (its audit record, its status change) sent in the same
+        command as the entry, its balances and postings. A key that already exists raises
+        DuplicateKeyError and aborts the caller's transaction; a custody account that would go
+        below zero raises InsufficientFunds before anything is written (DuplicateKeyError if the
+        entry is posted already: a retry finds its own spending, not a shortage). A balance
+        changed by another transaction since it was read is a write conflict: the server labels
+        it transient and the caller's transaction is run again.
         """
         now = datetime.now(UTC)
-        record = await self._repository.insert_entry(session, entry, now)
-        postings = [
-            await self._posting(session, entry, account, currency, delta, now)
-            for (account, currency), delta in entry.balance_deltas().items()
-        ]
+        custody = [key for key in entry.balance_deltas() if not may_go_negative(key[0])]
+        found = await self._repository.read_balances(session, custody) if custody else {}
+        balances = dict(found)
         # Moves that cancel out (A→B 5, B→A 5) conserve money like any other entry: it is
         # recorded, its key is used, and no balance changes, so it has no postings.
-        if postings or along:
-            await self._repository.insert_postings(session, postings, along)
+        try:
+            postings = [
+                self._posting(entry, account, currency, delta, balances, now)
+                for (account, currency), delta in entry.balance_deltas().items()
+            ]
+        except InsufficientFunds:
+            # Posted already, the entry itself took the money: that is the duplicate it is.
+            if await self._repository.find_entry(entry.key, session) is not None:
+                raise DuplicateKeyError(f"journal entry {entry.key} is posted already") from None
+            raise
+        record = await self._repository.write_entry(session, entry, postings, found, balances, along, now)
         log.info("ledger_entry_posted", entry_id=entry.key, kind=str(entry.kind), refs=dict(entry.refs))
         return record
 
@@ -100,7 +112,7 @@ class Ledger:
         found = await self._repository.read_balances(session, [pair for pair in custody if pair not in new])
         balances = dict(found)
         postings = [
-            self._batch_posting(entry, account, currency, delta, balances, now)
+            self._posting(entry, account, currency, delta, balances, now)
             for entry in entries
             for (account, currency), delta in entry.balance_deltas().items()
         ]
@@ -111,7 +123,7 @@ class Ledger:
         return postings
 
     @staticmethod
-    def _batch_posting(
+    def _posting(
         entry: JournalEntry,
         account: str,
         currency: str,
@@ -128,34 +140,6 @@ class Ledger:
                 )
             balance_after, seq = before.balance + delta, before.version + 1
             balances[account_id(account, currency)] = BalanceAfter(balance_after, seq)
-        return Posting(
-            id=f"{entry.key}|{account}|{currency}",
-            entry_id=entry.key,
-            account=account,
-            kind=str(entry.kind),
-            amount=delta,
-            currency=currency,
-            balance_after=balance_after,
-            seq=seq,
-            refs=dict(entry.refs),
-            created_at=now,
-        )
-
-    async def _posting(
-        self,
-        session: AsyncClientSession,
-        entry: JournalEntry,
-        account: str,
-        currency: str,
-        delta: int,
-        now: datetime,
-    ) -> Posting:
-        balance_after = seq = None
-        # Outside accounts (cards, banks) take part in nearly every entry; a balance document
-        # for them would make every transaction conflict. Their balance is their postings' sum.
-        if not may_go_negative(account):
-            changed = await self._repository.change_balance(session, account, currency, delta, now)
-            balance_after, seq = changed.balance, changed.version
         return Posting(
             id=f"{entry.key}|{account}|{currency}",
             entry_id=entry.key,

@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.adapters.payment_provider import PaymentProvider
 from app.adapters.stripe_errors import PROVIDER_ERRORS, PaymentProviderError
-from app.db import Database
+from app.db import Database, NamespacedWrite
 from app.domain.audit import Actor, AuditObject
 from app.domain.payment_operations import OperationKind, OperationStatus
 from app.errors import ServiceError
@@ -75,12 +75,21 @@ class PaymentOperations:
         since whoever called `run` learns the outcome from its answer."""
         self._listeners.setdefault(kind, []).append(listener)
 
-    async def run(self, request: PaymentRequest[R], refs: Mapping[str, str] | None = None) -> R:
+    async def run(
+        self,
+        request: PaymentRequest[R],
+        refs: Mapping[str, str] | None = None,
+        *,
+        recorded: PaymentOperation | None = None,
+    ) -> R:
         """Perform `request` once: an operation that already succeeded returns its recorded result.
 
         A pending or failed one is sent again with the same idempotency key, which is safe: the
-        provider replays what it did, or does it now if it never did.
+        provider replays what it did, or does it now if it never did. `recorded`: the operation
+        the caller recorded in its own transaction, committed (`record_in`), sent as it is.
         """
+        if recorded is not None:
+            return await self._drive(request, recorded, IN_REQUEST, counted=True)
         operation, first = await self._record_pending(request, refs or {})
         if operation.status is OperationStatus.SUCCEEDED and operation.result is not None:
             return await request.recorded(self._provider, operation.result)
@@ -89,6 +98,23 @@ class PaymentOperations:
                 f"payment operation {operation.id} is waiting for an operator", operation_id=operation.id
             )
         return await self._drive(request, operation, IN_REQUEST, counted=first)
+
+    def record_in(
+        self, request: PaymentRequest[Any], refs: Mapping[str, str] | None = None
+    ) -> tuple[NamespacedWrite, PaymentOperation]:
+        """The pending record of `request`, for the caller to write in the transaction that
+        decides the call (one command fewer than recording it apart), and the operation to
+        `run(request, recorded=...)` once that transaction commits. Recorded there, the call is
+        made even if the caller stops before making it: the janitor finds it pending."""
+        key = request.idempotency_key
+        return self._operations.pending_write(
+            key,
+            str(request.kind),
+            request.operation_id,
+            request.params(),
+            {**request.refs(), **(refs or {})},
+            datetime.now(UTC),
+        )
 
     async def reconcile_pending_operations(
         self,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -41,6 +41,7 @@ class PaymentOperation:
 class PaymentOperationRepository:
     def __init__(self, database: Database) -> None:
         self._operations = database[Collections.PAYMENT_OPERATIONS]
+        self._namespace = database.namespace(Collections.PAYMENT_OPERATIONS)
 
     async def insert_pending(
         self,
@@ -53,23 +54,27 @@ class PaymentOperationRepository:
     ) -> PaymentOperation | None:
         """Record a new pending operation, its first attempt counted (it is sent straight after);
         None if one is already recorded under `key`."""
-        document: Document = {
-            "_id": key,
-            "kind": kind,
-            "operation_id": operation_id,
-            "idempotency_key": key,
-            "request": dict(request),
-            "refs": dict(refs),
-            "status": OperationStatus.PENDING.value,
-            "attempts": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
+        document = _pending_document(key, kind, operation_id, request, refs, now)
         try:
             await self._operations.insert_one(document)
         except DuplicateKeyError:
             return None
         return _operation(document)
+
+    def pending_write(
+        self,
+        key: str,
+        kind: str,
+        operation_id: str,
+        request: Mapping[str, Any],
+        refs: Mapping[str, str],
+        now: datetime,
+    ) -> tuple[InsertOne[Document], PaymentOperation]:
+        """The insert `insert_pending` would send, for the caller's transaction
+        (`Database.write_together`; one recorded under `key` already is a duplicate key that
+        aborts it), and the operation it records."""
+        document = _pending_document(key, kind, operation_id, request, refs, now)
+        return InsertOne(document, namespace=self._namespace), _operation(document)
 
     async def get(self, key: str) -> PaymentOperation | None:
         document = await self._operations.find_one({"_id": key})
@@ -101,6 +106,28 @@ class PaymentOperationRepository:
         )
         async for document in stale.sort("updated_at", ASCENDING):
             yield _operation(document)
+
+
+def _pending_document(
+    key: str,
+    kind: str,
+    operation_id: str,
+    request: Mapping[str, Any],
+    refs: Mapping[str, str],
+    now: datetime,
+) -> Document:
+    return {
+        "_id": key,
+        "kind": kind,
+        "operation_id": operation_id,
+        "idempotency_key": key,
+        "request": dict(request),
+        "refs": dict(refs),
+        "status": OperationStatus.PENDING.value,
+        "attempts": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _unfinished(key: str) -> Document:

@@ -239,17 +239,55 @@ async def test_an_entry_whose_moves_cancel_out_is_posted_without_changing_a_bala
         assert await ledger.balance(f"{prefix}:{dst}", currency) == 0
 
 
-async def test_a_post_writes_in_one_transaction_without_reading_first(
+async def test_a_post_is_one_read_and_one_write_in_a_transaction(
     database: Database, ledger: Ledger, settings: Settings, command_log: CommandLog
 ) -> None:
     credit = entry("credit", EntryKind.TOPUP, [Move(Accounts.CARD, Accounts.buyer_wallet("q"), 100, "usd")])
+    spend = entry("spend", EntryKind.ADJUSTMENT, [Move(Accounts.buyer_wallet("q"), Accounts.BANK, 30, "usd")])
 
     with command_log.recording(settings.mongodb_database) as commands:
         await ledger.post(credit)
+        await ledger.post(spend)
 
     assert [(c.name, c.collection) for c in commands] == [
-        ("insert", Collections.JOURNAL_ENTRIES),
-        ("findAndModify", Collections.LEDGER_ACCOUNTS),
-        ("insert", Collections.LEDGER_POSTINGS),
+        ("find", Collections.LEDGER_ACCOUNTS),  # its custody balances
+        ("bulkWrite", "journal_entries+ledger_accounts+ledger_postings"),
+        ("commitTransaction", None),
+    ] * 2
+    history = await ledger.history(Accounts.buyer_wallet("q"), "usd")
+    assert [(p.amount, p.balance_after, p.seq) for p in history] == [(-30, 70, 2), (100, 100, 1)]
+    await assert_conserved(database, ledger)
+
+
+async def test_an_entry_of_the_platform_against_the_world_reads_nothing(
+    database: Database, ledger: Ledger, settings: Settings, command_log: CommandLog
+) -> None:
+    fee = entry("fee", EntryKind.STRIPE_FEE, [Move(Accounts.PLATFORM_FEES, Accounts.STRIPE_FEES, 30, "usd")])
+
+    with command_log.recording(settings.mongodb_database) as commands:
+        await ledger.post(fee)
+
+    assert [(c.name, c.collection) for c in commands] == [
+        ("insert", Collections.JOURNAL_ENTRIES),  # a bulkWrite cannot open a transaction
+        ("bulkWrite", "ledger_postings"),
         ("commitTransaction", None),
     ]
+    assert await ledger.balance(Accounts.PLATFORM_FEES, "usd") == -30
+    await assert_conserved(database, ledger)
+
+
+async def test_an_entry_posted_again_is_a_duplicate_even_when_it_spent_the_money(
+    database: Database, ledger: Ledger
+) -> None:
+    wallet = Accounts.buyer_wallet("r")
+    await ledger.post(entry("fund:r", EntryKind.TOPUP, [Move(Accounts.CARD, wallet, 100, "usd")]))
+    spend = entry("spend:r", EntryKind.ADJUSTMENT, [Move(wallet, Accounts.BANK, 100, "usd")])
+    first = await ledger.post(spend)
+
+    again = await ledger.post(spend)  # the wallet is empty now: its own spending, not a shortage
+
+    assert (again.id, again.fingerprint) == (first.id, first.fingerprint)
+    assert await ledger.balance(wallet, "usd") == 0
+    with pytest.raises(InsufficientFunds):
+        await ledger.post(entry("spend:r2", EntryKind.ADJUSTMENT, [Move(wallet, Accounts.BANK, 1, "usd")]))
+    await assert_conserved(database, ledger)
