@@ -130,6 +130,11 @@ def test_the_service_answers_as_its_document_says(
         case.call_and_validate(base_url=service.url, headers={"Authorization": f"Bearer {TOKENS[role]}"})
 
 
+# Evidence files are sent as their own media type; schemathesis knows images but not PDF, which is
+# sent as the raw bytes generated for a binary string, like any other file.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
+
+
 @schema.hook
 def map_body(context: HookContext, body: Any) -> Any:
     """Send whole numbers as JSON integers (`2660`, not `2660.0`).
