@@ -185,6 +185,34 @@ class SellerRecovery:
         )
         return recovery_id
 
+    async def _changed_in(
+        self,
+        session: AsyncClientSession,
+        recovery_id: str,
+        expected: Document,
+        update: Document,
+        actor: Actor,
+        action: str,
+        *,
+        before: Document,
+        after: Document,
+    ) -> bool:
+        """Compare-and-set of a recovery (`expected` as read, else nothing changes) with its audit
+        record, in the caller's transaction; whether it changed."""
+        stamped = {**update, "$set": {**update.get("$set", {}), "updated_at": datetime.now(UTC)}}
+        moved = await self._recoveries.update_one({"_id": recovery_id, **expected}, stamped, session=session)
+        if not moved.modified_count:
+            return False
+        await self._audit.record(
+            session,
+            actor,
+            f"seller_recovery.{action}",
+            AuditObject("seller_recovery", recovery_id),
+            before=before,
+            after=after,
+        )
+        return True
+
     async def get(self, recovery_id: str) -> Recovery | None:
         document = await self._recoveries.find_one({"_id": recovery_id})
         return as_recovery(document) if document else None
@@ -218,21 +246,17 @@ class SellerRecovery:
         # Reversals made, and the part of the debt their releases paid already.
         taken = recovery.recovered + recovery.debt - forgiven
         target = RecoveryStatus.REPAYING if taken else RecoveryStatus.STOPPED
-        moved = await self._recoveries.update_one(
-            {"_id": recovery_id, "status": str(recovery.status), "recovered": recovery.recovered},
-            {"$set": {"status": str(target), "repay": taken, "updated_at": datetime.now(UTC)}},
-            session=session,
-        )
-        if not moved.modified_count:
-            return
-        await self._audit.record(
+        if not await self._changed_in(
             session,
+            recovery_id,
+            {"status": str(recovery.status), "recovered": recovery.recovered},
+            {"$set": {"status": str(target), "repay": taken}},
             actor,
-            "seller_recovery.stopped",
-            AuditObject("seller_recovery", recovery_id),
+            "stopped",
             before={"status": str(recovery.status)},
             after={"status": str(target), "debt_forgiven": forgiven, "owed_back": taken},
-        )
+        ):
+            return
         if taken:
             move = Move(
                 Accounts.PLATFORM_FEES,
@@ -293,21 +317,17 @@ class SellerRecovery:
         status = RecoveryStatus.RECOVERED if recovered >= recovery.amount else RecoveryStatus.PENDING
 
         async def reversed_in(session: AsyncClientSession) -> None:
-            moved = await self._recoveries.update_one(
-                {"_id": recovery.id, "recovered": recovery.recovered, "status": str(RecoveryStatus.PENDING)},
-                {"$set": {"recovered": recovered, "status": str(status), "updated_at": datetime.now(UTC)}},
-                session=session,
-            )
-            if not moved.modified_count:
-                return
-            await self._audit.record(
+            if not await self._changed_in(
                 session,
+                recovery.id,
+                {"recovered": recovery.recovered, "status": str(RecoveryStatus.PENDING)},
+                {"$set": {"recovered": recovered, "status": str(status)}},
                 actor,
-                "seller_recovery.reversed",
-                AuditObject("seller_recovery", recovery.id),
+                "reversed",
                 before={"recovered": recovery.recovered},
                 after={"recovered": recovered, "status": str(status), "stripe_reversal": stripe_reversal},
-            )
+            ):
+                return
             move = Move(
                 Accounts.seller_connected(recovery.seller_id),
                 Accounts.PLATFORM_FEES,
@@ -332,21 +352,17 @@ class SellerRecovery:
         owed = recovery.amount - recovery.recovered
 
         async def debt_in(session: AsyncClientSession) -> None:
-            moved = await self._recoveries.update_one(
-                {"_id": recovery.id, "recovered": recovery.recovered, "status": str(RecoveryStatus.PENDING)},
-                {"$set": {"status": str(RecoveryStatus.DEBT), "debt": owed, "updated_at": datetime.now(UTC)}},
-                session=session,
-            )
-            if not moved.modified_count:
-                return
-            await self._audit.record(
+            if not await self._changed_in(
                 session,
+                recovery.id,
+                {"recovered": recovery.recovered, "status": str(RecoveryStatus.PENDING)},
+                {"$set": {"status": str(RecoveryStatus.DEBT), "debt": owed}},
                 actor,
-                "seller_recovery.became_debt",
-                AuditObject("seller_recovery", recovery.id),
+                "became_debt",
                 before={"status": str(recovery.status)},
                 after={"status": str(RecoveryStatus.DEBT), "debt": owed},
-            )
+            ):
+                return
             await self._debts.add_in(
                 session,
                 recovery.seller_id,
@@ -397,31 +413,21 @@ class SellerRecovery:
 
     async def _repaid(self, recovery: Recovery, stripe_transfer: str, actor: Actor) -> Recovery:
         async def repaid_in(session: AsyncClientSession) -> None:
-            moved = await self._recoveries.update_one(
-                {"_id": recovery.id, "status": str(RecoveryStatus.REPAYING)},
-                {
-                    "$set": {
-                        "status": str(RecoveryStatus.REPAID),
-                        "repayment_transfer": stripe_transfer,
-                        "updated_at": datetime.now(UTC),
-                    }
-                },
-                session=session,
-            )
-            if not moved.modified_count:
-                return
-            await self._audit.record(
+            if not await self._changed_in(
                 session,
+                recovery.id,
+                {"status": str(RecoveryStatus.REPAYING)},
+                {"$set": {"status": str(RecoveryStatus.REPAID), "repayment_transfer": stripe_transfer}},
                 actor,
-                "seller_recovery.repaid",
-                AuditObject("seller_recovery", recovery.id),
+                "repaid",
                 before={"status": str(RecoveryStatus.REPAYING)},
                 after={
                     "status": str(RecoveryStatus.REPAID),
                     "repaid": recovery.repay,
                     "stripe_transfer": stripe_transfer,
                 },
-            )
+            ):
+                return
             move = Move(
                 Accounts.seller_pending_transfer(recovery.seller_id),
                 Accounts.seller_connected(recovery.seller_id),
@@ -453,18 +459,13 @@ class SellerRecovery:
         receive): the next try is a new attempt, since Stripe replays a refusal under its key."""
 
         async def refused_in(session: AsyncClientSession) -> None:
-            moved = await self._recoveries.update_one(
-                {"_id": recovery.id, "status": str(RecoveryStatus.REPAYING), "attempt": recovery.attempt},
-                {"$inc": {"attempt": 1}, "$set": {"last_error": code, "updated_at": datetime.now(UTC)}},
-                session=session,
-            )
-            if not moved.modified_count:
-                return
-            await self._audit.record(
+            await self._changed_in(
                 session,
+                recovery.id,
+                {"status": str(RecoveryStatus.REPAYING), "attempt": recovery.attempt},
+                {"$inc": {"attempt": 1}, "$set": {"last_error": code}},
                 actor,
-                "seller_recovery.repayment_refused",
-                AuditObject("seller_recovery", recovery.id),
+                "repayment_refused",
                 before={"attempt": recovery.attempt},
                 after={"attempt": recovery.attempt + 1, "code": code},
             )
