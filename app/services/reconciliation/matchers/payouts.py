@@ -10,15 +10,18 @@ events: once those are handled, our records agree again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from app.adapters.payment_provider import PaymentProvider, Payout
 from app.domain.payouts import PayoutStatus, payout_entry_key, payout_failure_entry_key
 from app.domain.reconciliation import Difference, Flow
 from app.services.ledger import JournalEntryRecord, Ledger
-from app.services.onboarding import SellerFilter, StripeAccount, StripeAccounts
-from app.services.payouts import PayoutRecord, Payouts
 from app.services.reconciliation.matching import BATCH, MatchContext, Tally, batches, found_or_none
+
+if TYPE_CHECKING:
+    from app.services.payouts import PayoutRecord
 
 RECORD_MISSING = "payout_record_missing"
 STRIPE_MISSING = "payout_stripe_missing"
@@ -28,12 +31,26 @@ ENTRY_MISMATCH = "payout_entry_mismatch"
 SEEN = "payout"
 
 
+class SellerAccounts(Protocol):
+    async def sellers_with_accounts(self, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """(seller id, connected account id) by seller id, after `after`."""
+        ...
+
+
+class PayoutRecords(Protocol):
+    async def by_stripe_ids(self, stripe_payout_ids: Sequence[str]) -> dict[str, PayoutRecord]: ...
+
+    def created_between(
+        self, seller_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[PayoutRecord]: ...
+
+
 class PayoutMatcher:
     name = "payouts"
     balance_transaction_types: frozenset[str] = frozenset()
 
     def __init__(
-        self, provider: PaymentProvider, ledger: Ledger, accounts: StripeAccounts, payouts: Payouts
+        self, provider: PaymentProvider, ledger: Ledger, accounts: SellerAccounts, payouts: PayoutRecords
     ) -> None:
         self._provider = provider
         self._ledger = ledger
@@ -41,28 +58,23 @@ class PayoutMatcher:
         self._payouts = payouts
 
     async def differences(self, context: MatchContext, tally: Tally) -> AsyncIterator[Difference]:
-        async for account in self._sellers():
-            async for difference in self._of_seller(account, context, tally):
+        async for seller, account in self._sellers():
+            async for difference in self._of_seller(seller, account, context, tally):
                 yield difference
 
-    async def _sellers(self) -> AsyncIterator[StripeAccount]:
-        """Every seller's connected account, a page at a time."""
+    async def _sellers(self) -> AsyncIterator[tuple[str, str]]:
+        """Every seller with their connected account, a page at a time."""
         after: str | None = None
-        while True:
-            page = await self._accounts.page(SellerFilter(), BATCH, after)
-            for account in page.data:
-                if account.seller_id is not None and not account.deauthorized:
-                    yield account
-            if not page.has_more or not page.data:
-                return
-            after = page.data[-1].id
+        while page := await self._accounts.sellers_with_accounts(after, BATCH):
+            for seller in page:
+                yield seller
+            after = page[-1][0]
 
     async def _of_seller(
-        self, account: StripeAccount, context: MatchContext, tally: Tally
+        self, seller: str, account: str, context: MatchContext, tally: Tally
     ) -> AsyncIterator[Difference]:
         window = context.window
-        seller = account.seller_id or ""
-        at_stripe = self._provider.iter_payouts(window.start, window.end, account=account.id)
+        at_stripe = self._provider.iter_payouts(window.start, window.end, account=account)
         async for payouts in batches(at_stripe):
             tally.stripe_objects += len(payouts)
             await context.marks.mark(SEEN, (payout.id for payout in payouts))
@@ -85,7 +97,7 @@ class PayoutMatcher:
             unseen = [record for record in records if _stripe_id(record) not in compared]
             booked = await self._booked([_stripe_id(record) for record in unseen])
             for record in unseen:
-                found = await found_or_none(self._provider.retrieve_payout(account.id, _stripe_id(record)))
+                found = await found_or_none(self._provider.retrieve_payout(account, _stripe_id(record)))
                 difference = (
                     _missing_at_stripe(record, booked[_stripe_id(record)])
                     if found is None

@@ -10,7 +10,8 @@ nothing. The wallet and legacy parts of a refund never reach Stripe and are not 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from app.adapters.payment_provider import PaymentProvider, Refund
 from app.domain.ledger import EntryKind
@@ -24,7 +25,9 @@ from app.domain.refunds import (
 )
 from app.services.ledger import JournalEntryRecord, Ledger
 from app.services.reconciliation.matching import MatchContext, Tally, batches, found_or_none
-from app.services.refunds import RefundRecord, Refunds
+
+if TYPE_CHECKING:
+    from app.services.refunds import RefundRecord
 
 RECORD_MISSING = "refund_record_missing"
 STRIPE_MISSING = "refund_stripe_missing"
@@ -43,11 +46,15 @@ AGREEING = {
 UNDER_WAY = frozenset({RefundStatus.PENDING})
 
 
+class RefundRecords(Protocol):
+    async def many(self, refund_ids: Sequence[str]) -> dict[str, RefundRecord]: ...
+
+
 class RefundMatcher:
     name = "refunds"
     balance_transaction_types = frozenset({"refund", "refund_failure", "payment_refund"})
 
-    def __init__(self, provider: PaymentProvider, ledger: Ledger, refunds: Refunds) -> None:
+    def __init__(self, provider: PaymentProvider, ledger: Ledger, refunds: RefundRecords) -> None:
         self._provider = provider
         self._ledger = ledger
         self._refunds = refunds

@@ -11,16 +11,19 @@ check counts as held there: it is not a difference. Reversals are `transfer_reve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from app.adapters.payment_provider import PaymentProvider, Transfer
 from app.domain.checkout import transfer_entry_key
 from app.domain.disputes import repaid_entry_key
 from app.domain.ledger import EntryKind
 from app.domain.reconciliation import Difference, Flow
-from app.services.checkout import SellerTransfer, SellerTransfers
 from app.services.ledger import JournalEntryRecord, Ledger
 from app.services.reconciliation.matching import MatchContext, Tally, batches, found_or_none
+
+if TYPE_CHECKING:
+    from app.services.checkout import SellerTransfer
 
 ENTRY_MISSING = "transfer_entry_missing"
 STRIPE_MISSING = "transfer_stripe_missing"
@@ -29,11 +32,15 @@ DESTINATION_MISMATCH = "transfer_destination_mismatch"
 SEEN = "transfer"
 
 
+class ReleaseTransfers(Protocol):
+    async def many(self, transfer_ids: Sequence[str]) -> dict[str, SellerTransfer]: ...
+
+
 class TransferMatcher:
     name = "transfers"
     balance_transaction_types = frozenset({"transfer"})
 
-    def __init__(self, provider: PaymentProvider, ledger: Ledger, transfers: SellerTransfers) -> None:
+    def __init__(self, provider: PaymentProvider, ledger: Ledger, transfers: ReleaseTransfers) -> None:
         self._provider = provider
         self._ledger = ledger
         self._transfers = transfers
