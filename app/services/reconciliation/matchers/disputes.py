@@ -113,24 +113,35 @@ def _compare(
     fee: JournalEntryRecord | None,
     stripe_dispute: str,
 ) -> list[Difference]:
-    """The chargeback entry against the balance transaction's amount, its fee entry against the fee."""
-    found: list[Difference] = []
+    """The chargeback entry against the balance transaction's amount, its fee entry against the
+    fee; a transaction with neither entry is one difference, of what it moved net."""
     stripe_ids = {"balance_transaction": txn.id, "dispute": stripe_dispute}
     ours = {"entry": chargeback_entry_key(txn.id), "dispute": entry.refs.get("dispute", "") if entry else ""}
-    if entry is None or _into_platform(entry) != txn.amount:
+    if entry is None and fee is None:
+        return [
+            Difference(
+                kind=ENTRY_MISSING,
+                currency=txn.currency,
+                expected=None,
+                actual=txn.net,
+                flow=Flow.INTO_PLATFORM,
+                summary=f"Stripe moved {txn.net} {txn.currency} net for dispute {stripe_dispute} ({txn.id}: "
+                f"{txn.amount}, fee {txn.fee}); the ledger has neither its chargeback entry nor its fee",
+                stripe_ids=stripe_ids,
+                our_ids=ours,
+            )
+        ]
+    found: list[Difference] = []
+    if _into_platform(entry) != txn.amount:
         found.append(
             Difference(
-                kind=ENTRY_MISSING if entry is None else AMOUNT_MISMATCH,
+                kind=AMOUNT_MISMATCH,
                 currency=txn.currency,
-                expected=None if entry is None else _into_platform(entry),
+                expected=_into_platform(entry) if entry else None,
                 actual=txn.amount,
                 flow=Flow.INTO_PLATFORM,
                 summary=f"Stripe moved {txn.amount} {txn.currency} for dispute {stripe_dispute} ({txn.id}); "
-                + (
-                    "the ledger has no chargeback entry"
-                    if entry is None
-                    else f"the ledger moved {_into_platform(entry)}"
-                ),
+                f"the ledger's chargeback entry moved {_into_platform(entry)}",
                 stripe_ids=stripe_ids,
                 our_ids=ours,
             )
