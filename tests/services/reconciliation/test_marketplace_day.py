@@ -132,7 +132,7 @@ async def payout_unknown_to_stripe(market: Marketplace, day: MarketDay) -> dict[
 async def _transfer_to(market: Marketplace, account: str) -> Any:
     transfers = (await market.emulator.stripe_client().v1.transfers.list_async({"limit": 100})).data
     return next(
-        t for t in reversed(transfers) if t.destination == account and not t.metadata.get("recovery_id")
+        t for t in reversed(transfers) if t.destination == account and "recovery_id" not in t.metadata
     )
 
 
