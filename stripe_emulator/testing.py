@@ -153,6 +153,16 @@ class EmulatorServer:
     def reset(self) -> None:
         self.control("reset")
 
+    def stored(self, object_id: str) -> dict[str, Any]:
+        """The stored object itself (a balance transaction, a transfer, ...), to alter in place:
+        how a test makes Stripe hold what no request can, such as a transfer one cent larger than
+        the service asked for. A balance is derived from its balance transactions, so altering
+        one's `amount` and `net` moves the balance with it."""
+        found = self.app.emulator.store.lookup(object_id)
+        if found is None:
+            raise KeyError(f"the emulator holds no {object_id}")
+        return found
+
     def configure(self, **settings: Any) -> Any:
         return self.control("config", **settings)
 

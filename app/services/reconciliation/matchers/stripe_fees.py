@@ -56,6 +56,8 @@ class StripeFeeMatcher:
                 found = await found_or_none(
                     self._provider.retrieve_balance_transaction(_transaction_id(entry))
                 )
+                if found is not None and found.type not in CHARGE_TYPES:
+                    continue  # a dispute's fee: the disputes matcher compares it, signed
                 difference = _compare(found, entry)
                 if difference is not None:
                     yield difference
