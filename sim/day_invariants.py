@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.container import reconciliation_matchers
 from app.db import Collections, Database
 from app.domain.disputes import OPEN_STATUSES, DisputeStatus
 from app.domain.ledger import EntryKind
@@ -23,13 +22,6 @@ from app.services.reconciliation import reconcile_window
 from sim.world import World
 
 SOURCES = ("card", "wallet", "legacy")
-# Balance transaction types whose matchers (transfers, reversals, refunds, chargebacks) are not
-# all registered yet; each stops being left out as soon as a registered matcher claims it.
-NOT_MATCHED_YET = frozenset(
-    {"transfer", "transfer_refund", "refund", "refund_failure", "payment_refund", "adjustment"}
-)
-# The kind the balance transactions check gives a transaction of a type no matcher claims.
-UNACCOUNTED = "balance_transaction_unaccounted"
 FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -189,27 +181,15 @@ async def _migration_credits(database: Database) -> dict[str, int]:
     return dict(credits)
 
 
-async def reconciliation_finds_nothing(world: World) -> list[str]:
+async def reconciliation_finds_nothing(world: World) -> None:
     """A reconciliation of the day (from the world's opening to the latest of our clock and
     Stripe's) through the service's reconciliation, as an operator's command runs it: every
-    registered matcher, no discrepancy. The balance transaction types of `NOT_MATCHED_YET` that
-    no registered matcher claims are reported unaccounted by design; they are left out, and
-    named in what this answers, until their matchers are registered."""
+    registered matcher, no discrepancy."""
     services = world.services
     end = datetime.now(UTC) + world.clock.offset + timedelta(seconds=1)
     run = await reconcile_window(services.database, services.reconciliation, Window(world.opened_at, end))
-    matchers = reconciliation_matchers(services.provider, services.ledger)
-    claimed = frozenset().union(*(matcher.balance_transaction_types for matcher in matchers))
-    unmatched_types = NOT_MATCHED_YET - claimed
-    found: list[str] = []
-    left_out: set[str] = set()
-    async for doc in services.database[Collections.DISCREPANCIES].find({"last_run_id": run.id}):
-        if doc["kind"] == UNACCOUNTED:
-            txn_id = doc["stripe_ids"]["balance_transaction"]
-            txn = await services.provider.retrieve_balance_transaction(txn_id)
-            if txn.type in unmatched_types:
-                left_out.add(txn.type)
-                continue
-        found.append(f"{doc['kind']}: {doc['summary']}")
+    found = [
+        f"{doc['kind']}: {doc['summary']}"
+        async for doc in services.database[Collections.DISCREPANCIES].find({"last_run_id": run.id})
+    ]
     assert not found, "reconciliation found discrepancies:\n  " + "\n  ".join(found)
-    return sorted(left_out)
