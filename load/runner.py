@@ -24,7 +24,7 @@ from app.services.checkout import run_transfer_retries
 from app.services.payment_operations import run_operations_janitor
 from load.stack import Stack, running_stack
 from load.stats import Stats
-from load.traffic import CURRENCY, Day, play
+from load.traffic import CURRENCY, DOLLAR, Day, play
 from sim.invariants import check_marketplace
 
 PRODUCTS_PER_SELLER = 3
@@ -96,7 +96,7 @@ async def _open_shop(services: Services, sellers: list[str]) -> dict[str, list[s
                 "_id": product,
                 "seller_id": seller,
                 "title": f"Item {index} of {seller}",
-                "price": {"amount": 900 + 1_150 * index, "currency": CURRENCY},
+                "price": {"amount": DOLLAR * (9 + 11 * index), "currency": CURRENCY},
                 "active": True,
             }
             for seller, ids in products.items()

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -87,15 +87,18 @@ def emulator_settings(api_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_stack(mongodb_uri: str | None = None) -> Iterator[Stack]:
-    """The stack up and answering; `mongodb_uri` instead of a SecantusDB of its own."""
+def running_stack(
+    mongodb_uri: str | None = None, overrides: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """The stack up and answering; `mongodb_uri` instead of a SecantusDB of its own, `overrides`
+    on top of the service's settings (a benchmark turns its background work off)."""
     with contextlib.ExitStack() as stack:
         uri = mongodb_uri or stack.enter_context(secantus_server())
         home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="load-")))
         api_url = f"http://{HOST}:{free_port()}"
         emulator_port = free_port()
         emulator_url = f"http://{HOST}:{emulator_port}"
-        service = service_settings(uri, emulator_url)
+        service = {**service_settings(uri, emulator_url), **(overrides or {})}
         emulator = stack.enter_context(
             _process(
                 [sys.executable, "-m", "stripe_emulator", "--host", HOST, "--port", str(emulator_port)],
