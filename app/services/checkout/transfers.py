@@ -97,6 +97,10 @@ class SellerTransfers:
     async def get(self, transfer_id: str) -> SellerTransfer | None:
         return await self._transfers.get(transfer_id)
 
+    async def count(self, status: TransferStatus) -> int:
+        """How many transfers are in `status` (`failed`: the ones waiting for an operator)."""
+        return await self._transfers.count(status)
+
     async def page(
         self, status: TransferStatus | None, limit: int, starting_after: str | None
     ) -> TransferPage:

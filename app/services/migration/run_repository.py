@@ -21,7 +21,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document, duplicates_raised
-from app.domain.migration import RejectionReason, Snapshot, Tally
+from app.domain.migration import Progress, RejectionReason, Snapshot, Tally, progress_of
 from app.errors import NotFound, UnknownCursor
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -82,6 +82,15 @@ class MigrationRun:
     integrity: tuple[dict[str, Any], ...] = ()
     rollback: RollbackSummary | None = None
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """By outcome: the tally's once the run completed, those so far before."""
+        return dict(self.tally.counts) if self.tally.counts else self.progress
+
+    @property
+    def wallets_progress(self) -> Progress:
+        return progress_of(self.snapshot.count, self.counts)
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
@@ -121,6 +130,10 @@ class RunRepository:
         if document is None:
             raise NotFound(f"no migration run {run_id}")
         return _run(document)
+
+    async def latest(self) -> MigrationRun | None:
+        document = await self._runs.find_one({}, sort=[("_id", DESCENDING)])
+        return _run(document) if document else None
 
     async def page(self, limit: int, starting_after: str | None) -> RunPage:
         """Runs, newest first."""

@@ -121,6 +121,10 @@ class Refunds:
     async def get(self, refund_id: str) -> RefundRecord | None:
         return await self._refunds.get(refund_id)
 
+    async def count(self, status: RefundStatus) -> int:
+        """How many refunds are in `status` (`failed`: a card part to act on)."""
+        return await self._refunds.count(status)
+
     async def page(self, status: RefundStatus | None, limit: int, starting_after: str | None) -> RefundPage:
         return await self._refunds.page(status, limit, starting_after)
 
