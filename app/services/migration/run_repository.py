@@ -24,6 +24,8 @@ from app.db import Collections, Database, Document, duplicates_raised
 from app.domain.migration import Progress, RejectionReason, Snapshot, Tally, progress_of
 from app.errors import NotFound, UnknownCursor
 
+BY_ID = [("_id", ASCENDING)]
+
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEGACY_MIGRATION_BATCHES: [IndexModel([("run_id", ASCENDING), ("seq", DESCENDING)])],
     Collections.LEGACY_MIGRATION_REJECTIONS: [IndexModel([("run_id", ASCENDING), ("_id", ASCENDING)])],
@@ -132,7 +134,8 @@ class RunRepository:
         return _run(document)
 
     async def latest(self) -> MigrationRun | None:
-        document = await self._runs.find_one({}, sort=[("_id", DESCENDING)])
+        # Hinted: without a filter a planner may prefer a scan and a sort to walking `_id` back.
+        document = await self._runs.find_one({}, sort=[("_id", DESCENDING)], hint=BY_ID)
         return _run(document) if document else None
 
     async def page(self, limit: int, starting_after: str | None) -> RunPage:
