@@ -72,7 +72,7 @@ from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns, Rollbacks
-from app.services.monitoring import OperationsFigures, PaymentIntentOutcomeHandlers
+from app.services.monitoring import FigureSources, OperationsFigures, PaymentIntentOutcomeHandlers
 from app.services.notifications import Notifications, run_notification_delivery
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
@@ -332,7 +332,17 @@ def build_services(
         ),
         reconciliation_review=reconciliation_review,
         operations_figures=OperationsFigures(
-            ledger, webhook_events, topups, reconciliation_review, settings.platform_currency
+            FigureSources(
+                ledger=ledger,
+                webhook_events=webhook_events,
+                topups=topups,
+                reconciliation=reconciliation_review,
+                disputes=disputes_service,
+                transfers=seller_transfers,
+                refunds=refunds_service,
+                migration_runs=migration_runs,
+            ),
+            settings.platform_currency,
         ),
     )
 

@@ -225,6 +225,9 @@ class TransferRepository:
             async for row in await self._transfers.aggregate(pipeline)
         }
 
+    async def count(self, status: TransferStatus) -> int:
+        return await self._transfers.count_documents({"status": str(status)})
+
     async def page(
         self, status: TransferStatus | None, limit: int, starting_after: str | None
     ) -> TransferPage:

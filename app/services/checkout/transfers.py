@@ -101,6 +101,10 @@ class SellerTransfers:
         """The transfers of `transfer_ids` that exist, by id (at most a page of them: one read)."""
         return await self._transfers.many(transfer_ids)
 
+    async def count(self, status: TransferStatus) -> int:
+        """How many transfers are in `status` (`failed`: the ones waiting for an operator)."""
+        return await self._transfers.count(status)
+
     async def page(
         self, status: TransferStatus | None, limit: int, starting_after: str | None
     ) -> TransferPage:

@@ -143,6 +143,9 @@ class RefundRepository:
         )
         return [as_refund(document) async for document in cursor]
 
+    async def count(self, status: RefundStatus) -> int:
+        return await self._refunds.count_documents({"status": str(status)})
+
     async def page(self, status: RefundStatus | None, limit: int, starting_after: str | None) -> RefundPage:
         query: dict[str, Any] = {} if status is None else {"status": str(status)}
         if starting_after is not None:
