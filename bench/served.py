@@ -4,10 +4,16 @@ database at the same concurrency, measured in the same run:
 - webhook intake (`POST /webhooks/stripe`: signature checked, event stored) ÷ raw `insert_one`
   of the same documents (those the intake stored, under new ids, into the same collection);
 - `GET /wallet` ÷ the raw reads it makes: the very commands it sends, captured by command
-  monitoring from the service in process and sent again by a bare client.
+  monitoring from the service in process and sent again by a bare client, together as the
+  route sends them.
 
-The service's background work (webhook worker, periodic jobs) is off, so it does only what is
-measured. `CONCURRENCY` requests are in flight at once on both sides.
+Both sides make `OPERATIONS` operations, `CONCURRENCY` in flight at once, after `WARM_UP` that
+are not timed. The service's background work (webhook worker, periodic jobs) is off, so it does
+only what is measured.
+
+Beside each ratio: the MongoDB commands of one operation on each side, and where the CPU of one
+operation goes (`bench.cpu_split`): the service's processes (uvicorn's HTTP server, the
+application, its MongoDB driver), the database server, and this process, the load driver.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
 import stripe
+from fastapi import FastAPI
 
 from app.auth import Role, mint_token
 from app.container import Services
@@ -27,21 +35,24 @@ from app.db import Collections
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.main import create_app
 from bench.commands import CommandCounter
+from bench.cpu_split import CpuMeter, Measured, ServedSplit, call_asgi
 from bench.events import succeeded_event, topup_intent
-from load.stack import running_stack
+from bench.lean_http import LeanClient
+from load.stack import API_WORKERS, running_stack
 
 Report = Callable[[str, float, str], None]
+Call = Callable[[int], Awaitable[object]]
 CONCURRENCY = 16
-INTAKE_EVENTS = 600
-WALLET_READS = 600
+OPERATIONS = 600
+WARM_UP = 60
 GOAL_PERCENT = 50
 # Sent by the driver with each command, not part of what is asked.
 SESSION_FIELDS = frozenset({"lsid", "$db", "$clusterTime", "$readPreference", "txnNumber"})
 
 
-async def at_once(count: int, call: Callable[[int], Awaitable[object]]) -> float:
-    """`count` calls, `CONCURRENCY` in flight at any time; their rate per second."""
-    queue = iter(range(count))
+async def at_once(indexes: range, call: Call) -> float:
+    """`call(i)` for each index, `CONCURRENCY` in flight at any time; the wall-clock seconds."""
+    queue = iter(indexes)
 
     async def worker() -> None:
         for index in queue:
@@ -49,77 +60,155 @@ async def at_once(count: int, call: Callable[[int], Awaitable[object]]) -> float
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return count / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
-def compare(name: str, served: float, raw: float, unit: str, report: Report) -> None:
-    report(f"{name} through uvicorn (2 workers), {CONCURRENCY} at once", served, unit)
-    share = 100 * served / raw
+async def measured(meter: CpuMeter, call: Call) -> Measured:
+    """`OPERATIONS` calls after `WARM_UP` untimed ones (indexes 0..WARM_UP-1 warm up)."""
+    await at_once(range(WARM_UP), call)
+    with meter.measuring(OPERATIONS) as cpu:
+        seconds = await at_once(range(WARM_UP, WARM_UP + OPERATIONS), call)
+    return Measured(OPERATIONS / seconds, cpu.per_operation_ms)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    unit: str
+    raw_label: str
+    served: Measured
+    raw: Measured
+    served_commands: list[str]
+    raw_commands: list[str]
+    # CPU ms of one operation in the application alone (ASGI in this process, no HTTP server).
+    application_ms: float
+
+
+def compare(result: Comparison, report: Report) -> None:
+    report(f"{result.raw_label}, {CONCURRENCY} at once", result.raw.per_second, "sets/s")
+    report(
+        f"{result.name} through uvicorn ({API_WORKERS} workers), {CONCURRENCY} at once",
+        result.served.per_second,
+        result.unit,
+    )
+    share = 100 * result.served.per_second / result.raw.per_second
     verdict = "met" if share >= GOAL_PERCENT else "MISSED"
     report(f"  / the raw database, same run (goal >= {GOAL_PERCENT}: {verdict})", share, "%")
+    print(f"{'':<4}MongoDB commands per operation: served {len(result.served_commands)} ", end="")
+    print(f"({', '.join(result.served_commands)}), raw {len(result.raw_commands)}")
+    split = ServedSplit.of(result.served.cpu_ms, result.raw.cpu_ms, result.application_ms)
+    for line in split.lines():
+        print(f"{'':<4}{line}")
 
 
-async def webhook_intake(served: httpx.AsyncClient, services: Services, report: Report) -> None:
+def signed(payload: str, secret: str) -> dict[str, str]:
+    return {
+        "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, secret),
+        "Content-Type": "application/json",
+    }
+
+
+async def webhook_intake(
+    served: LeanClient, app: FastAPI, meter: CpuMeter, counter: CommandCounter
+) -> Comparison:
+    services: Services = app.state.services
     secret = services.settings.stripe_webhook_secret.get_secret_value()
-    payloads = [
-        succeeded_event(topup_intent(f"tu_{uuid.uuid4().hex[:24]}", f"buyer-{index}", 100))
-        for index in range(INTAKE_EVENTS)
-    ]
+    count = WARM_UP + OPERATIONS
+
+    def events(tag: str) -> list[tuple[str, dict[str, str]]]:
+        # Signed beforehand: signing is Stripe's work, not the service's nor the driver's.
+        payloads = [
+            succeeded_event(topup_intent(f"tu_{uuid.uuid4().hex[:24]}", f"buyer-{tag}{index}", 100))
+            for index in range(count)
+        ]
+        return [(payload, signed(payload, secret)) for payload in payloads]
+
+    deliveries, in_process = events("served-"), events("asgi-")
 
     async def deliver(index: int) -> None:
-        payload = payloads[index]
-        headers = {
-            "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, secret),
-            "Content-Type": "application/json",
-        }
-        answer = await served.post("/webhooks/stripe", content=payload, headers=headers)
-        assert answer.status_code == 200, answer.text
+        payload, headers = deliveries[index]
+        answer = await served.post("/webhooks/stripe", payload.encode(), headers)
+        assert answer.status == 200, answer.text
 
-    served_rate = await at_once(INTAKE_EVENTS, deliver)
-    events = services.database[Collections.WEBHOOK_EVENTS]
-    ids = [json.loads(payload)["id"] for payload in payloads]
-    stored = [document async for document in events.find({"_id": {"$in": ids}})]
-    assert len(stored) == INTAKE_EVENTS
+    async def deliver_in_process(index: int) -> None:
+        payload, headers = in_process[index]
+        status = await call_asgi(app, "POST", "/webhooks/stripe", headers, payload.encode())
+        assert status == 200, status
+
+    served_run = await measured(meter, deliver)
+    with counter.counted() as served_commands:
+        await deliver_in_process(0)
+    application = await measured(meter.in_process(), deliver_in_process)
+
+    events_collection = services.database[Collections.WEBHOOK_EVENTS]
+    ids = [json.loads(payload)["id"] for payload, _ in deliveries]
+    stored = [document async for document in events_collection.find({"_id": {"$in": ids}})]
+    assert len(stored) == count
     copies = [{**document, "_id": f"{document['_id']}_raw"} for document in stored]
 
     async def insert(index: int) -> None:
-        await events.insert_one(copies[index])
+        await events_collection.insert_one(copies[index])
 
-    raw_rate = await at_once(INTAKE_EVENTS, insert)
-    report(f"raw insert_one of the same documents, {CONCURRENCY} at once", raw_rate, "documents/s")
-    compare("webhook intake", served_rate, raw_rate, "events/s", report)
+    with counter.counted() as raw_commands:
+        await events_collection.insert_one({**stored[0], "_id": f"{stored[0]['_id']}_counted"})
+    raw_run = await measured(meter, insert)
+    return Comparison(
+        "webhook intake",
+        "events/s",
+        "raw insert_one of the same documents",
+        served_run,
+        raw_run,
+        served_commands,
+        raw_commands,
+        application.cpu_ms[CpuMeter.DRIVER],
+    )
 
 
 async def wallet_reads(
-    served: httpx.AsyncClient,
-    in_process: httpx.AsyncClient,
-    services: Services,
-    counter: CommandCounter,
-    report: Report,
-) -> None:
+    served: LeanClient, app: FastAPI, meter: CpuMeter, counter: CommandCounter
+) -> Comparison:
+    services: Services = app.state.services
     buyer = "bench-served"
     credit = Move(Accounts.CARD, Accounts.buyer_wallet(buyer), 5000, "usd")
     await services.ledger.post(entry(f"served-fund:{buyer}", EntryKind.TOPUP, [credit]))
     headers = {"Authorization": f"Bearer {mint_token(services.settings, buyer, [Role.BUYER])}"}
-    for _ in range(2):  # warm: the flags and the legacy wallet's answer are cached after the first
-        await in_process.get("/wallet", headers=headers)
-    with counter.captured() as documents:
-        assert (await in_process.get("/wallet", headers=headers)).status_code == 200
+
+    async def read_in_process(index: int) -> None:
+        assert await call_asgi(app, "GET", "/wallet", headers) == 200
+
+    for index in range(2):  # warm: the flags and the legacy wallet's answer are cached after the first
+        await read_in_process(index)
+    with counter.captured() as documents, counter.counted() as served_commands:
+        await read_in_process(0)
     reads = [{k: v for k, v in document.items() if k not in SESSION_FIELDS} for document in documents]
 
     async def read(index: int) -> None:
-        answer = await served.get("/wallet", headers=headers)
-        assert answer.status_code == 200, answer.text
+        answer = await served.get("/wallet", headers)
+        assert answer.status == 200, answer.text
 
     async def read_raw(index: int) -> None:
-        for command in reads:
-            await services.database.db.command(command)
+        # Sent together, as the route sends them (they do not depend on each other).
+        await asyncio.gather(*(services.database.db.command(command) for command in reads))
 
-    served_rate = await at_once(WALLET_READS, read)
-    raw_rate = await at_once(WALLET_READS, read_raw)
-    names = ", ".join(str(next(iter(command))) for command in reads)
-    report(f"raw reads of GET /wallet ({names}), {CONCURRENCY} at once", raw_rate, "sets/s")
-    compare("GET /wallet", served_rate, raw_rate, "requests/s", report)
+    served_run = await measured(meter, read)
+    application = await measured(meter.in_process(), read_in_process)
+    with counter.counted() as raw_commands:
+        await read_raw(0)
+    raw_run = await measured(meter, read_raw)
+    return Comparison(
+        "GET /wallet",
+        "requests/s",
+        f"raw reads of GET /wallet ({', '.join(command_names(reads))})",
+        served_run,
+        raw_run,
+        served_commands,
+        raw_commands,
+        application.cpu_ms[CpuMeter.DRIVER],
+    )
+
+
+def command_names(commands: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(next(iter(command))) for command in commands]
 
 
 async def run(uri: str, counter: CommandCounter, report: Report) -> None:
@@ -128,13 +217,13 @@ async def run(uri: str, counter: CommandCounter, report: Report) -> None:
         app = create_app(stack.settings)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(base_url=stack.api_url, timeout=60) as served,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as in_process,
+            LeanClient(stack.api_url) as served,
         ):
             services: Services = app.state.services
+            meter = CpuMeter.of_this_run()
             try:
-                await webhook_intake(served, services, report)
-                await wallet_reads(served, in_process, services, counter, report)
+                compare(await webhook_intake(served, app, meter, counter), report)
+                compare(await wallet_reads(served, app, meter, counter), report)
             finally:
                 await services.database.client.drop_database(stack.settings.mongodb_database)
 
