@@ -47,13 +47,16 @@ from app.services.webhooks import WebhookEvents, WebhookInbox, WebhookProcessor
 
 M = TypeVar("M", bound=BaseModel)
 
+# Every dependency here is `async def`, though none awaits: FastAPI runs a plain `def` dependency
+# in its thread pool, a thread hand-off per dependency per request for an attribute read.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -61,103 +64,103 @@ def get_services(request: Request) -> Services:
 ServicesOfApp = Annotated[Services, Depends(get_services)]
 
 
-def get_database(services: ServicesOfApp) -> Database:
+async def get_database(services: ServicesOfApp) -> Database:
     return services.database
 
 
-def get_audit_log(services: ServicesOfApp) -> AuditLog:
+async def get_audit_log(services: ServicesOfApp) -> AuditLog:
     return services.audit_log
 
 
-def get_ledger(services: ServicesOfApp) -> Ledger:
+async def get_ledger(services: ServicesOfApp) -> Ledger:
     return services.ledger
 
 
-def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
+async def get_idempotency(services: ServicesOfApp) -> IdempotencyStore:
     return services.idempotency
 
 
-def get_feature_flags(services: ServicesOfApp) -> FeatureFlags:
+async def get_feature_flags(services: ServicesOfApp) -> FeatureFlags:
     return services.feature_flags
 
 
-def get_migration(services: ServicesOfApp) -> LegacyMigration:
+async def get_migration(services: ServicesOfApp) -> LegacyMigration:
     return services.migration
 
 
-def get_migration_runs(services: ServicesOfApp) -> MigrationRuns:
+async def get_migration_runs(services: ServicesOfApp) -> MigrationRuns:
     return services.migration_runs
 
 
-def get_catalog(services: ServicesOfApp) -> Catalog:
+async def get_catalog(services: ServicesOfApp) -> Catalog:
     return services.catalog
 
 
-def get_checkout(services: ServicesOfApp) -> Checkout:
+async def get_checkout(services: ServicesOfApp) -> Checkout:
     return services.checkout
 
 
-def get_escrow_releases(services: ServicesOfApp) -> EscrowReleases:
+async def get_escrow_releases(services: ServicesOfApp) -> EscrowReleases:
     return services.escrow_releases
 
 
-def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
+async def get_seller_transfers(services: ServicesOfApp) -> SellerTransfers:
     return services.seller_transfers
 
 
-def get_disputes(services: ServicesOfApp) -> Disputes:
+async def get_disputes(services: ServicesOfApp) -> Disputes:
     return services.disputes
 
 
-def get_chargebacks(services: ServicesOfApp) -> Chargebacks:
+async def get_chargebacks(services: ServicesOfApp) -> Chargebacks:
     return services.chargebacks
 
 
-def get_evidence(services: ServicesOfApp) -> EvidenceStore:
+async def get_evidence(services: ServicesOfApp) -> EvidenceStore:
     return services.evidence
 
 
-def get_refunds(services: ServicesOfApp) -> Refunds:
+async def get_refunds(services: ServicesOfApp) -> Refunds:
     return services.refunds
 
 
-def get_notifications(services: ServicesOfApp) -> Notifications:
+async def get_notifications(services: ServicesOfApp) -> Notifications:
     return services.notifications
 
 
-def get_onboarding(services: ServicesOfApp) -> Onboarding:
+async def get_onboarding(services: ServicesOfApp) -> Onboarding:
     return services.onboarding
 
 
-def get_payouts(services: ServicesOfApp) -> Payouts:
+async def get_payouts(services: ServicesOfApp) -> Payouts:
     return services.payouts
 
 
-def get_topups(services: ServicesOfApp) -> Topups:
+async def get_topups(services: ServicesOfApp) -> Topups:
     return services.topups
 
 
-def get_wallet_view(services: ServicesOfApp) -> WalletView:
+async def get_wallet_view(services: ServicesOfApp) -> WalletView:
     return services.wallet_view
 
 
-def get_webhook_inbox(services: ServicesOfApp) -> WebhookInbox:
+async def get_webhook_inbox(services: ServicesOfApp) -> WebhookInbox:
     return services.webhook_inbox
 
 
-def get_webhook_processor(services: ServicesOfApp) -> WebhookProcessor:
+async def get_webhook_processor(services: ServicesOfApp) -> WebhookProcessor:
     return services.webhook_processor
 
 
-def get_webhook_events(services: ServicesOfApp) -> WebhookEvents:
+async def get_webhook_events(services: ServicesOfApp) -> WebhookEvents:
     return services.webhook_events
 
 
-def get_reconciliation_review(services: ServicesOfApp) -> ReconciliationReview:
+async def get_reconciliation_review(services: ServicesOfApp) -> ReconciliationReview:
     return services.reconciliation_review
 
 
-def get_operations_figures(services: ServicesOfApp) -> OperationsFigures:
+async def get_operations_figures(services: ServicesOfApp) -> OperationsFigures:
     return services.operations_figures
 
 
@@ -303,7 +306,7 @@ class IdempotentRequest:
 
 # A replay answers the first request's answer again: a refusal of the route itself, or one of these.
 @raises(IdempotencyKeyReused, IdempotentRequestInFlight)
-def idempotent_request(
+async def idempotent_request(
     key: IdempotencyKey, store: IdempotencyDep, request: Request, response: Response
 ) -> IdempotentRequest:
     return IdempotentRequest(key=key, store=store, request=request, response=response)
