@@ -238,16 +238,22 @@ class NormalizedEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookEvent:
-    """A verified Stripe event: what it is about and its object, typed."""
+class EventEnvelope:
+    """A verified Stripe event without its object read: what intake checks and stores."""
 
     id: str
     type: str
     created: datetime
     livemode: bool
     account: str | None
-    object: EventObject
     normalized: NormalizedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent(EventEnvelope):
+    """A verified Stripe event: what it is about and its object, typed."""
+
+    object: EventObject
 
     def object_as(self, kind: builtins.type[ObjectT]) -> ObjectT:
         """The event's object as `kind`; raises `MalformedEvent` if it is anything else."""

@@ -1,7 +1,8 @@
 """Stripe webhook deliveries: the signature check, and the event read into typed values.
 
 Reading an event checks its envelope strictly (a body that is not a Stripe event is refused);
-its object is read as the typed value of its type. An object the service does not model, or
+its object is read as the typed value of its type when the event is handled (intake reads the
+envelope alone: it stores the payload as signed). An object the service does not model, or
 cannot read as the type it names, arrives as an `UnknownObject`: the event is still stored,
 and a handler that needs the object fails (and is retried) instead of the delivery being lost.
 """
@@ -15,7 +16,13 @@ from typing import Any, TypeGuard
 import stripe
 import structlog
 
-from app.adapters.payment_provider import EventObject, NormalizedEvent, UnknownObject, WebhookEvent
+from app.adapters.payment_provider import (
+    EventEnvelope,
+    EventObject,
+    NormalizedEvent,
+    UnknownObject,
+    WebhookEvent,
+)
 from app.adapters.stripe_objects import (
     to_account,
     to_balance_transaction,
@@ -91,9 +98,30 @@ class StripeWebhookSignatures:
         )
 
 
+def read_envelope(payload: str) -> EventEnvelope:
+    """The event in a verified webhook body, its object left unread; raises `MalformedEvent` if
+    it is not one (see the bounds in `app.domain.webhooks`). What intake needs: it stores the
+    payload, and the processor reads the object when it handles the event."""
+    return _envelope(payload)[0]
+
+
 def parse_event(payload: str) -> WebhookEvent:
-    """The event in a verified webhook body; raises `MalformedEvent` if it is not one (see the
-    bounds in `app.domain.webhooks`)."""
+    """The event in a verified webhook body with its object typed; raises `MalformedEvent` as
+    `read_envelope` does."""
+    envelope, data_object = _envelope(payload)
+    return WebhookEvent(
+        id=envelope.id,
+        type=envelope.type,
+        created=envelope.created,
+        livemode=envelope.livemode,
+        account=envelope.account,
+        normalized=envelope.normalized,
+        object=_read_object(envelope.id, data_object),
+    )
+
+
+def _envelope(payload: str) -> tuple[EventEnvelope, JsonObject]:
+    """The checked envelope and the event's object as JSON, from one parse of the payload."""
     try:
         # The envelope is bounded below; the object's integers are Stripe's (`normalize` checks).
         body = parse_json(payload, int64_only=False)
@@ -118,15 +146,15 @@ def parse_event(payload: str) -> WebhookEvent:
         object_id, MAX_OBJECT_ID_LENGTH
     ):
         raise MalformedEvent(f"`data.object.id` must be a string of at most {MAX_OBJECT_ID_LENGTH}")
-    return WebhookEvent(
+    envelope = EventEnvelope(
         id=event_id,
         type=event_type,
         created=datetime.fromtimestamp(created, UTC),
         livemode=livemode,
         account=account,
-        object=_read_object(event_id, data_object),
         normalized=normalize(event_type, account, data_object),
     )
+    return envelope, data_object
 
 
 def _bounded_string(value: Any, max_length: int) -> TypeGuard[str]:

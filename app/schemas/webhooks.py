@@ -22,8 +22,9 @@ from app.schemas.base import from_settings
 
 class StripeEventBody(BaseModel):
     """The body `POST /webhooks/stripe` accepts, for its document only: the endpoint verifies the
-    signature over the raw bytes before it reads them (`app.adapters.stripe_webhooks.parse_event`,
-    which enforces exactly this). Only the envelope is checked; the object is read by its type."""
+    signature over the raw bytes before it reads them (`app.adapters.stripe_webhooks.read_envelope`,
+    which enforces exactly this). Only the envelope is checked; the object is read by its type
+    when the event is handled."""
 
     model_config = ConfigDict(extra="allow", title="StripeEvent")
 

@@ -1,4 +1,5 @@
-"""Reading a webhook body: the envelope strictly, the object as its typed value."""
+"""Reading a webhook body: the envelope strictly, the object as its typed value (intake reads the
+envelope alone)."""
 
 import json
 from datetime import UTC, datetime
@@ -6,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.adapters.payment_provider import Account, PaymentIntent, Refund, UnknownObject
-from app.adapters.stripe_webhooks import parse_event
+from app.adapters.stripe_webhooks import parse_event, read_envelope
 from app.domain.webhooks import MalformedEvent
 from tests.stripe_events import connected_account, stripe_event, stripe_object
 
@@ -54,6 +55,21 @@ def test_anything_but_a_stripe_event_is_malformed(change: dict[str, object]) -> 
 
     with pytest.raises(MalformedEvent):
         parse_event(json.dumps(payload))
+    with pytest.raises(MalformedEvent):
+        read_envelope(json.dumps(payload))
+
+
+def test_the_envelope_is_the_parsed_event_without_its_object() -> None:
+    intent = stripe_object("payment_intent", amount=2000, metadata={"topup_id": "tu_1"})
+    payload = json.dumps(stripe_event("payment_intent.succeeded", intent, account="acct_1"))
+
+    envelope, event = read_envelope(payload), parse_event(payload)
+
+    assert (envelope.id, envelope.type, envelope.created) == (event.id, event.type, event.created)
+    assert (envelope.livemode, envelope.account) == (event.livemode, "acct_1")
+    assert envelope.normalized == event.normalized
+    assert envelope.normalized.refs == {"topup_id": "tu_1"}
+    assert not hasattr(envelope, "object")
 
 
 def test_objects_arrive_typed_with_the_fields_the_services_use() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import structlog
 
-from app.adapters.payment_provider import WebhookEvent
-from app.adapters.stripe_webhooks import StripeWebhookSignatures, parse_event
+from app.adapters.payment_provider import EventEnvelope
+from app.adapters.stripe_webhooks import StripeWebhookSignatures, read_envelope
 from app.db import Database
 from app.domain.webhooks import (
     InvalidSignature,
@@ -68,8 +68,9 @@ class WebhookInbox:
         return Receipt(event_id=event.id, duplicate=not stored)
 
 
-def _parse(payload: str) -> WebhookEvent:
+def _parse(payload: str) -> EventEnvelope:
+    """The event's envelope only: its object is read when the event is handled, not here."""
     try:
-        return parse_event(payload)
+        return read_envelope(payload)
     except MalformedEvent as exc:
         raise InvalidWebhookPayload(str(exc)) from exc

@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from app.adapters.payment_provider import NormalizedEvent, WebhookEvent
+from app.adapters.payment_provider import EventEnvelope, NormalizedEvent
 from app.db import Collections, Database, Document
 from app.domain.webhooks import EventStatus
 from app.errors import UnknownCursor
@@ -117,7 +117,7 @@ class WebhookEventRepository:
     def __init__(self, database: Database) -> None:
         self._events = database[Collections.WEBHOOK_EVENTS]
 
-    async def insert_new(self, event: WebhookEvent, payload: str, endpoint: str, now: datetime) -> bool:
+    async def insert_new(self, event: EventEnvelope, payload: str, endpoint: str, now: datetime) -> bool:
         """Store a new event; False if this event id is already stored (a repeat delivery)."""
         try:
             await self._events.insert_one(_new_document(event, payload, endpoint, now))
@@ -294,7 +294,7 @@ def _outcome_update(outcome: AttemptResult) -> Document:
     }
 
 
-def _new_document(event: WebhookEvent, payload: str, endpoint: str, now: datetime) -> Document:
+def _new_document(event: EventEnvelope, payload: str, endpoint: str, now: datetime) -> Document:
     normalized = event.normalized
     return {
         "_id": event.id,
