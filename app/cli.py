@@ -89,6 +89,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        loop="uvloop",
+        http="httptools",
         proxy_headers=True,
         log_config=None,
         access_log=False,  # the service logs every request itself, as JSON with its request id

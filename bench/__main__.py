@@ -105,7 +105,9 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
             await simulation.run(uri, services, emulator, counter)
         finally:
             await services.database.client.drop_database(settings.mongodb_database)
-    await served.run(uri, counter, report)
+
+
+async def run_alone(uri: str, counter: commands.CommandCounter) -> None:
     await audit.measure(uri, report)
     await migration.measure(uri, counter, report)
     await reconciliation.run(uri, counter, report)
@@ -116,6 +118,8 @@ def main() -> None:
     emulator_settings = EmulatorSettings(api_key=STRIPE_KEY, processing_delay_seconds=None)
     with secantus_server() as uri, EmulatorServer(emulator_settings) as emulator:
         asyncio.run(run_all(uri, emulator, counter))
+        served.measure(uri, counter, report)
+        asyncio.run(run_alone(uri, counter))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,21 @@ def _collection(event: monitoring.CommandStartedEvent) -> str:
     return target if isinstance(target, str) else ""
 
 
+@contextmanager
+def unmonitored() -> Iterator[None]:
+    """Clients made inside the block publish no command events. PyMongo copies the listeners
+    registered globally (`install`) into each client it makes, and building the events costs the
+    client about 40 µs a command: a raw baseline measured beside the service, whose processes
+    register no listener, must not pay it."""
+    listeners = monitoring._LISTENERS.command_listeners
+    registered = listeners[:]
+    listeners.clear()
+    try:
+        yield
+    finally:
+        listeners.extend(registered)
+
+
 def install() -> CommandCounter:
     counter = CommandCounter()
     monitoring.register(counter)

@@ -9,14 +9,15 @@ alone. Each figure is CPU time (user + system) over the timed operations, divide
 The application's own share is measured apart: the same requests through the ASGI application
 in this process (no HTTP server, no HTTP client), FastAPI and the service's code with its MongoDB
 driver, whose own share is about the raw driver's (the same commands). What the service spends
-beyond the application is uvicorn's HTTP work. The two are measured in different processes (the
-service runs on uvloop, this process on asyncio's own loop), so the difference is approximate.
+beyond the application is uvicorn's HTTP work (both run on uvloop; the difference is approximate,
+measured in different processes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import psutil
@@ -33,12 +34,20 @@ class Measured:
 
 
 @dataclass
-class Reading:
-    per_operation_ms: dict[str, float] = field(default_factory=dict)
+class Tally:
+    """Operations timed in one or more blocks: their count, wall-clock and CPU seconds."""
+
+    operations: int = 0
+    seconds: float = 0.0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+    def measured(self) -> Measured:
+        per_operation = {name: 1000 * spent / self.operations for name, spent in self.cpu_seconds.items()}
+        return Measured(self.operations / self.seconds, per_operation)
 
 
 class CpuMeter:
-    """CPU time of groups of processes across a block of operations."""
+    """CPU time of groups of processes."""
 
     SERVICE = "service"
     DATABASE = "database"
@@ -63,13 +72,17 @@ class CpuMeter:
         """This process alone: what an application called in process costs."""
         return CpuMeter({self.DRIVER: self._groups[self.DRIVER]})
 
-    @contextmanager
-    def measuring(self, operations: int) -> Iterator[Reading]:
-        reading = Reading()
+    @asynccontextmanager
+    async def counting(self, tally: Tally, operations: int) -> AsyncIterator[None]:
+        """Add the block's wall-clock and CPU time, and its `operations`, to `tally`."""
         before = {name: _cpu_seconds(group) for name, group in self._groups.items()}
-        yield reading
+        started = time.perf_counter()
+        yield
+        tally.seconds += time.perf_counter() - started
+        tally.operations += operations
         for name, group in self._groups.items():
-            reading.per_operation_ms[name] = 1000 * (_cpu_seconds(group) - before[name]) / operations
+            spent = _cpu_seconds(group) - before[name]
+            tally.cpu_seconds[name] = tally.cpu_seconds.get(name, 0.0) + spent
 
 
 @dataclass(frozen=True)
