@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_HEADER_NAME = REQUEST_ID_HEADER.encode()
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Keys whose values never reach a log line, whatever logs them.
 _SECRET_KEYS = frozenset(
@@ -71,7 +72,7 @@ def configure_logging(level: str = "INFO") -> None:
 
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_HEADER_NAME:
             candidate: str = bytes(value).decode("latin-1")
             if _REQUEST_ID_PATTERN.match(candidate):
                 return candidate
@@ -106,7 +107,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"].append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"].append((_REQUEST_ID_HEADER_NAME, request_id.encode()))
             await send(message)
 
         try:

@@ -136,6 +136,8 @@ class _QueryParameters:
         """Refuse a parameter the route does not take, as Stripe refuses unknown parameters (a
         misspelt `limt=5` is not silently ignored), and one value given twice (not the last
         one silently taken)."""
+        if not request.scope["query_string"]:
+            return  # most requests: nothing to parse
         given = request.query_params
         unknown = sorted(set(given) - self.single - self.many)
         repeated = sorted(name for name in self.single if len(given.getlist(name)) > 1)
