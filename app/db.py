@@ -32,8 +32,8 @@ NamespacedWrite = InsertOne[Document] | UpdateOne
 MIN_WIRE_VERSION = 25
 
 # Ids per `$in` read. The server matches each candidate against the whole list, so one read's
-# cost grows with the square of its length: 2,000 ids in one read took 15 times as long as in
-# reads of 50 (SecantusDB, `bench/migration.py`'s batches), reads of 100 a fifth longer than of 50.
+# cost grows with the square of its length: 2,000 ids in one read took 12 to 19 times as long as
+# in reads of 50 (SecantusDB), reads of 100 a fifth longer than reads of 50.
 IDS_PER_READ = 50
 
 CLOSE_TIMEOUT_SECONDS = 0.5

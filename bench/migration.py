@@ -17,11 +17,19 @@ same seven documents the migration writes (its journal entry, two postings, the 
 the `legacy_wallets` record and the audit record inserted, the legacy document updated by `_id`),
 into collections with the same indexes, one transaction per batch, with nothing read, checked or
 computed. The migration cannot be faster than that on the same server; its ratio to it is the
-part of the time that is ours.
+part of the time that is ours, and the floor's own ratio to `insert_many` is the best the
+migration can reach there. Each document costs at least one plain insert on any server, so
+against `insert_many` that ratio is at most 1/7 wherever it runs (README, "Legacy migration and
+feature flags").
+
+Where the time goes: the server's time answering the run's writes, reads and commits, as PyMongo
+command monitoring timed them, against the run's wall time; the rest is the service's own Python
+and the round trips (reads sent together overlap, so the parts may add up to a little more).
 
 The sizes come from BENCH_MIGRATION_SIZES, comma-separated. The issue's sizes are
-`BENCH_MIGRATION_SIZES=20000,100000 make bench` (about half an hour against SecantusDB on two
-cores); the default, 2000 and 10000 (the same ratio of five), keeps `make bench` within minutes.
+`BENCH_MIGRATION_SIZES=20000,100000 make bench` (about an hour against SecantusDB on two cores;
+`python -m bench.migration` runs this benchmark alone); the default, 2000 and 10000 (the same
+ratio of five), keeps `make bench` within minutes.
 """
 
 from __future__ import annotations
