@@ -65,8 +65,12 @@ async def _clear_faults(request: Request, emu: Emulator, body: dict[str, Any]) -
 
 
 async def _events(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
-    """Every event, platform and connected accounts, newest first; `?type=` filters."""
-    events = emu.store.all_newest_first("event")
+    """Every event, platform and connected accounts, newest first; `?type=` filters, `?after=`
+    (an event id) keeps those created after that event."""
+    after = request.query_params.get("after")
+    if after is not None and emu.store.find("event", after, emu.store.owner_of(after)) is None:
+        raise BadControlRequest(f"No such event: '{after}'")
+    events = emu.store.all_newest_first("event", after=after)
     event_type = request.query_params.get("type")
     if event_type:
         events = [event for event in events if event["type"] == event_type]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import stripe
 
-from stripe_emulator.testing import EmulatorServer
+from stripe_emulator.testing import EmulatorControlError, EmulatorServer
 from tests.stripe_emulator.support import (
     WebhookReceiver,
     new_account,
@@ -91,6 +91,23 @@ async def test_events_are_delivered_in_creation_order(
 
     created_order = [event["id"] for event in reversed(emulator.events())]
     assert receiver.event_ids() == created_order
+
+
+async def test_events_after_one_are_those_created_since_newest_first(
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer
+) -> None:
+    await paid_intent(stripe_client)
+    [*_, oldest] = seen = emulator.events()
+    await new_account(stripe_client)
+    await paid_intent(stripe_client)
+
+    everything = emulator.events()
+    assert emulator.events(after=seen[0]["id"]) == everything[: len(everything) - len(seen)]
+    assert len(everything) > len(seen)
+    assert emulator.events(after=everything[0]["id"]) == []
+    assert emulator.events(after=oldest["id"]) == everything[:-1]
+    with pytest.raises(EmulatorControlError, match="No such event"):
+        emulator.events(after="evt_unknown")
 
 
 async def test_a_failed_delivery_is_retried(

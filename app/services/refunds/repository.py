@@ -3,6 +3,7 @@ part stands at Stripe. Status changes are compare-and-set updates naming the sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -114,6 +115,11 @@ class RefundRepository:
     async def get(self, refund_id: str) -> RefundRecord | None:
         document = await self._refunds.find_one({"_id": refund_id})
         return as_refund(document) if document else None
+
+    async def many(self, refund_ids: Sequence[str]) -> dict[str, RefundRecord]:
+        """The refunds of `refund_ids` that exist, by id, in one read."""
+        cursor = self._refunds.find({"_id": {"$in": list(refund_ids)}})
+        return {document["_id"]: as_refund(document) async for document in cursor}
 
     async def update(
         self,
