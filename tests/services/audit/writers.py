@@ -95,3 +95,60 @@ def _called(call: ast.Call) -> str | None:
     if isinstance(call.func, ast.Name):
         return call.func.id
     return None
+
+
+RECORDING_CALLS = frozenset({"record", "prepare"})
+
+
+def recorded_actions() -> tuple[set[str], set[str]]:
+    """The actions the service records (`AuditLog.record`/`prepare`, `AuditChange`): the actions
+    named whole, and the prefixes of those built from one (`f"seller_recovery.{action}"`)."""
+    actions: set[str] = set()
+    prefixes: set[str] = set()
+    for path in source_files():
+        tree = ast.parse(path.read_text(), str(path))
+        constants = _module_strings(tree)
+        for node in ast.walk(tree):
+            argument = _action_argument(node)
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                actions.add(argument.value)
+            elif isinstance(argument, ast.Name) and argument.id in constants:
+                actions.add(constants[argument.id])
+            elif isinstance(argument, ast.JoinedStr):
+                head = argument.values[0]
+                assert isinstance(head, ast.Constant), ast.unparse(argument)
+                prefixes.add(str(head.value))
+            elif argument is not None:
+                raise AssertionError(f"{path}: an action the scan cannot read: {ast.unparse(argument)}")
+    return actions, prefixes
+
+
+def _action_argument(node: ast.AST) -> ast.expr | None:
+    if not isinstance(node, ast.Call):
+        return None
+    called = _called(node)
+    if called == "AuditChange":
+        return node.args[0] if node.args else _keyword(node, "action")
+    if (
+        called in RECORDING_CALLS
+        and isinstance(node.func, ast.Attribute)
+        and "audit" in ast.unparse(node.func.value)
+    ):
+        return node.args[2] if len(node.args) > 2 else _keyword(node, "action")
+    return None
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
+
+
+def _module_strings(tree: ast.Module) -> dict[str, str]:
+    return {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
