@@ -11,7 +11,7 @@ reach every such writer, and that the inventory names every writer the source ho
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -34,7 +34,15 @@ from tests.checkout_support import SELLER_A, SELLER_B, Marketplace, seed_catalog
 from tests.conftest import make_settings
 from tests.legacy_wallets import insert_legacy_wallet
 from tests.payouts_support import CLOSED_BANK, request_payout, sell_and_settle, seller_with_bank
-from tests.routers.disputes.support import ADMIN, escrow_of, open_dispute, paid_order, refund_order, resolve
+from tests.routers.disputes.support import (
+    ADMIN,
+    escrow_of,
+    open_dispute,
+    paid_order,
+    refund_order,
+    resolve,
+    stripe_refunds,
+)
 from tests.routers.disputes.test_chargebacks import chargeback_of, dispute_at_stripe
 from tests.services.audit.walk import (
     Expected,
@@ -49,16 +57,18 @@ from tests.services.audit.walk import (
     user,
     webhook,
 )
+from tests.services.reconciliation.support import today
 from tests.stripe_events import new_id, stripe_event, stripe_object
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
 
 BUYER = "buyer-w"
-# A refund's and a chargeback's handlers read the object from Stripe: whichever of its events is
-# processed first makes the change.
+# A refund's, a payout's, an account's and a chargeback's handlers read the object from Stripe:
+# whichever of its events is processed first makes the change.
 REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refunded")
 DISPUTE_OPENED = ("charge.dispute.created", "charge.dispute.funds_withdrawn", "charge.dispute.updated")
+PAYOUT_EVENTS = ("payout.created", "payout.updated", "payout.paid", "payout.failed")
 ACCOUNT_EVENTS = ("account.updated", "capability.updated")
 DISPUTE_CLOSED = ("charge.dispute.closed", "charge.dispute.funds_reinstated", "charge.dispute.updated")
 MIGRATION_JOB = Actor.job("migrate_legacy_wallets")
@@ -272,7 +282,11 @@ async def card_refund_failed_then_given_to_the_wallet(world: World) -> list[Expe
     async with world.change():
         refunded = await refund_order(market, order["order_id"], key="walk-9-r", seller_id=SELLER_B)
         refund = refunded.json()
-        await market.settle()
+        (stripe_refund,) = await stripe_refunds(market, order["payment_intent_id"])
+        await market.emulator.control_async(
+            f"refunds/{stripe_refund.id}/fail", failure_reason="expired_or_canceled_card"
+        )
+        await market.pump()
         to_wallet = await market.client.post(
             f"/admin/refunds/{refund['refund_id']}/retry-to-wallet",
             json={"note": "the card is closed"},
@@ -429,7 +443,7 @@ async def payout_paid(world: World) -> list[Expected]:
     return [
         Expected("payout.requested", "payout", payout, user(SELLER_A)),
         Expected("payout.status_changed", "payout", payout, user(SELLER_A)),
-        Expected("payout.status_changed", "payout", payout, webhook("payout.paid")),
+        Expected("payout.status_changed", "payout", payout, webhook(*PAYOUT_EVENTS)),
     ]
 
 
@@ -455,8 +469,7 @@ async def payout_made_at_stripe(world: World) -> list[Expected]:
         )
         await market.settle()
     [payout] = await market.database[Collections.PAYOUTS].find({"stripe_payout_id": made.id}).to_list()
-    # Either of the payout's events may be processed first and record it.
-    events = webhook("payout.created", "payout.failed")
+    events = webhook(*PAYOUT_EVENTS)
     return [
         Expected("payout.recorded_from_stripe", "payout", payout["_id"], events),
         Expected("payout.status_changed", "payout", payout["_id"], events),
@@ -558,7 +571,7 @@ async def discrepancy_adjusted(world: World) -> list[Expected]:
     await market.services.ledger.post(
         entry("topup:pi_ghost", EntryKind.TOPUP, [move], topup="tu_ghost", payment_intent="pi_ghost")
     )
-    await market.services.reconciliation.run(_today(), RunTrigger.COMMAND)
+    await market.services.reconciliation.run(today(), RunTrigger.COMMAND)
     page = await market.services.reconciliation_review.discrepancies(None, 100, None)
     [discrepancy] = [d for d in page.data if d.kind == "topup_payment_missing"]
     body = {
@@ -612,12 +625,6 @@ async def webhook_event_dead_lettered(world: World) -> list[Expected]:
             job(f"webhook_processor/{worker.worker_id}"),
         )
     ]
-
-
-def _today() -> Any:
-    from tests.services.reconciliation.support import today
-
-    return today()
 
 
 ROWS: list[Row] = [
