@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
-SOURCES := app stripe_emulator local_stack tests bench migrations sim
+SOURCES := app stripe_emulator local_stack tests bench migrations sim load
 
-.PHONY: install browser run test lint typecheck pytest openapi fuzz bench sim clean
+.PHONY: install browser run test lint typecheck pytest openapi fuzz bench sim load clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench migrations sim
+	$(VENV)/bin/mypy --strict app stripe_emulator local_stack bench migrations sim load
 
 # pytest exits 5 when it collects nothing; make treats that as the failure it is.
 pytest: install browser
@@ -65,6 +65,13 @@ SIM_SEEDS ?= 1 2
 SEED ?=
 sim: install
 	$(PY) -m sim --ops $(SIM_OPS) $(addprefix --seed ,$(or $(SEED),$(SIM_SEEDS)))
+
+# Load against the service under uvicorn (2 worker processes) for LOAD_SECONDS with LOAD_USERS
+# buyers, then every invariant; `make test` runs a short one (tests/load/).
+LOAD_SECONDS ?= 60
+LOAD_USERS ?= 16
+load: install
+	LOAD_SECONDS=$(LOAD_SECONDS) LOAD_USERS=$(LOAD_USERS) $(PY) -m load
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

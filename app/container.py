@@ -72,21 +72,27 @@ from app.services.idempotency import IdempotencyStore
 from app.services.jobs import PeriodicJob, runner_id
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration, MigrationRuns, Rollbacks
-from app.services.monitoring import OperationsFigures, PaymentIntentOutcomeHandlers
+from app.services.monitoring import FigureSources, OperationsFigures, PaymentIntentOutcomeHandlers
 from app.services.notifications import Notifications, run_notification_delivery
 from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWebhookHandlers
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.payouts import Payouts, PayoutWebhookHandlers
 from app.services.reconciliation import (
     BalanceTransactionMatcher,
+    CheckoutMatcher,
+    DisputeMatcher,
     LegacyReserveMatcher,
     Matcher,
+    PayoutMatcher,
     PlatformBalanceMatcher,
     Reconciliation,
     ReconciliationRepository,
     ReconciliationReview,
+    RefundMatcher,
     StripeFeeMatcher,
     TopupMatcher,
+    TransferMatcher,
+    TransferReversalMatcher,
     reconcile_due_day,
 )
 from app.services.refunds import Refunds, RefundWebhookHandlers
@@ -314,22 +320,56 @@ def build_services(
         webhook_processor=WebhookProcessor(
             database, registry, webhook_retry_policy(settings), audit_log, worker_id=runner_id()
         ),
-        reconciliation=Reconciliation(reconciliation_records, reconciliation_matchers(provider, ledger)),
+        reconciliation=Reconciliation(
+            reconciliation_records,
+            reconciliation_matchers(
+                provider,
+                ledger,
+                transfers=seller_transfers,
+                refunds=refunds_service,
+                accounts=stripe_accounts,
+                payouts=seller_payouts,
+            ),
+        ),
         reconciliation_review=reconciliation_review,
         operations_figures=OperationsFigures(
-            ledger, webhook_events, topups, reconciliation_review, settings.platform_currency
+            FigureSources(
+                ledger=ledger,
+                webhook_events=webhook_events,
+                topups=topups,
+                reconciliation=reconciliation_review,
+                disputes=disputes_service,
+                transfers=seller_transfers,
+                refunds=refunds_service,
+                migration_runs=migration_runs,
+            ),
+            settings.platform_currency,
         ),
     )
 
 
-def reconciliation_matchers(provider: PaymentProvider, ledger: Ledger) -> list[Matcher]:
+def reconciliation_matchers(
+    provider: PaymentProvider,
+    ledger: Ledger,
+    *,
+    transfers: SellerTransfers,
+    refunds: Refunds,
+    accounts: StripeAccounts,
+    payouts: Payouts,
+) -> list[Matcher]:
     """The checks of a reconciliation run, in order; a domain adds its matcher to `checks`.
 
     The balance transaction check comes after them (it accounts for the types they claim), and
     the platform balance last (only the drift their differences do not explain is reported)."""
     checks: list[Matcher] = [
         TopupMatcher(provider, ledger),
+        CheckoutMatcher(provider, ledger),
         StripeFeeMatcher(provider, ledger),
+        TransferMatcher(provider, ledger, transfers),
+        TransferReversalMatcher(provider, ledger),
+        RefundMatcher(provider, ledger, refunds),
+        DisputeMatcher(provider, ledger),
+        PayoutMatcher(provider, ledger, accounts, payouts),
         LegacyReserveMatcher(ledger),
     ]
     accounted = frozenset().union(*(check.balance_transaction_types for check in checks))

@@ -32,6 +32,7 @@ NamespacedWrite = InsertOne[Document] | UpdateOne
 MIN_WIRE_VERSION = 25
 
 CLOSE_TIMEOUT_SECONDS = 0.5
+READINESS_TIMEOUT_SECONDS = 2.0
 DUPLICATE_KEY = 11000
 
 
@@ -121,8 +122,11 @@ class Database:
             return await session.with_transaction(work, **TRANSACTION_OPTIONS)
 
     async def is_reachable(self) -> bool:
+        """A ping answered within READINESS_TIMEOUT_SECONDS (unbounded, a server that is gone
+        holds the probe for the whole server selection timeout, 30 s)."""
         try:
-            await self.client.admin.command("ping")
+            with pymongo.timeout(READINESS_TIMEOUT_SECONDS):
+                await self.client.admin.command("ping")
         except PyMongoError:
             return False
         return True

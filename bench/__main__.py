@@ -26,6 +26,7 @@ from bench import (
     migration,
     payouts,
     reconciliation,
+    served,
     simulation,
     throughput,
 )
@@ -104,6 +105,7 @@ async def run_all(uri: str, emulator: EmulatorServer, counter: commands.CommandC
             await simulation.run(uri, services, emulator, counter)
         finally:
             await services.database.client.drop_database(settings.mongodb_database)
+    await served.run(uri, counter, report)
     await audit.measure(uri, report)
     await migration.measure(uri, counter, report)
     await reconciliation.run(uri, counter, report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from pymongo import monitoring
 
@@ -22,10 +23,16 @@ class CommandCounter(monitoring.CommandListener):
 
     recording: list[str] | None = None
     names: list[str] = field(default_factory=list)
+    # The commands themselves, while `captured` collects them (to send them again, raw).
+    capturing: list[dict[str, Any]] | None = None
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.recording is not None and event.command_name not in HOUSEKEEPING:
+        if event.command_name in HOUSEKEEPING:
+            return
+        if self.recording is not None:
             self.recording.append(f"{event.command_name} {_collection(event)}".strip())
+        if self.capturing is not None:
+            self.capturing.append(dict(event.command))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -42,6 +49,16 @@ class CommandCounter(monitoring.CommandListener):
             yield commands
         finally:
             self.recording = None
+
+    @contextmanager
+    def captured(self) -> Iterator[list[dict[str, Any]]]:
+        """The documents of the commands started inside the block, in order."""
+        documents: list[dict[str, Any]] = []
+        self.capturing = documents
+        try:
+            yield documents
+        finally:
+            self.capturing = None
 
     async def per_operation(self, count: int, operation: Callable[[int], Awaitable[object]]) -> list[str]:
         """Run `operation(i)` `count` times; the commands of the last run (earlier ones warm up)."""

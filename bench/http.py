@@ -3,6 +3,7 @@ and latency, the top-up request against the Stripe emulator, and webhook intake 
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 import uuid
@@ -10,24 +11,32 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import httpx
+import stripe
 
 from app.auth import Role, mint_token
 from app.container import Services
+from app.db import Collections
 from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.services.webhooks import drain
 from bench.commands import CommandCounter
-from bench.events import store_paid_topups
+from bench.events import store_paid_topups, succeeded_event, topup_intent
+from bench.settings import WEBHOOK_SECRET
 from tests.legacy_wallets import insert_legacy_wallet
 
 Report = Callable[[str, float, str], None]
 EVENTS = 200
 
-# What issue 10 asks of the money path, in MongoDB commands. A top-up request's was 6 before its
-# opening was audited (issue 17): the record's insert and its transaction's commit. (Sending the
-# two writes as one bulkWrite saves nothing: a transaction cannot start with a bulkWrite on
-# SecantusDB, which refuses its readConcern.)
-GOALS = {"GET /wallet": 3, "POST /wallet/topup_request": 8, "top-up credit processing": 6}
+# What issues 10 and 18 ask of the money path, in MongoDB commands. A top-up request's was 6
+# before its opening was audited (issue 17): the record's insert and its transaction's commit.
+# (Sending the two writes as one bulkWrite saves nothing: a transaction cannot start with a
+# bulkWrite on SecantusDB, which refuses its readConcern.)
+GOALS = {
+    "GET /wallet": 3,
+    "POST /wallet/topup_request": 8,
+    "top-up credit processing": 6,
+    "POST /webhooks/stripe": 2,
+}
 
 
 def print_commands(name: str, commands: list[str], per: int = 1) -> None:
@@ -92,6 +101,28 @@ async def topup_requests(client: httpx.AsyncClient, services: Services, counter:
     print_commands("POST /wallet/topup_request", await counter.per_operation(3, request))
 
 
+async def webhook_intake_commands(
+    client: httpx.AsyncClient, services: Services, counter: CommandCounter
+) -> None:
+    """What the intake does before its 200: the signature checked and the event stored."""
+    payloads = [succeeded_event(topup_intent(f"tu_{uuid.uuid4().hex[:24]}", "bench", 100)) for _ in range(3)]
+
+    async def deliver(index: int) -> None:
+        payload = payloads[index]
+        signature = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET)
+        answer = await client.post(
+            "/webhooks/stripe",
+            content=payload,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200, answer.text
+
+    print_commands("POST /webhooks/stripe (intake, before its 200)", await counter.per_operation(3, deliver))
+    await services.database[Collections.WEBHOOK_EVENTS].delete_many(
+        {"_id": {"$in": [json.loads(payload)["id"] for payload in payloads]}}
+    )
+
+
 async def webhook_intake_and_processing(services: Services, counter: CommandCounter, report: Report) -> None:
     started = time.perf_counter()
     await store_paid_topups(services, EVENTS)
@@ -107,4 +138,5 @@ async def webhook_intake_and_processing(services: Services, counter: CommandCoun
 async def run(client: httpx.AsyncClient, services: Services, counter: CommandCounter, report: Report) -> None:
     await wallet_reads(client, services, counter, report)
     await topup_requests(client, services, counter)
+    await webhook_intake_commands(client, services, counter)
     await webhook_intake_and_processing(services, counter, report)

@@ -85,6 +85,12 @@ async def run(
     )
 
 
+# What issue 18 asks of a payout request, in MongoDB commands.
+GOALS = {"POST /payouts": 10}
+
+
 def _print(name: str, commands: list[str]) -> None:
-    print(f"{name:<52} {len(commands):>10.1f} commands")
+    goal = GOALS.get(name)
+    verdict = "" if goal is None else f"(goal <= {goal}: {'met' if len(commands) <= goal else 'MISSED'})"
+    print(f"{name:<52} {len(commands):>10.1f} commands {verdict}")
     print(f"{'':<8}{', '.join(commands)}")

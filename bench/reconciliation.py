@@ -223,14 +223,21 @@ async def one_size(uri: str, emulator_url: str, objects: int, counter: CommandCo
 async def figures_commands(
     services: Services, database: Database, counter: CommandCounter, report: Report
 ) -> None:
-    """The MongoDB commands of the admin overview's figures (also read at each `/metrics` scrape),
-    beside one raw count of the same database."""
+    """The MongoDB commands and time of the admin overview's figures (also read at each
+    `/metrics` scrape: thirteen reads in two concurrent rounds), beside one raw count of the same
+    database."""
+
+    def raw_count() -> Awaitable[int]:
+        return database[Collections.DISCREPANCIES].count_documents({"status": "open"})
+
     figures = await counter.per_operation(3, lambda _: services.operations_figures.read())
-    raw = await counter.per_operation(
-        3, lambda _: database[Collections.DISCREPANCIES].count_documents({"status": "open"})
-    )
+    raw = await counter.per_operation(3, lambda _: raw_count())
     report("admin overview figures: MongoDB commands", len(figures), "commands")
     report("admin overview figures: raw baseline (one count)", len(raw), "commands")
+    read_time = min([(await timed(counter, services.operations_figures.read)).seconds for _ in range(5)])
+    raw_time = min([(await timed(counter, raw_count)).seconds for _ in range(5)])
+    report("admin overview figures: time (best of 5)", read_time * 1000, "ms")
+    report("admin overview figures: raw baseline (one count), time", raw_time * 1000, "ms")
 
 
 async def run(uri: str, counter: CommandCounter, report: Report) -> None:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import psutil
 
 from app.container import Services
 from bench.events import store_paid_topups, store_topups_paid_at_stripe
@@ -37,6 +40,26 @@ class Run:
     event_store_ms: float
     # The processes' own CPU time per item (parsing, driver, service code).
     client_cpu_ms: float
+    # The database server's CPU time per item, and the share of one core it used meanwhile.
+    server_cpu_ms: float
+    server_busy_percent: float
+    # What became of the attempts (claims lost to another worker included) and the commands the
+    # server refused (write conflicts), over all processes.
+    outcomes: Counter[str]
+    failed_commands: Counter[str]
+
+
+def database_server() -> psutil.Process | None:
+    """The SecantusDB process this benchmark started (a child of ours), if it did."""
+    servers = [child for child in psutil.Process().children() if "secantusd" in " ".join(child.cmdline())]
+    return servers[0] if len(servers) == 1 else None
+
+
+def cpu_seconds(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 async def run_processes(
@@ -62,6 +85,8 @@ async def run_processes(
         assert worker.stdout is not None
         while (await worker.stdout.readline()).strip() != b"ready":
             assert not worker.stdout.at_eof(), "a worker process ended before it was ready"
+    server = database_server()
+    server_cpu = cpu_seconds(server)
     for worker in workers:
         assert worker.stdin is not None
         worker.stdin.write(b"go\n")
@@ -70,8 +95,11 @@ async def run_processes(
     for worker in workers:
         output, _ = await worker.communicate()
         results.append(json.loads(output.decode().strip().splitlines()[-1]))
+    server_cpu = cpu_seconds(server) - server_cpu
     done = sum(int(result["done"]) for result in results)
     elapsed = max(r["finished"] for r in results) - min(r["started"] for r in results)
+    outcomes: Counter[str] = sum((Counter(result["outcomes"]) for result in results), Counter())
+    failed: Counter[str] = sum((Counter(result["failed_commands"]) for result in results), Counter())
     store = sum(
         seconds
         for result in results
@@ -79,7 +107,17 @@ async def run_processes(
         if command.endswith(" webhook_events")
     )
     cpu = sum(result["cpu_seconds"] for result in results)
-    return Run(done, done / elapsed, 1000 * store / max(done, 1), 1000 * cpu / max(done, 1))
+    per_item = 1000 / max(done, 1)
+    return Run(
+        done,
+        done / elapsed,
+        store * per_item,
+        cpu * per_item,
+        server_cpu * per_item,
+        100 * server_cpu / elapsed,
+        outcomes,
+        failed,
+    )
 
 
 async def run(services: Services, emulator: EmulatorServer, uri: str, events: int, report: Report) -> None:
@@ -99,6 +137,15 @@ async def run(services: Services, emulator: EmulatorServer, uri: str, events: in
             )
         report("  waiting on webhook_events (claims, outcomes), per event", processing.event_store_ms, "ms")
         report("  worker CPU per event (parse, driver, service)", processing.client_cpu_ms, "ms")
+        report("  database server CPU per event", processing.server_cpu_ms, "ms")
+        report("  database server CPU per raw ledger post", raw.server_cpu_ms, "ms")
+        report(
+            "  database server busy (share of one core) while processing", processing.server_busy_percent, "%"
+        )
+        report("  database server busy (share of one core) while posting raw", raw.server_busy_percent, "%")
+        attempts = ", ".join(f"{name} {count}" for name, count in sorted(processing.outcomes.items()))
+        refused = ", ".join(f"{name} {count}" for name, count in processing.failed_commands.items()) or "none"
+        print(f"{'':<8}attempts: {attempts}; commands refused by the server: {refused}")
 
 
 async def run_with_stripe(
@@ -121,3 +168,32 @@ async def run_with_stripe(
         away = f"{STRIPE_ROUND_TRIP_SECONDS * 1000:.0f} ms"
         name = f"top-up webhooks, charges read from Stripe {away} away, {workers} worker(s)"
         report(name, processing.per_second, "events/s")
+
+
+def main() -> None:
+    """This benchmark alone: `python -m bench.throughput`."""
+    import uuid
+
+    from app.container import running_services
+    from app.observability import configure_logging
+    from bench.__main__ import THROUGHPUT_EVENTS, report
+    from bench.settings import STRIPE_KEY, bench_settings
+    from stripe_emulator.settings import EmulatorSettings
+    from tests.mongo_server import secantus_server
+
+    async def alone(uri: str, emulator: EmulatorServer) -> None:
+        settings = bench_settings(uri, f"bench_{uuid.uuid4().hex[:8]}", emulator.base_url)
+        async with running_services(settings) as services:
+            try:
+                await run(services, emulator, uri, THROUGHPUT_EVENTS, report)
+            finally:
+                await services.database.client.drop_database(settings.mongodb_database)
+
+    configure_logging("ERROR")
+    emulator_settings = EmulatorSettings(api_key=STRIPE_KEY, processing_delay_seconds=None)
+    with secantus_server() as uri, EmulatorServer(emulator_settings) as emulator:
+        asyncio.run(alone(uri, emulator))
+
+
+if __name__ == "__main__":
+    main()

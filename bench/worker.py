@@ -4,7 +4,8 @@
 It starts the service's own services (its own MongoDB client, as a replica would), says `ready`,
 waits for `go` on stdin, then either processes due webhook events until none is left
 (`webhooks`) or posts COUNT card credits one after the other (`ledger`, the raw baseline), and
-prints what it did as JSON, with the time its commands waited on MongoDB.
+prints what it did as JSON: its outcomes, the time its commands waited on MongoDB and the commands
+the server refused (write conflicts).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from pymongo import monitoring
@@ -26,19 +28,20 @@ from bench.commands import CommandTimer
 from bench.settings import bench_settings
 
 
-async def process_webhooks(services: Services, count: int) -> int:
-    return len(await drain(services.webhook_processor))
+async def process_webhooks(services: Services, count: int) -> Counter[str]:
+    """Due events processed until none is left; how many came to each outcome."""
+    return Counter(str(outcome.outcome) for outcome in await drain(services.webhook_processor))
 
 
-async def post_credits(services: Services, count: int) -> int:
+async def post_credits(services: Services, count: int) -> Counter[str]:
     run = uuid.uuid4().hex[:8]
     for index in range(count):
         credit = Move(Accounts.CARD, Accounts.buyer_wallet(f"raw-{run}-{index}"), 100, "usd")
         await services.ledger.post(entry(f"raw:{run}:{index}", EntryKind.TOPUP, [credit]))
-    return count
+    return Counter(posted=count)
 
 
-JOBS: dict[str, Callable[[Services, int], Awaitable[int]]] = {
+JOBS: dict[str, Callable[[Services, int], Awaitable[Counter[str]]]] = {
     "webhooks": process_webhooks,
     "ledger": post_credits,
 }
@@ -55,11 +58,14 @@ async def work(
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         timer.seconds.clear()
+        timer.failures.clear()
         started, cpu = time.time(), time.process_time()
-        done = await JOBS[job](services, count)
+        outcomes = await JOBS[job](services, count)
         finished, cpu = time.time(), time.process_time() - cpu
         return {
-            "done": done,
+            "done": sum(outcomes.values()),
+            "outcomes": outcomes,
+            "failed_commands": timer.failures,
             "started": started,
             "finished": finished,
             "cpu_seconds": cpu,

@@ -28,7 +28,8 @@ class Postman:
     """Takes every event the emulator made and delivers it once or more, now or later."""
 
     held: list[dict[str, Any]] = field(default_factory=list)
-    taken: set[str] = field(default_factory=set)
+    # The newest event taken: the emulator answers only those made after it.
+    last_taken: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
     async def pump(self, world: World, rng: random.Random, *, faults: bool) -> None:
@@ -51,10 +52,11 @@ class Postman:
 
     async def _new_events(self, world: World) -> list[dict[str, Any]]:
         """Events the emulator made since the last look, oldest first."""
-        events = (await world.emulator.inspect_async("events"))["data"]
-        fresh = [event for event in reversed(events) if event["id"] not in self.taken]
-        self.taken.update(event["id"] for event in fresh)
-        return fresh
+        query = {"after": self.last_taken} if self.last_taken else {}
+        fresh: list[dict[str, Any]] = (await world.emulator.inspect_async("events", **query))["data"]
+        if fresh:
+            self.last_taken = fresh[0]["id"]
+        return fresh[::-1]
 
     async def drain(self, world: World, rng: random.Random) -> None:
         """Everything still held delivered, in order, and processed to the end."""

@@ -9,8 +9,6 @@ import random
 from enum import StrEnum
 from typing import Any
 
-import httpx
-
 from sim.world import World
 
 # The creations the issue names: PaymentIntents, transfers (and their reversals), refunds, payouts.
@@ -53,6 +51,4 @@ async def inject(world: World, rng: random.Random) -> str:
 
 
 async def clear(world: World) -> None:
-    async with httpx.AsyncClient(timeout=30) as http:
-        answer = await http.delete(f"{world.emulator.base_url}/_emulator/faults")
-        answer.raise_for_status()
+    await world.emulator.clear_faults_async()

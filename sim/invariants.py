@@ -5,18 +5,27 @@ passed, Stripe's pending work done).
 Checked by the shared helper of the tests (`tests/money_invariants.py`): conservation, balances
 equal to their postings, no negative custody account, the platform's Stripe balance equal to the
 ledger's prediction. Checked here: escrows against the ledger, each PaymentIntent credited
-exactly once if it succeeded and never otherwise, at most one Stripe object per operation, the
-audit chain intact.
+exactly once if it succeeded and never otherwise, at most one Stripe object (PaymentIntent,
+transfer, reversal, refund, payout) per operation, the audit chain intact. Over the day's records
+(`sim/day_invariants.py`): no payout while a dispute was open, refunds within what was paid per
+source and, on the simulated world, the legacy totals and the service's reconciliation finding
+nothing. `check_marketplace` checks all but those two on any database the service wrote and the
+Stripe it talked to (the load run uses it), `check_everything` everything on the simulated world.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+import stripe
+
+from app.container import Services
 from app.db import Collections, Database
 from app.domain.checkout import EscrowStatus
 from app.domain.ledger import Accounts
+from sim import day_invariants
 from sim.world import CURRENCY, World
 from tests.money_invariants import assert_books_balance, assert_money_invariants
 
@@ -30,13 +39,27 @@ async def check_books(world: World) -> None:
 
 async def check_everything(world: World) -> list[str]:
     """Every invariant; the names of those checked."""
-    database = world.services.database
-    await assert_money_invariants(database, world.services.provider, CURRENCY)
+    checked = await check_marketplace(world.services, world.emulator.stripe_client(), world.accounts.values())
+    await day_invariants.legacy_totals_accounted(world)
+    await day_invariants.reconciliation_finds_nothing(world)
+    return [*checked, "legacy = migrated + rejected + left", "reconciliation finds nothing"]
+
+
+async def check_marketplace(
+    services: Services, stripe_client: stripe.StripeClient, connected_accounts: Iterable[str]
+) -> list[str]:
+    """Every invariant over the service's database and what Stripe holds (the platform and the
+    sellers' connected accounts); the names of those checked."""
+    database = services.database
+    await assert_money_invariants(database, services.provider, CURRENCY)
     await _escrows_match_ledger(database)
-    intents = await _stripe_list(world, "payment_intents")
+    intents = await _stripe_list(stripe_client, "payment_intents")
     await _intents_credited_once(database, intents)
-    await _one_stripe_object_per_operation(world, intents)
-    await _audit_chain_intact(world)
+    await _one_stripe_object_per_operation(stripe_client, connected_accounts, intents)
+    await day_invariants.no_payout_while_disputed(database)
+    await day_invariants.refunds_within_what_was_paid(database)
+    day_invariants.stripe_refunds_within_charges(intents, await _stripe_list(stripe_client, "refunds"))
+    await _audit_chain_intact(services)
     return [
         "conservation",
         "no negative custody",
@@ -44,6 +67,8 @@ async def check_everything(world: World) -> list[str]:
         "escrows = ledger",
         "PaymentIntents credited once",
         "one Stripe object per operation",
+        "no payout while disputed",
+        "refunds within what was paid",
         "audit chain",
     ]
 
@@ -88,18 +113,24 @@ async def _intents_credited_once(database: Database, intents: list[dict[str, Any
         )
 
 
-async def _one_stripe_object_per_operation(world: World, intents: list[dict[str, Any]]) -> None:
+async def _one_stripe_object_per_operation(
+    stripe_client: stripe.StripeClient, connected_accounts: Iterable[str], intents: list[dict[str, Any]]
+) -> None:
     made: Counter[str] = Counter()
     for intent in intents:
         metadata = intent["metadata"]
         made[f"payment_intent for {metadata.get('topup_id') or metadata.get('order_id')}"] += 1
-    for transfer in await _stripe_list(world, "transfers"):
+    for transfer in await _stripe_list(stripe_client, "transfers"):
         metadata = transfer["metadata"]
         made[f"transfer for {metadata.get('attempt_id') or metadata.get('escrow_id')}"] += 1
-    for refund in await _stripe_list(world, "refunds"):
+        if transfer["amount_reversed"]:
+            reversals = await stripe_client.v1.transfers.reversals.list_async(transfer["id"], {"limit": 100})
+            async for reversal in reversals.auto_paging_iter():
+                made[f"reversal for {reversal.to_dict()['metadata'].get('reversal_id')}"] += 1
+    for refund in await _stripe_list(stripe_client, "refunds"):
         made[f"refund for {refund['metadata'].get('refund_id')}"] += 1
-    for account in world.accounts.values():
-        for payout in await _stripe_list(world, "payouts", stripe_account=account):
+    for account in connected_accounts:
+        for payout in await _stripe_list(stripe_client, "payouts", stripe_account=account):
             made[f"payout for {payout['metadata'].get('payout_id')}"] += 1
     twice = {
         operation: count for operation, count in made.items() if count > 1 and not operation.endswith(" None")
@@ -107,14 +138,15 @@ async def _one_stripe_object_per_operation(world: World, intents: list[dict[str,
     assert not twice, f"Stripe objects made more than once: {twice}"
 
 
-async def _audit_chain_intact(world: World) -> None:
-    await world.services.audit_sealer.seal_pending()
-    report = await world.services.audit_verifier.verify()
+async def _audit_chain_intact(services: Services) -> None:
+    await services.audit_sealer.seal_pending()
+    report = await services.audit_verifier.verify()
     assert report.intact, f"the audit chain is broken: {report.first_break}"
 
 
-async def _stripe_list(world: World, resource: str, **options: Any) -> list[dict[str, Any]]:
-    client = world.emulator.stripe_client()
-    listing = getattr(client.v1, resource)
+async def _stripe_list(
+    stripe_client: stripe.StripeClient, resource: str, **options: Any
+) -> list[dict[str, Any]]:
+    listing = getattr(stripe_client.v1, resource)
     page = await listing.list_async({"limit": 100}, options or None)
     return [item.to_dict() async for item in page.auto_paging_iter()]

@@ -56,7 +56,7 @@ def instance(world: World, rng: random.Random) -> Marketplace:
 
 
 def buyers(world: World) -> list[str]:
-    return [*BUYERS, *world.legacy_users]
+    return [*BUYERS, *world.legacy_wallets]
 
 
 async def top_up(world: World, rng: random.Random) -> str:
@@ -322,12 +322,12 @@ async def settle(world: World, rng: random.Random) -> str:
 async def legacy_credit(world: World, rng: random.Random) -> str:
     """The legacy system holds a wallet for a user the new one has not seen yet (now and then
     one it cannot migrate: a fraction of a cent)."""
-    user = f"legacy_{len(world.legacy_users)}"
+    user = f"legacy_{len(world.legacy_wallets)}"
     cents = rng.randrange(100, 50_000)
     bad = rng.random() < 0.1
     balance = f"{cents // 100}.{cents % 100:02d}{'5' if bad else ''}"
     await insert_legacy_wallet(world.services.database, user, balance)
-    world.legacy_users.append(user)
+    world.legacy_wallets[user] = balance
     return f"legacy wallet {'bad' if bad else 'good'}"
 
 

@@ -69,9 +69,12 @@ class World:
     emulator: EmulatorServer
     settings: Settings
     clock: SimClock = field(default_factory=SimClock)
+    # Stripe stamps objects in whole seconds: a second's margin keeps the first ones inside the day.
+    opened_at: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(seconds=1))
     orders: list[dict[str, Any]] = field(default_factory=list)
     disputes: list[str] = field(default_factory=list)
-    legacy_users: list[str] = field(default_factory=list)
+    # Each legacy wallet the legacy system was given: its user and its balance as written.
+    legacy_wallets: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)
     counter: int = 0
 

@@ -17,9 +17,12 @@ from stripe_emulator.settings import EmulatorSettings
 class EmulatorApp:
     """Sends `/v1` requests to the Stripe API and everything else to the control app."""
 
-    def __init__(self, api: ASGIApp, control: ASGIApp) -> None:
+    def __init__(self, api: ASGIApp, control: ASGIApp, emulator: Emulator) -> None:
         self._api = api
         self._control = control
+        # The state behind both, for a test that must make Stripe hold what no request can
+        # (`EmulatorServer.stored`).
+        self.emulator = emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
@@ -41,4 +44,4 @@ def create_app(settings: EmulatorSettings) -> EmulatorApp:
     control = Starlette(routes=[*harness.ROUTES, *controls.ROUTES, *pages.ROUTES], lifespan=lifespan)
     control.state.emulator = emulator
     control.state.api = api
-    return EmulatorApp(api, control)
+    return EmulatorApp(api, control, emulator)

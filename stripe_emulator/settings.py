@@ -20,6 +20,11 @@ class EmulatorSettings:
     webhook_url: str | None = None
     delivery_max_attempts: int = 5
     delivery_backoff_seconds: float = 0.5
+    delivery_duplicate_rate: float = 0.0
+    """Share of events delivered twice, as Stripe may (0 to 1)."""
+    delivery_reorder_window: int = 1
+    """Up to this many queued events are delivered at once, in random order (1: one at a time, in
+    creation order), as Stripe, which promises no order."""
     settlement: Settlement = "deferred"
     """`deferred`: a card charge's balance transaction is null at `payment_intent.succeeded` and
     arrives later with `charge.updated`, as at Stripe since 2024; `immediate`: it is set at once."""
@@ -39,6 +44,12 @@ class EmulatorSettings:
                 "STRIPE_CONNECT_WEBHOOK_SECRET", defaults.connect_webhook_secret
             ),
             webhook_url=os.environ.get("EMULATOR_WEBHOOK_URL") or None,
+            delivery_duplicate_rate=duplicate_rate(
+                os.environ.get("EMULATOR_DELIVERY_DUPLICATE_RATE", str(defaults.delivery_duplicate_rate))
+            ),
+            delivery_reorder_window=reorder_window(
+                os.environ.get("EMULATOR_DELIVERY_REORDER_WINDOW", str(defaults.delivery_reorder_window))
+            ),
             settlement=settlement_named(os.environ.get("EMULATOR_SETTLEMENT", defaults.settlement)),
             processing_delay_seconds=defaults.processing_delay_seconds
             if delay is None
@@ -62,3 +73,17 @@ def optional_seconds(text: str) -> float | None:
     if seconds < 0:
         raise ValueError(f"a delay cannot be negative: {text!r}")
     return seconds
+
+
+def duplicate_rate(text: str) -> float:
+    rate = float(text)
+    if not 0 <= rate <= 1:
+        raise ValueError(f"a duplicate rate is between 0 and 1, not {text!r}")
+    return rate
+
+
+def reorder_window(text: str) -> int:
+    window = int(text)
+    if window < 1:
+        raise ValueError(f"a reorder window is at least 1, not {text!r}")
+    return window

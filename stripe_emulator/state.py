@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from stripe_emulator import errors
@@ -98,13 +98,12 @@ class Store:
         """(account, object) for every object of a type, oldest first; None is the platform."""
         return [(entry.owner, entry.obj) for entry in self._by_type.get(object_type, [])]
 
-    def all_newest_first(self, object_type: str) -> list[JsonObject]:
-        """Objects of a type on every account, newest first."""
-        return self._newest_first(object_type, lambda entry: True)
-
-    def _newest_first(self, object_type: str, belongs: Callable[[_Entry], bool]) -> list[JsonObject]:
+    def all_newest_first(self, object_type: str, *, after: str | None = None) -> list[JsonObject]:
+        """Objects of a type on every account, newest first; with `after` (the id of one of them),
+        only those created after it, so a poller reads each object once."""
         entries = self._by_type.get(object_type, [])
-        return [entry.obj for entry in reversed(entries) if belongs(entry)]
+        start = 0 if after is None else _index_of(entries, self._entries[after].sequence + 1)
+        return [entries[index].obj for index in range(len(entries) - 1, start - 1, -1)]
 
     def clear(self) -> None:
         self._entries.clear()

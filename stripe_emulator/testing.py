@@ -10,7 +10,9 @@ with EmulatorServer() as emulator:
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -136,15 +138,30 @@ class EmulatorServer:
         return _answer(self._http.get(self._url(path), params=query))
 
     async def control_async(self, path: str, **body: Any) -> Any:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with _async_http() as http:
             return _answer(await http.post(self._url(path), json=body))
 
     async def inspect_async(self, path: str, **query: Any) -> Any:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with _async_http() as http:
             return _answer(await http.get(self._url(path), params=query))
+
+    async def clear_faults_async(self) -> None:
+        """Forget the faults not used yet."""
+        async with _async_http() as http:
+            _answer(await http.delete(self._url("faults")))
 
     def reset(self) -> None:
         self.control("reset")
+
+    def stored(self, object_id: str) -> dict[str, Any]:
+        """The stored object itself (a balance transaction, a transfer, ...), to alter in place:
+        how a test makes Stripe hold what no request can, such as a transfer one cent larger than
+        the service asked for. A balance is derived from its balance transactions, so altering
+        one's `amount` and `net` moves the balance with it."""
+        found = self.app.emulator.store.lookup(object_id)
+        if found is None:
+            raise KeyError(f"the emulator holds no {object_id}")
+        return found
 
     def configure(self, **settings: Any) -> Any:
         return self.control("config", **settings)
@@ -160,8 +177,9 @@ class EmulatorServer:
     def inject_fault(self, path_prefix: str, **options: Any) -> Any:
         return self.control("faults", path_prefix=path_prefix, **options)
 
-    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
-        query = {"type": event_type} if event_type else {}
+    def events(self, event_type: str | None = None, after: str | None = None) -> list[dict[str, Any]]:
+        """Events newest first: of `event_type`, created after the event `after`, when given."""
+        query = {name: value for name, value in (("type", event_type), ("after", after)) if value}
         events: list[dict[str, Any]] = self.inspect("events", **query)["data"]
         return events
 
@@ -199,6 +217,18 @@ class EmulatorServer:
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/_emulator/{path.lstrip('/')}"
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def _async_http() -> httpx.AsyncClient:
+    """A client for one control call (an async client belongs to one event loop, and callers
+    run in several). The controls are plain HTTP, but a client builds its TLS context when
+    made, which costs tens of milliseconds: they share one."""
+    return httpx.AsyncClient(timeout=30, verify=_tls_context())
 
 
 def _answer(response: httpx.Response) -> Any:

@@ -3,12 +3,15 @@
 One worker delivers events in creation order. A failed attempt (non-2xx or connection error)
 is retried in the background with exponential backoff, without holding up later events.
 While paused, new events are held; the deliver endpoint sends any event at any time.
+As Stripe may, the worker can send some events twice (`delivery_duplicate_rate`) and deliver up
+to `delivery_reorder_window` queued events at once in random order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 
 import httpx
@@ -35,7 +38,8 @@ class WebhookDispatcher:
         self._queue: asyncio.Queue[JsonObject] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._retries: set[asyncio.Task[None]] = set()
-        self._busy = False
+        self._in_flight = 0
+        self._random = secrets.SystemRandom()
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -45,10 +49,12 @@ class WebhookDispatcher:
     def enqueue(self, event: JsonObject) -> None:
         if not self.enabled:
             return
-        if self.paused:
-            self._held.append(event)
-        else:
-            self._put(event)
+        copies = 2 if self._random.random() < self._config.delivery_duplicate_rate else 1
+        for _ in range(copies):
+            if self.paused:
+                self._held.append(event)
+            else:
+                self._put(event)
 
     def redeliver(self, event: JsonObject, times: int) -> None:
         self._release(event)
@@ -72,14 +78,14 @@ class WebhookDispatcher:
             "webhook_url": self._config.webhook_url,
             "held": [event["id"] for event in self._held],
             "queued": self._queue.qsize() if self._queue else 0,
-            "in_flight": int(self._busy) + len(self._retries),
+            "in_flight": self._in_flight + len(self._retries),
         }
 
     def reset(self) -> None:
         for task in [self._worker, *self._retries]:
             if task is not None:
                 task.cancel()
-        self._worker, self._queue, self._busy = None, None, False
+        self._worker, self._queue, self._in_flight = None, None, 0
         self._retries.clear()
         self._held.clear()
         self.deliveries.clear()
@@ -102,12 +108,16 @@ class WebhookDispatcher:
 
     async def _work(self, queue: asyncio.Queue[JsonObject]) -> None:
         while True:
-            event = await queue.get()
-            self._busy = True
+            batch = [await queue.get()]
+            while len(batch) < self._config.delivery_reorder_window and not queue.empty():
+                batch.append(queue.get_nowait())
+            if len(batch) > 1:
+                self._random.shuffle(batch)
+            self._in_flight = len(batch)
             try:
-                await self._deliver(event)
+                await asyncio.gather(*(self._deliver(event) for event in batch))
             finally:
-                self._busy = False
+                self._in_flight = 0
 
     async def _deliver(self, event: JsonObject) -> JsonObject:
         record = await self._attempt(event, 1)

@@ -319,6 +319,8 @@ class PaymentProvider(Protocol):
         self, reversal_id: str, transfer_id: str, amount: int | None = None, *, idempotency_key: str
     ) -> TransferReversal: ...
 
+    async def retrieve_transfer_reversal(self, transfer_id: str, reversal_id: str) -> TransferReversal: ...
+
     async def create_refund(
         self,
         refund_id: str,
@@ -364,6 +366,10 @@ class PaymentProvider(Protocol):
     ) -> AsyncIterator[PaymentIntent]: ...
 
     def iter_transfers(self, created_from: datetime, created_to: datetime) -> AsyncIterator[Transfer]: ...
+
+    def iter_transfer_reversals(self, transfer_id: str) -> AsyncIterator[TransferReversal]:
+        """Every reversal of one transfer, whenever it was made."""
+        ...
 
     def iter_refunds(self, created_from: datetime, created_to: datetime) -> AsyncIterator[Refund]: ...
 

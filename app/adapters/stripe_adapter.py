@@ -307,6 +307,13 @@ class StripeAdapter:
         )
         return to_reversal(reversal)
 
+    async def retrieve_transfer_reversal(self, transfer_id: str, reversal_id: str) -> TransferReversal:
+        found = await self._call(
+            "transfers.reversals.retrieve",
+            lambda: self._stripe.transfers.reversals.retrieve_async(transfer_id, reversal_id),
+        )
+        return to_reversal(found)
+
     # Refunds and payouts
 
     async def create_refund(
@@ -508,7 +515,7 @@ class StripeAdapter:
             "accounts.list", lambda after: self._stripe.accounts.list_async(_after(params, after)), to_account
         )
 
-    def _iter_reversals(self, transfer_id: str) -> AsyncGenerator[TransferReversal, None]:
+    def iter_transfer_reversals(self, transfer_id: str) -> AsyncGenerator[TransferReversal, None]:
         params: stripe.params.TransferReversalListParams = {"limit": self._page_size}
         return self._iterate(
             "transfers.reversals.list",
@@ -539,7 +546,7 @@ class StripeAdapter:
     async def find_reversal_by_metadata(
         self, transfer_id: str, key: str, value: str
     ) -> TransferReversal | None:
-        return await _first_with_metadata(self._iter_reversals(transfer_id), key, value)
+        return await _first_with_metadata(self.iter_transfer_reversals(transfer_id), key, value)
 
     async def find_refund_by_metadata(self, key: str, value: str, created_from: datetime) -> Refund | None:
         return await _first_with_metadata(self.iter_refunds(created_from, _until_now()), key, value)

@@ -78,6 +78,12 @@ RESOLVED_AS = {
 }
 
 
+def repeats_resolution(status: DisputeStatus, outcome: Outcome) -> bool:
+    """Whether resolving a dispute already at `status` with `outcome` asks again for the decision
+    taken (a retry, answered with that resolution) rather than for another one (refused)."""
+    return RESOLVED_AS[outcome] is status
+
+
 def chargeback_status(stripe_status: str) -> DisputeStatus:
     """Stripe's dispute status as ours; an inquiry's statuses are Stripe's too."""
     return DisputeStatus(stripe_status)

@@ -410,6 +410,31 @@ class Tally:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a run is through the wallets it found: each wallet ends migrated (late credits
+    included), already migrated or rejected; the rest are still to come."""
+
+    wallets: int
+    migrated: int
+    already_migrated: int
+    rejected: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.wallets - self.migrated - self.already_migrated - self.rejected, 0)
+
+
+def progress_of(wallets: int, counts: Mapping[str, int]) -> Progress:
+    """A run's progress from its counts by outcome (`Tally.counts`, or those so far)."""
+    return Progress(
+        wallets=wallets,
+        migrated=counts.get(Outcome.MIGRATED.value, 0) + counts.get(Outcome.LATE_MIGRATED.value, 0),
+        already_migrated=counts.get(Outcome.ALREADY_MIGRATED.value, 0),
+        rejected=counts.get(Outcome.REJECTED.value, 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class CurrencyReconciliation:
     currency: str
     legacy: Decimal

@@ -168,7 +168,7 @@ def ledger_entries(
     if status is PayoutStatus.PAID and not posted.paid:
         entries.append(
             entry(
-                f"payout:{stripe_payout_id}",
+                payout_entry_key(stripe_payout_id),
                 EntryKind.PAYOUT,
                 [Move(connected, bank, amount, currency)],
                 **refs,
@@ -178,7 +178,7 @@ def ledger_entries(
     if status is PayoutStatus.FAILED and posted.paid and not posted.failure:
         entries.append(
             entry(
-                f"payout_failure:{stripe_payout_id}",
+                payout_failure_entry_key(stripe_payout_id),
                 EntryKind.PAYOUT,
                 [Move(bank, connected, amount, currency)],
                 **refs,
@@ -186,6 +186,14 @@ def ledger_entries(
         )
         state = LedgerState(paid=True, failure=True)
     return entries, state
+
+
+def payout_entry_key(stripe_payout_id: str) -> str:
+    return f"payout:{stripe_payout_id}"
+
+
+def payout_failure_entry_key(stripe_payout_id: str) -> str:
+    return f"payout_failure:{stripe_payout_id}"
 
 
 def list_key(created_at: datetime, object_id: str) -> str:

@@ -76,6 +76,9 @@ class Flow(StrEnum):
     OUT_OF_PLATFORM = "out_of_platform"
     # Money no check follows: whether the books hold it is not known, so it explains no drift.
     UNCHECKED = "unchecked"
+    # Money on a seller's connected account (a payout to their bank): the platform's balance
+    # does not hold it, so it explains no drift either.
+    SELLER_ACCOUNT = "seller_account"
 
 
 class DiscrepancyAlreadyResolved(ServiceError):
@@ -129,7 +132,7 @@ class Difference:
     def balance_effect(self) -> int:
         """How much more the platform's Stripe balance holds than the ledger predicts, because of it."""
         gap = (self.actual or 0) - (self.expected or 0)
-        if self.flow is Flow.UNCHECKED:
+        if self.flow in (Flow.UNCHECKED, Flow.SELLER_ACCOUNT):
             return 0
         return gap if self.flow is Flow.INTO_PLATFORM else -gap
 

@@ -47,7 +47,7 @@ from app.schemas.disputes import (
     ResolveDisputeBody,
     StripeEvidenceBody,
 )
-from app.services.disputes import OpenDispute, Resolution, StripeEvidence
+from app.services.disputes import DisputeFilter, OpenDispute, Resolution, StripeEvidence
 from app.services.payment_operations import PAYMENT_OPERATION_ERRORS
 from app.services.refunds import REFUND_ERRORS, EscrowNotRefundable
 from app.strict_json import InvalidJson, parse_json
@@ -211,12 +211,20 @@ async def list_disputes(
     disputes: DisputesDep,
     status: DisputeStatus | None = None,
     kind: DisputeKind | None = None,
+    is_open: Annotated[
+        bool | None,
+        Query(
+            alias="open",
+            description="Only those still open (a buyer's dispute waiting for an admin, a chargeback "
+            "for Stripe's decision), or only those closed",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[
         str | None, Query(max_length=255, description="Last dispute_id of the previous page")
     ] = None,
 ) -> DisputeList:
-    page = await disputes.page(status, kind, limit, starting_after)
+    page = await disputes.page(DisputeFilter(status, kind, is_open), limit, starting_after)
     return DisputeList(
         data=[DisputeOut.model_validate(dispute, from_attributes=True) for dispute in page.data],
         has_more=page.has_more,
@@ -244,7 +252,9 @@ async def resolve_dispute(
     is paid. `split`: `refund_amount` back by source (card first, or `refund_sources`), the rest
     released; exact to the cent. A seller paid before the dispute: the platform refunds the buyer
     the same way from its own money and takes the seller's share back (their transfer reversed,
-    or their debt); 409 `escrow_not_refundable` while their transfer is still being made."""
+    or their debt); 409 `escrow_not_refundable` while their transfer is still being made.
+    A dispute resolved already answers that resolution when asked for the same outcome again (a
+    retry finishes what an interruption left) and 409 `dispute_not_open` for another outcome."""
     resolution = Resolution(body.outcome, body.note, body.refund_amount, tuple(body.refund_sources or ()))
     return await idempotent.respond(
         admin_principal,

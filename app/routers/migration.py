@@ -108,7 +108,7 @@ def _run_out(run: MigrationRun) -> MigrationRunOut:
         batch_size=run.batch_size,
         only_users=len(run.users) if run.users is not None else None,
         batches=run.batches,
-        counts=dict(run.tally.counts) if finished else run.progress,
+        counts=run.counts,
         posted=dict(run.tally.posted),
         totals=[
             CurrencyTotalsOut(

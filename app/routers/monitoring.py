@@ -9,8 +9,16 @@ from fastapi import APIRouter, Depends
 from app.auth import Principal, Role
 from app.routers.contract import ContractRoute, raises
 from app.routers.dependencies import OperationsFiguresDep, require_roles
-from app.schemas.monitoring import AmountFigure, AmountOut, CountFigure, OverviewOut
+from app.schemas.monitoring import (
+    AmountFigure,
+    AmountOut,
+    CountFigure,
+    MigrationProgressFigure,
+    MigrationRunProgressOut,
+    OverviewOut,
+)
 from app.schemas.reconciliation import ReconciliationRunOut
+from app.services.migration import MigrationRun
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=ContractRoute)
 
@@ -31,8 +39,35 @@ async def overview(_: Reader, figures: OperationsFiguresDep) -> OverviewOut:
         topups_needing_review=CountFigure(
             count=read.topups_needing_review, list="/admin/topups?status=needs_review"
         ),
+        open_disputes=CountFigure(count=read.open_disputes, list="/admin/disputes?kind=buyer&open=true"),
+        open_chargebacks=CountFigure(
+            count=read.open_chargebacks, list="/admin/disputes?kind=chargeback&open=true"
+        ),
+        failed_transfers=CountFigure(count=read.failed_transfers, list="/admin/transfers?status=failed"),
+        failed_refunds=CountFigure(count=read.failed_refunds, list="/admin/refunds?status=failed"),
+        migration_progress=MigrationProgressFigure(
+            list="/admin/migrations", last_run=_migration(read.last_migration)
+        ),
         last_reconciliation=_run(read.last_reconciliation),
         last_successful_reconciliation=_run(read.last_successful_reconciliation),
+    )
+
+
+def _migration(run: MigrationRun | None) -> MigrationRunProgressOut | None:
+    if run is None:
+        return None
+    progress = run.wallets_progress
+    return MigrationRunProgressOut(
+        run_id=run.id,
+        status=str(run.status),
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        wallets=progress.wallets,
+        migrated=progress.migrated,
+        already_migrated=progress.already_migrated,
+        rejected=progress.rejected,
+        remaining=progress.remaining,
+        detail=f"/admin/migrations/{run.id}",
     )
 
 

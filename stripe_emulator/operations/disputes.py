@@ -35,9 +35,12 @@ def open_dispute(
     emu: Emulator, charge_id: str, *, reason: str = "fraudulent", amount: int | None = None
 ) -> JsonObject:
     charge = emu.store.require("charge", charge_id)
-    if charge["status"] != "succeeded" or charge["disputed"]:
+    disputable = charge["amount"] - charge["amount_refunded"]
+    # A fully refunded charge has nothing left to take back: a dispute of 0 would still cost the
+    # platform its fee, which no chargeback books.
+    if charge["status"] != "succeeded" or charge["disputed"] or disputable <= 0:
         raise errors.invalid_request(f"Charge {charge_id} cannot be disputed.", param="charge")
-    amount = amount or charge["amount"] - charge["amount_refunded"]
+    amount = amount or disputable
     dispute_id = new_id("dp")
     withdrawal = add_transaction(
         emu,

@@ -18,6 +18,8 @@ _RUNTIME_SETTINGS = {
     "webhook_url": str,
     "delivery_max_attempts": int,
     "delivery_backoff_seconds": float | int,
+    "delivery_duplicate_rate": float | int,
+    "delivery_reorder_window": int,
     "settlement": str,
     "processing_delay_seconds": float | int,
 }
@@ -43,6 +45,10 @@ async def _set_config(request: Request, emu: Emulator, body: dict[str, Any]) -> 
                 raise BadControlRequest(f"'{name}' has the wrong type")
             if name == "settlement" and value not in SETTLEMENTS:
                 raise BadControlRequest(f"'settlement' must be one of {', '.join(SETTLEMENTS)}")
+            if name == "delivery_duplicate_rate" and not (isinstance(value, int | float) and 0 <= value <= 1):
+                raise BadControlRequest("'delivery_duplicate_rate' is a number between 0 and 1")
+            if name == "delivery_reorder_window" and not (isinstance(value, int) and value >= 1):
+                raise BadControlRequest("'delivery_reorder_window' is a whole number of at least 1")
             setattr(emu.config, name, value)
     return dataclasses.asdict(emu.config)
 
@@ -65,8 +71,12 @@ async def _clear_faults(request: Request, emu: Emulator, body: dict[str, Any]) -
 
 
 async def _events(request: Request, emu: Emulator, body: dict[str, Any]) -> JsonObject:
-    """Every event, platform and connected accounts, newest first; `?type=` filters."""
-    events = emu.store.all_newest_first("event")
+    """Every event, platform and connected accounts, newest first; `?type=` filters, `?after=`
+    (an event id) keeps those created after that event."""
+    after = request.query_params.get("after")
+    if after is not None and emu.store.find("event", after, emu.store.owner_of(after)) is None:
+        raise BadControlRequest(f"No such event: '{after}'")
+    events = emu.store.all_newest_first("event", after=after)
     event_type = request.query_params.get("type")
     if event_type:
         events = [event for event in events if event["type"] == event_type]

@@ -225,6 +225,12 @@ async def test_a_transfer_goes_to_the_seller_and_can_be_reversed_in_part(
         {"reversal_id": "reversal_1"},
     )
     assert (await provider.retrieve_balance(seller)).available_in("usd") == 5000
+    second = await provider.reverse_transfer(
+        "reversal_2", transfer.id, 1000, idempotency_key="reversal:reversal_2"
+    )
+    listed = [r.id async for r in provider.iter_transfer_reversals(transfer.id)]
+    assert sorted(listed) == sorted([reversal.id, second.id])
+    assert await provider.retrieve_transfer_reversal(transfer.id, second.id) == second
 
 
 async def test_a_refund_returns_part_of_a_payment(provider: StripeAdapter, emulator: EmulatorServer) -> None:

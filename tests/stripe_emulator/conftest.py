@@ -32,6 +32,8 @@ def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
         webhook_url=None,
         delivery_max_attempts=SETTINGS.delivery_max_attempts,
         delivery_backoff_seconds=SETTINGS.delivery_backoff_seconds,
+        delivery_duplicate_rate=SETTINGS.delivery_duplicate_rate,
+        delivery_reorder_window=SETTINGS.delivery_reorder_window,
         settlement=SETTINGS.settlement,
         processing_delay_seconds=SETTINGS.processing_delay_seconds,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from stripe_emulator.testing import EmulatorServer
+from stripe_emulator.testing import EmulatorControlError, EmulatorServer
 from tests.stripe_emulator.support import available, funded_platform
 
 NET_OF_10_000 = 9_680
@@ -102,3 +102,17 @@ async def test_a_disputed_charge_cannot_be_refunded(
         await stripe_client.v1.refunds.create_async({"payment_intent": intent.id})
 
     assert raised.value.code == "charge_disputed"
+
+
+async def test_a_fully_refunded_charge_cannot_be_disputed(
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer
+) -> None:
+    intent = await funded_platform(stripe_client, emulator)
+    refund = await stripe_client.v1.refunds.create_async({"payment_intent": intent.id})
+    emulator.control(f"refunds/{refund.id}/succeed")
+
+    with pytest.raises(EmulatorControlError) as refused:
+        emulator.control(f"charges/{intent.latest_charge}/dispute")
+
+    assert "cannot be disputed" in str(refused.value)
+    assert emulator.events("charge.dispute.created") == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import stripe
 
-from stripe_emulator.testing import EmulatorServer
+from stripe_emulator.testing import EmulatorControlError, EmulatorServer
 from tests.stripe_emulator.support import (
     WebhookReceiver,
     new_account,
@@ -93,6 +93,23 @@ async def test_events_are_delivered_in_creation_order(
     assert receiver.event_ids() == created_order
 
 
+async def test_events_after_one_are_those_created_since_newest_first(
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer
+) -> None:
+    await paid_intent(stripe_client)
+    [*_, oldest] = seen = emulator.events()
+    await new_account(stripe_client)
+    await paid_intent(stripe_client)
+
+    everything = emulator.events()
+    assert emulator.events(after=seen[0]["id"]) == everything[: len(everything) - len(seen)]
+    assert len(everything) > len(seen)
+    assert emulator.events(after=everything[0]["id"]) == []
+    assert emulator.events(after=oldest["id"]) == everything[:-1]
+    with pytest.raises(EmulatorControlError, match="No such event"):
+        emulator.events(after="evt_unknown")
+
+
 async def test_a_failed_delivery_is_retried(
     stripe_client: stripe.StripeClient, emulator: EmulatorServer, receiver: WebhookReceiver
 ) -> None:
@@ -167,3 +184,52 @@ async def test_a_queued_redelivery_duplicates_the_event(
 
     assert receiver.event_ids() == [event["id"]] * 3
     assert emulator.events()[0]["pending_webhooks"] == 0
+
+
+async def test_with_a_duplicate_rate_of_one_every_event_arrives_twice_in_a_row(
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer, receiver: WebhookReceiver
+) -> None:
+    emulator.configure(delivery_duplicate_rate=1)
+    await paid_intent(stripe_client)
+
+    emulator.wait_for_deliveries(delivered(6))
+
+    created_order = [event["id"] for event in reversed(emulator.events())]
+    assert receiver.event_ids() == [event_id for event_id in created_order for _ in range(2)]
+
+
+async def test_a_reorder_window_delivers_queued_events_out_of_order_each_once(
+    stripe_client: stripe.StripeClient, emulator: EmulatorServer, receiver: WebhookReceiver
+) -> None:
+    emulator.configure(delivery_reorder_window=64)
+    emulator.control("delivery", paused=True)
+    for _ in range(8):
+        await paid_intent(stripe_client)
+    created_order = [event["id"] for event in reversed(emulator.events())]
+
+    emulator.control("delivery", paused=False)
+    emulator.wait_for_deliveries(delivered(len(created_order)))
+
+    # 24 events shuffled: the chance of creation order by luck is 1 in 24!.
+    assert receiver.event_ids() != created_order
+    assert sorted(receiver.event_ids()) == sorted(created_order)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"delivery_duplicate_rate": 1.5},
+        {"delivery_duplicate_rate": None},
+        {"delivery_reorder_window": 0},
+        {"delivery_reorder_window": 2.5},
+    ],
+)
+def test_delivery_settings_out_of_range_are_refused(
+    emulator: EmulatorServer, setting: dict[str, Any]
+) -> None:
+    with pytest.raises(EmulatorControlError) as refused:
+        emulator.configure(**setting)
+
+    assert refused.value.status == 400
+    config = emulator.inspect("config")
+    assert (config["delivery_duplicate_rate"], config["delivery_reorder_window"]) == (0, 1)

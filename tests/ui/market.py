@@ -18,7 +18,7 @@ from app.db import Collections, Database
 from tests.checkout_support import seed_catalog
 from tests.conftest import TokenFactory, bearer, eventually_found
 from tests.money_invariants import assert_money_invariants
-from tests.ui.sellers import verified_seller
+from tests.ui.sellers import PAYING_BANK_ACCOUNT, verified_seller
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -54,11 +54,17 @@ class LiveMarket:
         assert answer.is_success, f"{method} {path}: {answer.status_code} {answer.text}"
         return answer.json()
 
-    async def open(self, seller_id: str) -> str:
-        """The catalog, and `seller_id` verified by Stripe with a paying bank account."""
+    async def open(self, seller_id: str, account_number: str = PAYING_BANK_ACCOUNT) -> str:
+        """The catalog, and `seller_id` verified by Stripe with the bank account of Stripe's test
+        `account_number` (a paying one unless said otherwise)."""
         await seed_catalog(self.database)
         return await verified_seller(
-            self.service_url, self.emulator, self.database, self.token(seller_id, Role.SELLER), seller_id
+            self.service_url,
+            self.emulator,
+            self.database,
+            self.token(seller_id, Role.SELLER),
+            seller_id,
+            account_number,
         )
 
     async def paid_order(self, buyer: str, product: str, *, payment_method: str = "pm_card_visa") -> str:

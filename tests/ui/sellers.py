@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
 
 
+# Stripe's US test bank account numbers: payouts to the first are paid, to the second they fail.
+PAYING_BANK_ACCOUNT = "000123456789"
+CLOSED_BANK_ACCOUNT = "000111111113"
+
+
 async def seller_profile(database: Database, seller_id: str, country: str | None = "US") -> None:
     """The marketplace's profile of a seller: what Stripe needs to open their account."""
     profile: dict[str, str] = {"_id": seller_id, "email": f"{seller_id}@example.com"}
@@ -36,11 +41,17 @@ async def account_in(database: Database, account_id: str, status: str) -> None:
 
 
 async def verified_seller(
-    service_url: str, emulator: EmulatorServer, database: Database, seller_token: str, seller_id: str
+    service_url: str,
+    emulator: EmulatorServer,
+    database: Database,
+    seller_token: str,
+    seller_id: str,
+    account_number: str = PAYING_BANK_ACCOUNT,
 ) -> str:
-    """A seller whose account Stripe has verified, `active` at the service; its account id."""
+    """A seller whose account Stripe has verified, `active` at the service, paid out to the
+    bank account of Stripe's test `account_number`; its account id."""
     await seller_profile(database, seller_id)
     account_id = (await onboarding_link(service_url, seller_token, seller_id))["account_id"]
-    await emulator.control_async(f"accounts/{account_id}/verify")
+    await emulator.control_async(f"accounts/{account_id}/verify", account_number=account_number)
     await account_in(database, account_id, "active")
     return account_id

@@ -128,6 +128,11 @@ class TransferRepository:
         document = await self._transfers.find_one({"_id": transfer_id}, session=session)
         return as_transfer(document) if document else None
 
+    async def many(self, transfer_ids: Sequence[str]) -> dict[str, SellerTransfer]:
+        """The transfers of `transfer_ids` that exist, by id, in one read."""
+        cursor = self._transfers.find({"_id": {"$in": list(transfer_ids)}})
+        return {document["_id"]: as_transfer(document) async for document in cursor}
+
     async def statuses(
         self, transfer_ids: list[str], session: AsyncClientSession
     ) -> dict[str, TransferStatus]:
@@ -219,6 +224,9 @@ class TransferRepository:
             TransferStatus(row["_id"]): WaitingTotal(row["count"], row["amount"])
             async for row in await self._transfers.aggregate(pipeline)
         }
+
+    async def count(self, status: TransferStatus) -> int:
+        return await self._transfers.count_documents({"status": str(status)})
 
     async def page(
         self, status: TransferStatus | None, limit: int, starting_after: str | None

@@ -21,7 +21,7 @@ Stripe replays what it did. Every change of a transfer's status is audited in it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -96,6 +96,14 @@ class SellerTransfers:
 
     async def get(self, transfer_id: str) -> SellerTransfer | None:
         return await self._transfers.get(transfer_id)
+
+    async def many(self, transfer_ids: Sequence[str]) -> dict[str, SellerTransfer]:
+        """The transfers of `transfer_ids` that exist, by id (at most a page of them: one read)."""
+        return await self._transfers.many(transfer_ids)
+
+    async def count(self, status: TransferStatus) -> int:
+        """How many transfers are in `status` (`failed`: the ones waiting for an operator)."""
+        return await self._transfers.count(status)
 
     async def page(
         self, status: TransferStatus | None, limit: int, starting_after: str | None

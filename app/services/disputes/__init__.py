@@ -8,7 +8,15 @@ from app.services.disputes.debts import DisputeHolds, SellerDebts
 from app.services.disputes.disputes import Disputes, OpenDispute, Resolution
 from app.services.disputes.evidence import EvidenceDownload, EvidenceLimits, EvidenceStore
 from app.services.disputes.recovery import RECOVERY_JOB, SellerRecovery, run_recoveries
-from app.services.disputes.repository import INDEXES, Dispute, DisputePage, DisputeShare, Evidence, SellerHold
+from app.services.disputes.repository import (
+    INDEXES,
+    Dispute,
+    DisputeFilter,
+    DisputePage,
+    DisputeShare,
+    Evidence,
+    SellerHold,
+)
 from app.services.disputes.webhook_handlers import ChargebackWebhookHandlers
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "ChargebackWebhookHandlers",
     "Chargebacks",
     "Dispute",
+    "DisputeFilter",
     "DisputeHolds",
     "DisputePage",
     "DisputeShare",

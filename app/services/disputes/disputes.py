@@ -47,6 +47,7 @@ from app.domain.disputes import (
     RefundAmountRequired,
     dispute_id_for,
     recovery_id_for,
+    repeats_resolution,
 )
 from app.domain.notifications import NotificationKind
 from app.domain.refunds import DEFAULT_SOURCE_ORDER, EscrowNotRefundable, RefundSource
@@ -57,6 +58,7 @@ from app.services.disputes import metrics
 from app.services.disputes.recovery import SellerRecovery
 from app.services.disputes.repository import (
     Dispute,
+    DisputeFilter,
     DisputePage,
     DisputeRepository,
     DisputeShare,
@@ -126,10 +128,12 @@ class Disputes:
             raise NotFound(f"no dispute {dispute_id}")
         return dispute
 
-    async def page(
-        self, status: DisputeStatus | None, kind: DisputeKind | None, limit: int, starting_after: str | None
-    ) -> DisputePage:
-        return await self._disputes.page(status, kind, limit, starting_after)
+    async def page(self, where: DisputeFilter, limit: int, starting_after: str | None) -> DisputePage:
+        return await self._disputes.page(where, limit, starting_after)
+
+    async def count_open(self, kind: DisputeKind) -> int:
+        """Open buyers' disputes (waiting for an admin) or chargebacks (for Stripe's decision)."""
+        return await self._disputes.count_open(kind)
 
     # Opening
 
@@ -249,6 +253,8 @@ class Disputes:
         if escrow is None:
             raise NotFound(f"no escrow of dispute {dispute_id}")
         if not dispute.open:
+            if not repeats_resolution(dispute.status, resolution.outcome):
+                raise DisputeNotOpen(f"dispute {dispute_id} is {dispute.status} already")
             return await self._finish(dispute, escrow, actor)
         if resolution.outcome is Outcome.RELEASE_TO_SELLER:
             if not dispute.transferred:

@@ -29,6 +29,7 @@ import structlog
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from app.adapters.payment_provider import TransferReversal
 from app.adapters.stripe_errors import PaymentProviderError
 from app.db import Collections, Database, Document
 from app.domain.audit import Actor, AuditObject
@@ -305,13 +306,13 @@ class SellerRecovery:
             except (PaymentOperationConflict, PaymentOperationNeedsReview) as error:
                 log.warning("chargeback_reversal_needs_review", recovery_id=recovery.id, code=error.code)
                 return recovery
-            recovery = await self._reversed(recovery, reversal.id, request.reversal_id, amount, actor)
+            recovery = await self._reversed(recovery, reversal, request.reversal_id, amount, actor)
         if recovery.status is RecoveryStatus.PENDING and recovery.recovered < recovery.amount:
             return await self._to_debt(recovery, actor)
         return recovery
 
     async def _reversed(
-        self, recovery: Recovery, stripe_reversal: str, reversal_id: str, amount: int, actor: Actor
+        self, recovery: Recovery, reversal: TransferReversal, reversal_id: str, amount: int, actor: Actor
     ) -> Recovery:
         recovered = recovery.recovered + amount
         status = RecoveryStatus.RECOVERED if recovered >= recovery.amount else RecoveryStatus.PENDING
@@ -325,7 +326,7 @@ class SellerRecovery:
                 actor,
                 "reversed",
                 before={"recovered": recovery.recovered},
-                after={"recovered": recovered, "status": str(status), "stripe_reversal": stripe_reversal},
+                after={"recovered": recovered, "status": str(status), "stripe_reversal": reversal.id},
             ):
                 return
             move = Move(
@@ -340,7 +341,9 @@ class SellerRecovery:
                 [move],
                 dispute=recovery.dispute_id,
                 seller=recovery.seller_id,
-                stripe_reversal=stripe_reversal,
+                stripe_reversal=reversal.id,
+                # The reversal is found at Stripe under its transfer (reconciliation reads it so).
+                stripe_transfer=reversal.transfer,
             )
             await self._ledger.post_in(session, posted)
 

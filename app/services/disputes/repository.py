@@ -39,11 +39,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         # Open disputes of an escrow (a chargeback closing thaws only an escrow nothing else holds).
         IndexModel([("escrow_ids", ASCENDING), ("open", ASCENDING)]),
-        # The admin list, newest first, by status, kind or both.
+        # The admin list, newest first, by status, kind or both, or open or closed (with its kind
+        # or not); the overview's counts of open disputes and chargebacks.
         IndexModel([(LIST_KEY, DESCENDING)]),
         IndexModel([("status", ASCENDING), (LIST_KEY, DESCENDING)]),
         IndexModel([("kind", ASCENDING), (LIST_KEY, DESCENDING)]),
         IndexModel([("kind", ASCENDING), ("status", ASCENDING), (LIST_KEY, DESCENDING)]),
+        IndexModel([("open", ASCENDING), (LIST_KEY, DESCENDING)]),
+        IndexModel([("kind", ASCENDING), ("open", ASCENDING), (LIST_KEY, DESCENDING)]),
     ],
     Collections.DISPUTE_EVIDENCE: [IndexModel([("dispute_id", ASCENDING), ("created_at", ASCENDING)])],
     Collections.SELLER_RECOVERIES: [IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)])],
@@ -99,6 +102,25 @@ class Dispute:
     @property
     def transferred(self) -> bool:
         return any(share.transferred for share in self.shares)
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeFilter:
+    """What the admin list is narrowed to; each combination is served by an index."""
+
+    status: DisputeStatus | None = None
+    kind: DisputeKind | None = None
+    open: bool | None = None
+
+    def as_query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.status is not None:
+            query["status"] = str(self.status)
+        if self.kind is not None:
+            query["kind"] = str(self.kind)
+        if self.open is not None:
+            query["open"] = self.open
+        return query
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,18 +255,8 @@ class DisputeRepository:
             amounts={row["_id"]: row["amount"] for row in rows},
         )
 
-    async def page(
-        self,
-        status: DisputeStatus | None,
-        kind: DisputeKind | None,
-        limit: int,
-        starting_after: str | None,
-    ) -> DisputePage:
-        query: dict[str, Any] = {}
-        if status is not None:
-            query["status"] = str(status)
-        if kind is not None:
-            query["kind"] = str(kind)
+    async def page(self, where: DisputeFilter, limit: int, starting_after: str | None) -> DisputePage:
+        query = where.as_query()
         if starting_after is not None:
             anchor = await self._disputes.find_one({"_id": starting_after, **query}, {LIST_KEY: True})
             if anchor is None:
@@ -252,6 +264,9 @@ class DisputeRepository:
             query[LIST_KEY] = {"$lt": anchor[LIST_KEY]}
         documents = await self._disputes.find(query).sort(LIST_KEY, DESCENDING).limit(limit + 1).to_list()
         return DisputePage(data=[as_dispute(d) for d in documents[:limit]], has_more=len(documents) > limit)
+
+    async def count_open(self, kind: DisputeKind) -> int:
+        return await self._disputes.count_documents({"kind": str(kind), "open": True})
 
     # Stripe's view of a chargeback, stored by read tickets (`app.services.webhooks`)
 

@@ -21,8 +21,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document, duplicates_raised
-from app.domain.migration import RejectionReason, Snapshot, Tally
+from app.domain.migration import Progress, RejectionReason, Snapshot, Tally, progress_of
 from app.errors import NotFound, UnknownCursor
+
+BY_ID = [("_id", ASCENDING)]
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEGACY_MIGRATION_BATCHES: [IndexModel([("run_id", ASCENDING), ("seq", DESCENDING)])],
@@ -82,6 +84,15 @@ class MigrationRun:
     integrity: tuple[dict[str, Any], ...] = ()
     rollback: RollbackSummary | None = None
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """By outcome: the tally's once the run completed, those so far before."""
+        return dict(self.tally.counts) if self.tally.counts else self.progress
+
+    @property
+    def wallets_progress(self) -> Progress:
+        return progress_of(self.snapshot.count, self.counts)
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
@@ -121,6 +132,11 @@ class RunRepository:
         if document is None:
             raise NotFound(f"no migration run {run_id}")
         return _run(document)
+
+    async def latest(self) -> MigrationRun | None:
+        # Hinted: without a filter a planner may prefer a scan and a sort to walking `_id` back.
+        document = await self._runs.find_one({}, sort=[("_id", DESCENDING)], hint=BY_ID)
+        return _run(document) if document else None
 
     async def page(self, limit: int, starting_after: str | None) -> RunPage:
         """Runs, newest first."""

@@ -157,6 +157,10 @@ class MigrationRuns:
     async def get(self, run_id: str) -> MigrationRun:
         return await self._runs.get(run_id)
 
+    async def latest(self) -> MigrationRun | None:
+        """The newest run, whatever its status (run ids sort by their start)."""
+        return await self._runs.latest()
+
     async def page(self, limit: int, starting_after: str | None) -> RunPage:
         return await self._runs.page(limit, starting_after)
 

@@ -2,8 +2,10 @@
 (`GET /admin/overview`) and the Prometheus gauges (`export`, on every scrape of `/metrics`).
 
 Each figure is one indexed read (a count, the sum of a range of balance documents, one run);
-they are read concurrently. A domain that adds a figure adds a field to `Figures`, its read to
-`read`, and its field to the overview's response (CONVENTIONS.md, "The admin overview").
+they are read concurrently, in two rounds (the counts, then the sums and the runs), so one read
+holds at most seven of the pool's connections. A domain that adds a figure adds a field to
+`Figures`, its read to `read`, its source to `FigureSources`, and its field to the overview's
+response (CONVENTIONS.md, "The admin overview").
 """
 
 from __future__ import annotations
@@ -11,18 +13,29 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from pymongo.errors import PyMongoError
 
+from app.domain.checkout import TransferStatus
+from app.domain.disputes import DisputeKind
 from app.domain.reconciliation import DiscrepancyStatus
+from app.domain.refunds import RefundStatus
 from app.domain.wallet import TopupStatus
 from app.domain.webhooks import EventStatus
-from app.services.ledger import Ledger
 from app.services.monitoring import metrics
-from app.services.reconciliation import ReconciliationReview, ReconciliationRun
-from app.services.wallet import Topups
-from app.services.webhooks import WebhookEvents
+
+if TYPE_CHECKING:
+    # Types only: checkout and payouts import this package for the counters they feed.
+    from app.services.checkout import SellerTransfers
+    from app.services.disputes import Disputes
+    from app.services.ledger import Ledger
+    from app.services.migration import MigrationRun, MigrationRuns
+    from app.services.reconciliation import ReconciliationReview, ReconciliationRun
+    from app.services.refunds import Refunds
+    from app.services.wallet import Topups
+    from app.services.webhooks import WebhookEvents
 
 log = structlog.get_logger(__name__)
 
@@ -37,47 +50,70 @@ class Figures:
     open_discrepancies: int
     dead_letters: int
     topups_needing_review: int
+    open_disputes: int
+    open_chargebacks: int
+    failed_transfers: int
+    failed_refunds: int
     webhook_oldest_due_at: datetime | None
     last_reconciliation: ReconciliationRun | None
     last_successful_reconciliation: ReconciliationRun | None
+    # The newest legacy wallet migration run, with its progress (`MigrationRun.wallets_progress`).
+    last_migration: MigrationRun | None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSources:
+    """The services each figure is read through (their public modules, never a collection)."""
+
+    ledger: Ledger
+    webhook_events: WebhookEvents
+    topups: Topups
+    reconciliation: ReconciliationReview
+    disputes: Disputes
+    transfers: SellerTransfers
+    refunds: Refunds
+    migration_runs: MigrationRuns
 
 
 class OperationsFigures:
-    def __init__(
-        self,
-        ledger: Ledger,
-        webhook_events: WebhookEvents,
-        topups: Topups,
-        reconciliation: ReconciliationReview,
-        currency: str,
-    ) -> None:
-        self._ledger = ledger
-        self._webhook_events = webhook_events
-        self._topups = topups
-        self._reconciliation = reconciliation
+    def __init__(self, sources: FigureSources, currency: str) -> None:
+        self._from = sources
         self._currency = currency
 
     async def read(self) -> Figures:
-        escrow, pending, open_discrepancies, dead_letters, to_review, oldest_due = await asyncio.gather(
-            self._ledger.custody_by_currency(*ESCROW),
-            self._ledger.custody_by_currency(*PENDING_TRANSFERS),
-            self._reconciliation.count(DiscrepancyStatus.OPEN),
-            self._webhook_events.count(EventStatus.DEAD_LETTER),
-            self._topups.count(TopupStatus.NEEDS_REVIEW),
-            self._webhook_events.oldest_due_at(),
+        source = self._from
+        counts = await asyncio.gather(
+            source.reconciliation.count(DiscrepancyStatus.OPEN),
+            source.webhook_events.count(EventStatus.DEAD_LETTER),
+            source.topups.count(TopupStatus.NEEDS_REVIEW),
+            source.disputes.count_open(DisputeKind.BUYER),
+            source.disputes.count_open(DisputeKind.CHARGEBACK),
+            source.transfers.count(TransferStatus.FAILED),
+            source.refunds.count(RefundStatus.FAILED),
         )
-        last_run, last_success = await asyncio.gather(
-            self._reconciliation.last_run(), self._reconciliation.last_succeeded()
+        escrow, pending, oldest_due, last_run, last_success, last_migration = await asyncio.gather(
+            source.ledger.custody_by_currency(*ESCROW),
+            source.ledger.custody_by_currency(*PENDING_TRANSFERS),
+            source.webhook_events.oldest_due_at(),
+            source.reconciliation.last_run(),
+            source.reconciliation.last_succeeded(),
+            source.migration_runs.latest(),
         )
+        discrepancies, dead_letters, to_review, disputes, chargebacks, transfers, refunds = counts
         return Figures(
             escrow_held=self._with_platform_currency(escrow),
             pending_transfers=self._with_platform_currency(pending),
-            open_discrepancies=open_discrepancies,
+            open_discrepancies=discrepancies,
             dead_letters=dead_letters,
             topups_needing_review=to_review,
+            open_disputes=disputes,
+            open_chargebacks=chargebacks,
+            failed_transfers=transfers,
+            failed_refunds=refunds,
             webhook_oldest_due_at=oldest_due,
             last_reconciliation=last_run,
             last_successful_reconciliation=last_success,
+            last_migration=last_migration,
         )
 
     async def export(self) -> None:

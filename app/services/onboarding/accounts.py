@@ -138,6 +138,11 @@ class StripeAccounts:
         """The seller's account, if money can be transferred to it now."""
         return await self._accounts.transfer_destination(seller_id)
 
+    async def sellers_with_accounts(self, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """(seller id, account id) of every seller with a connected account, by seller id: what
+        reconciliation walks to compare each seller's payouts."""
+        return await self._accounts.sellers_with_accounts(after, limit)
+
     async def sellers_receiving_transfers(self, after: str | None, limit: int) -> list[tuple[str, str]]:
         """(seller id, account id) of every seller who can receive transfers, by seller id: what
         a job walks to catch up on signals a listener missed."""

@@ -232,6 +232,13 @@ class StripeAccountRepository:
         )
         return str(document["_id"]) if document else None
 
+    async def sellers_with_accounts(self, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """(seller id, account id) of every seller whose account Stripe still lets the platform
+        read, by seller id, after `after` (the seller index serves it)."""
+        query: Document = {"seller_id": {"$gt": after or ""}, "deauthorized": {"$ne": True}}
+        cursor = self._accounts.find(query, {"seller_id": True}).sort("seller_id", ASCENDING).limit(limit)
+        return [(document["seller_id"], document["_id"]) async for document in cursor]
+
     async def sellers_receiving_transfers(self, after: str | None, limit: int) -> list[tuple[str, str]]:
         """(seller id, account id) of sellers who can receive transfers, by seller id, after `after`."""
         query: Document = {CAN_RECEIVE_TRANSFERS: True, "seller_id": {"$gt": after or ""}}

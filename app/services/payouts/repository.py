@@ -13,6 +13,7 @@ figure a balance page answers when Stripe is slow.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,6 +164,18 @@ class PayoutRepository:
     async def by_stripe_id(self, stripe_payout_id: str) -> PayoutRecord | None:
         document = await self._payouts.find_one({"stripe_payout_id": stripe_payout_id})
         return as_payout(document) if document else None
+
+    async def by_stripe_ids(self, stripe_payout_ids: Sequence[str]) -> dict[str, PayoutRecord]:
+        """The payouts of these Stripe ids that we have, by Stripe id, in one read."""
+        cursor = self._payouts.find({"stripe_payout_id": {"$in": list(stripe_payout_ids)}})
+        return {document["stripe_payout_id"]: as_payout(document) async for document in cursor}
+
+    def created_between(self, seller_id: str, start: datetime, end: datetime) -> AsyncIterator[PayoutRecord]:
+        """A seller's payouts recorded from `start` (included) to `end` (excluded), oldest first,
+        streamed (their list key starts with the time: the seller's list index serves the range)."""
+        window = {"$gte": list_key(start, ""), "$lt": list_key(end, "")}
+        cursor = self._payouts.find({"seller_id": seller_id, LIST_KEY: window}).sort(LIST_KEY, ASCENDING)
+        return (as_payout(document) async for document in cursor)
 
     async def attach_stripe_id(self, payout_id: str, stripe_payout_id: str) -> None:
         await self._payouts.update_one(

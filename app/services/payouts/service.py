@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -134,6 +134,14 @@ class Payouts:
 
     async def page(self, seller_id: str, limit: int, starting_after: str | None) -> PayoutPage:
         return await self._payouts.page(seller_id, limit, starting_after)
+
+    async def by_stripe_ids(self, stripe_payout_ids: Sequence[str]) -> dict[str, PayoutRecord]:
+        """Our records of these Stripe payouts, by Stripe id (at most a page of them: one read)."""
+        return await self._payouts.by_stripe_ids(stripe_payout_ids)
+
+    def created_between(self, seller_id: str, start: datetime, end: datetime) -> AsyncIterator[PayoutRecord]:
+        """A seller's payouts recorded in the window, streamed."""
+        return self._payouts.created_between(seller_id, start, end)
 
     # Requesting
 

@@ -8,10 +8,16 @@ from app.services.reconciliation.job import (
     reconcile_window,
 )
 from app.services.reconciliation.matchers.balance_transactions import BalanceTransactionMatcher
+from app.services.reconciliation.matchers.checkouts import CheckoutMatcher
+from app.services.reconciliation.matchers.disputes import DisputeMatcher
 from app.services.reconciliation.matchers.legacy_reserve import LegacyReserveMatcher
+from app.services.reconciliation.matchers.payouts import PayoutMatcher
 from app.services.reconciliation.matchers.platform_balance import PlatformBalanceMatcher
+from app.services.reconciliation.matchers.refunds import RefundMatcher
 from app.services.reconciliation.matchers.stripe_fees import StripeFeeMatcher
 from app.services.reconciliation.matchers.topups import TopupMatcher
+from app.services.reconciliation.matchers.transfer_reversals import TransferReversalMatcher
+from app.services.reconciliation.matchers.transfers import TransferMatcher
 from app.services.reconciliation.matching import BATCH, MatchContext, Matcher, Tally, batches, found_or_none
 from app.services.reconciliation.repository import (
     INDEXES,
@@ -30,23 +36,29 @@ __all__ = [
     "INDEXES",
     "RECONCILIATION_JOB",
     "BalanceTransactionMatcher",
+    "CheckoutMatcher",
     "Discrepancy",
     "DiscrepancyResolution",
+    "DisputeMatcher",
     "LeaseHeldElsewhere",
     "LegacyReserveMatcher",
     "MatchContext",
     "MatchCounts",
     "Matcher",
     "Page",
+    "PayoutMatcher",
     "PlatformBalanceMatcher",
     "Reconciliation",
     "ReconciliationFailed",
     "ReconciliationRepository",
     "ReconciliationReview",
     "ReconciliationRun",
+    "RefundMatcher",
     "StripeFeeMatcher",
     "Tally",
     "TopupMatcher",
+    "TransferMatcher",
+    "TransferReversalMatcher",
     "batches",
     "found_or_none",
     "reconcile_due_day",

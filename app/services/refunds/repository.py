@@ -3,6 +3,7 @@ part stands at Stripe. Status changes are compare-and-set updates naming the sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -115,6 +116,11 @@ class RefundRepository:
         document = await self._refunds.find_one({"_id": refund_id})
         return as_refund(document) if document else None
 
+    async def many(self, refund_ids: Sequence[str]) -> dict[str, RefundRecord]:
+        """The refunds of `refund_ids` that exist, by id, in one read."""
+        cursor = self._refunds.find({"_id": {"$in": list(refund_ids)}})
+        return {document["_id"]: as_refund(document) async for document in cursor}
+
     async def update(
         self,
         session: AsyncClientSession,
@@ -136,6 +142,9 @@ class RefundRepository:
             {"payment_intent_id": payment_intent_id, "status": str(RefundStatus.PENDING)}
         )
         return [as_refund(document) async for document in cursor]
+
+    async def count(self, status: RefundStatus) -> int:
+        return await self._refunds.count_documents({"status": str(status)})
 
     async def page(self, status: RefundStatus | None, limit: int, starting_after: str | None) -> RefundPage:
         query: dict[str, Any] = {} if status is None else {"status": str(status)}

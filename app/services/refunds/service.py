@@ -121,6 +121,14 @@ class Refunds:
     async def get(self, refund_id: str) -> RefundRecord | None:
         return await self._refunds.get(refund_id)
 
+    async def many(self, refund_ids: Sequence[str]) -> dict[str, RefundRecord]:
+        """The refunds of `refund_ids` that exist, by id (at most a page of them: one read)."""
+        return await self._refunds.many(refund_ids)
+
+    async def count(self, status: RefundStatus) -> int:
+        """How many refunds are in `status` (`failed`: a card part to act on)."""
+        return await self._refunds.count(status)
+
     async def page(self, status: RefundStatus | None, limit: int, starting_after: str | None) -> RefundPage:
         return await self._refunds.page(status, limit, starting_after)
 

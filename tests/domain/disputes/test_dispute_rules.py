@@ -7,7 +7,16 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.disputes import OPEN_STATUSES, DisputeStatus, chargeback_status, fill_in_order, seller_share
+from app.domain.disputes import (
+    OPEN_STATUSES,
+    RESOLVED_AS,
+    DisputeStatus,
+    Outcome,
+    chargeback_status,
+    fill_in_order,
+    repeats_resolution,
+    seller_share,
+)
 from app.domain.notifications import retry_delay
 
 
@@ -49,3 +58,14 @@ def test_failed_notifications_are_tried_again_after_a_doubling_capped_delay() ->
         60,
         60,
     ]
+
+
+def test_only_the_outcome_a_dispute_was_resolved_with_repeats_its_resolution() -> None:
+    for outcome in Outcome:
+        repeating = [status for status in DisputeStatus if repeats_resolution(status, outcome)]
+        assert repeating == [RESOLVED_AS[outcome]]
+        assert RESOLVED_AS[outcome] not in OPEN_STATUSES
+    assert repeats_resolution(DisputeStatus.RESOLVED_RELEASE, Outcome.RELEASE_TO_SELLER)
+    assert not repeats_resolution(DisputeStatus.RESOLVED_RELEASE, Outcome.REFUND_BUYER)
+    assert not repeats_resolution(DisputeStatus.RESOLVED_REFUND, Outcome.SPLIT)
+    assert not repeats_resolution(DisputeStatus.WON, Outcome.REFUND_BUYER)

@@ -112,8 +112,12 @@ async def test_release_to_seller_pays_the_seller_from_the_frozen_escrow(market: 
     assert (escrow["status"], escrow["release_reason"]) == ("transferred", "dispute_resolved")
     (transfer,) = (await market.emulator.stripe_client().v1.transfers.list_async()).data
     assert (transfer.destination, transfer.amount) == (account, 1299 - 130)
-    again = await resolve(market, dispute["dispute_id"], key="r-r2", outcome="refund_buyer")
-    assert again.json()["status"] == "resolved_release"  # resolved once; nothing refunded after
+    other = await resolve(market, dispute["dispute_id"], key="r-r2", outcome="refund_buyer")
+    assert (other.status_code, other.json()["code"]) == (409, "dispute_not_open"), other.text
+    retried = await resolve(market, dispute["dispute_id"], key="r-r3", outcome="release_to_seller")
+    assert (retried.status_code, retried.json()) == (200, resolved.json())
+    replayed = await resolve(market, dispute["dispute_id"], key="r-r", outcome="release_to_seller")
+    assert (replayed.status_code, replayed.json()) == (200, resolved.json())
     assert await market.database[Collections.REFUNDS].count_documents({}) == 0
     await market.assert_invariants()
 

@@ -4,11 +4,14 @@ their debt, taken from their next release; won puts the money back."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.auth import Role
 from app.db import Collections
 from app.domain.ledger import Accounts
+from app.domain.reconciliation import Window
+from app.services.reconciliation import reconcile_window
 from tests.checkout_support import SELLER_B, Marketplace
 from tests.routers.disputes.support import ADMIN, escrow_of, paid_order
 
@@ -110,6 +113,32 @@ async def test_a_chargeback_won_before_release_puts_the_card_money_back_and_the_
     assert released.json()["escrows"][0]["status"] == "transferred"
     transfers = (await market.emulator.stripe_client().v1.transfers.list_async()).data
     assert sum(t.amount for t in transfers if t.destination == account) == 1169
+    await market.assert_invariants()
+
+
+async def test_a_chargeback_won_reconciles_its_fee_and_the_fee_given_back(market: Marketplace) -> None:
+    """Stripe withdraws a dispute fee and gives it back when the chargeback is won: both are
+    booked, and the reconciliation's fee check matches each with its balance transaction."""
+    order = await paid_order(market, "buyer-f", [("prod_tea", 1)], key="f-1")
+    escrow = await escrow_of(market, order["order_id"], SELLER_B)
+    await market.emulator.control_async(f"charges/{escrow['charge_id']}/dispute")
+    await market.pump()
+    stripe_dispute = await dispute_at_stripe(market, escrow["charge_id"])
+    await market.emulator.control_async(f"disputes/{stripe_dispute.id}/win")
+    await market.settle()  # the charge's balance transaction, with its card fee
+    fees = market.database[Collections.JOURNAL_ENTRIES].find({"kind": "stripe_fee"})
+    moves = [(move["from"], move["amount"]) async for entry in fees for move in entry["moves"]]
+    assert len(moves) == 3  # the card fee, the dispute fee, the dispute fee given back
+    assert sorted(move for move in moves if move[1] == 1500) == [
+        (Accounts.PLATFORM_FEES, 1500),
+        (Accounts.STRIPE_FEES, 1500),
+    ]
+
+    day = Window(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+    run = await reconcile_window(market.database, market.services.reconciliation, day)
+
+    assert run.counts["stripe_fees"].differences == 0
+    assert run.counts["stripe_fees"].our_records == 3
     await market.assert_invariants()
 
 

@@ -112,8 +112,10 @@ async def test_refund_buyer_of_a_paid_seller_refunds_every_source_from_the_platf
     assert ours["status"] == "succeeded"
     await market.assert_invariants()
 
-    again = await resolve(market, dispute_id, key="p-r2", outcome="split", refund_amount=10)
-    assert again.json()["status"] == "resolved_refund"  # resolved once; nothing refunded after
+    other = await resolve(market, dispute_id, key="p-r2", outcome="split", refund_amount=10)
+    assert (other.status_code, other.json()["code"]) == (409, "dispute_not_open"), other.text
+    retried = await resolve(market, dispute_id, key="p-r3", outcome="refund_buyer")
+    assert (retried.status_code, retried.json()["status"]) == (200, "resolved_refund"), retried.text
     assert len(await stripe_refunds(market, order["payment_intent_id"])) == 1
     late = await open_dispute(market, "buyer-p", order_id, SELLER_B, key="p-o2")
     assert (late.status_code, late.json()["code"]) == (409, "escrow_not_refundable")

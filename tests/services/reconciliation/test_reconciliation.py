@@ -138,7 +138,7 @@ async def test_a_fee_filed_under_the_wrong_balance_transaction_is_missing_on_bot
     assert missing.balance_effect == -found["stripe_fee_transaction_missing"].balance_effect
 
 
-async def test_a_balance_transaction_no_check_claims_is_reported_and_its_money_as_drift(
+async def test_a_refund_made_at_stripe_outside_the_service_is_found_and_explains_what_it_took(
     services: Services, inbox: WebhookInbox, emulator: EmulatorServer, day: None
 ) -> None:
     [paid, *_] = [t for t in (await services.topups.page(None, 10, None)).data if t.status == "succeeded"]
@@ -149,8 +149,22 @@ async def test_a_balance_transaction_no_check_claims_is_reported_and_its_money_a
 
     await reconcile(services)
 
+    [found] = await discrepancies(services)
+    assert (found.kind, found.expected, found.actual) == ("refund_record_missing", None, 500)
+    assert found.stripe_ids["refund"] == refund.id
+    assert found.balance_effect == -500  # the platform balance's drift is explained by it
+
+
+async def test_a_balance_transaction_no_check_claims_is_reported_and_its_money_as_drift(
+    services: Services, inbox: WebhookInbox, emulator: EmulatorServer, day: None
+) -> None:
+    await emulator.control_async("balance/settle")
+    payout = await emulator.stripe_client().v1.payouts.create_async({"amount": 500, "currency": "usd"})
+
+    await reconcile(services)
+
     found = {d.kind: d for d in await discrepancies(services)}
     assert set(found) == {"balance_transaction_unaccounted", "platform_balance_drift"}
-    assert found["balance_transaction_unaccounted"].stripe_ids["source"] == refund.id
+    assert found["balance_transaction_unaccounted"].stripe_ids["source"] == payout.id
     assert found["balance_transaction_unaccounted"].balance_effect == 0
     assert found["platform_balance_drift"].balance_effect == -500

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from app.adapters.payment_provider import BalanceTransaction, PaymentProvider
-from app.domain.ledger import EntryKind
+from app.domain.ledger import Accounts, EntryKind
 from app.domain.reconciliation import Difference, Flow
 from app.domain.stripe_fees import stripe_fee_key
 from app.services.ledger import JournalEntryRecord, Ledger
@@ -56,6 +56,8 @@ class StripeFeeMatcher:
                 found = await found_or_none(
                     self._provider.retrieve_balance_transaction(_transaction_id(entry))
                 )
+                if found is not None and found.type not in CHARGE_TYPES:
+                    continue  # a dispute's fee: the disputes matcher compares it, signed
                 difference = _compare(found, entry)
                 if difference is not None:
                     yield difference
@@ -63,6 +65,13 @@ class StripeFeeMatcher:
 
 def _transaction_id(entry: JournalEntryRecord) -> str:
     return entry.refs.get("balance_transaction") or entry.id.removeprefix("stripe_fee:")
+
+
+def _booked(entry: JournalEntryRecord) -> int:
+    """The fee an entry books, signed as Stripe's `fee` is: negative for a fee Stripe gave back
+    (a chargeback won returns its dispute fee, `stripe_fee_refund_entry`)."""
+    move = entry.moves[0]
+    return move.amount if move.source == Accounts.PLATFORM_FEES else -move.amount
 
 
 def _compare(txn: BalanceTransaction | None, entry: JournalEntryRecord | None) -> Difference | None:
@@ -80,7 +89,7 @@ def _compare(txn: BalanceTransaction | None, entry: JournalEntryRecord | None) -
             stripe_ids={"balance_transaction": txn.id, "charge": txn.source or ""},
             our_ids={"entry": stripe_fee_key(txn.id)},
         )
-    booked, currency = entry.moves[0].amount, entry.moves[0].currency
+    booked, currency = _booked(entry), entry.moves[0].currency
     ours = {"entry": entry.id}
     if txn is None:
         return Difference(

@@ -171,12 +171,16 @@ export async function parameterValues(operation, name) {
   return parameter ? enumOf(document, parameter.schema) : [];
 }
 
-/** The values a field of an operation's JSON body may take (its schema's enum), in the API's order. */
+/**
+ * The values a field of an operation's JSON body may take (its schema's enum, or for a body of
+ * several shapes the values of the field telling them apart), in the API's order.
+ */
 export async function bodyFieldValues(operation, name) {
   const document = await apiDocument();
   const [method, path] = operation.split(' ');
   const body = document.paths[path]?.[method.toLowerCase()]?.requestBody?.content?.['application/json'];
   const schema = body ? resolveSchema(document, body.schema) : null;
+  if (schema?.discriminator?.propertyName === name) return Object.keys(schema.discriminator.mapping ?? {});
   return enumOf(document, schema?.properties?.[name]);
 }
 

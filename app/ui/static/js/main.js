@@ -81,12 +81,45 @@ async function renderPage(view, session, path, query) {
     session,
     segments,
     query,
+    addressOf: (apiPath) => addressOf(session, apiPath),
     // Records new filters in the address (for links and Back) without opening the page again.
     setQuery(values) {
       const search = new URLSearchParams(values).toString();
       history.pushState(null, '', `#${path}${search ? `?${search}` : ''}`);
     },
   });
+}
+
+/**
+ * The address of the page offered to this session that shows what the API path
+ * (`/admin/disputes?kind=buyer`, `/admin/migrations/mig_1`) lists: the page calling that GET
+ * operation, with the path's parameters as its segments and the same query. Null when none is.
+ */
+function addressOf(session, apiPath) {
+  const [path, search] = apiPath.split('?');
+  for (const page of pagesFor(session)) {
+    for (const operation of page.operations) {
+      const [method, template] = operation.split(' ');
+      const values = method === 'GET' ? parametersOf(template, path) : null;
+      if (values === null) continue;
+      const segments = values.map((value) => `/${encodeURIComponent(value)}`).join('');
+      return `#${page.path}${segments}${search ? `?${search}` : ''}`;
+    }
+  }
+  return null;
+}
+
+// The values of a path template's parameters in `path` (`/a/{id}` and `/a/7`: ["7"]), or null.
+function parametersOf(template, path) {
+  const expected = template.split('/');
+  const actual = path.split('/');
+  if (expected.length !== actual.length) return null;
+  const values = [];
+  for (const [index, part] of expected.entries()) {
+    if (/^\{\w+\}$/.test(part) && actual[index] !== '') values.push(decodeURIComponent(actual[index]));
+    else if (part !== actual[index]) return null;
+  }
+  return values;
 }
 
 function renderChrome(session, path) {

@@ -1,6 +1,7 @@
 """The admin console's disputes: the queue with how the money at stake was paid, a dispute's
 evidence read and downloaded, resolving it with a refund (confirmed), and the dispute leaving the
-queue; the dispute's notification leads to it."""
+queue; a decision arriving after another admin's shown as its refusal; the dispute's notification
+leads to it."""
 
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ async def test_an_admin_resolves_a_dispute_with_a_refund_and_it_leaves_the_queue
     await page.get_by_role("link", name="← The disputes queue").click()
     await expect(page.get_by_text("No dispute matches these filters.")).to_be_visible()
     await expect(page.get_by_role("link", name=dispute_id)).to_have_count(0)
+    await page.get_by_label("Open or closed").select_option("any")
     await page.get_by_label("Status").select_option("resolved_refund")
     await page.get_by_role("button", name="Show disputes").click()
     await expect(page.get_by_role("row").filter(has_text=dispute_id)).to_contain_text("resolved refund")
@@ -94,7 +96,7 @@ async def test_an_admin_resolves_a_dispute_with_a_refund_and_it_leaves_the_queue
     await market.assert_invariants()
 
 
-async def test_a_dispute_resolved_meanwhile_by_another_admin_is_shown_as_theirs(
+async def test_a_dispute_resolved_meanwhile_another_way_refuses_the_decision_with_its_message(
     page: Page,
     admin_token: str,
     token: TokenFactory,
@@ -124,12 +126,17 @@ async def test_a_dispute_resolved_meanwhile_by_another_admin_is_shown_as_theirs(
     dialog = page.get_by_role("dialog", name="Split: refund part, release the rest?")
     await expect(dialog).to_contain_text("$5.00 goes back to the buyer and the rest of $18.00")
     await dialog.get_by_role("button", name="Resolve dispute").click()
-    outcome = page.locator("[data-outcome]")
-    await expect(outcome).to_have_attribute("data-outcome", "resolved_release")
-    await expect(outcome).to_contain_text("already resolved (release to seller)")
-    await expect(outcome).to_contain_text("yours was not applied")
-    await expect(outcome).to_contain_text("Its note: delivered after all")
+    refusal = page.get_by_role("alert")
+    await expect(refusal).to_contain_text(
+        "This dispute is already resolved or closed, so nothing was changed."
+    )
+    await expect(refusal).to_contain_text("409 dispute_not_open")
+    await expect(refusal).to_be_focused()
+    await expect(page.locator("[data-outcome]")).to_have_count(0)
     assert await database[Collections.REFUNDS].count_documents({}) == 0
+    resolved = await database[Collections.DISPUTES].find_one({"_id": dispute_id})
+    assert resolved is not None
+    assert (resolved["status"], resolved["note"]) == ("resolved_release", "delivered after all")
 
 
 async def test_a_split_without_an_amount_shows_its_message(

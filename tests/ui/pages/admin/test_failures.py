@@ -1,6 +1,6 @@
-"""The admin console's failed transfers and refunds: a card refund that failed at Stripe, given
-to the buyer's wallet instead (confirmed), and gone from the list; support sees it but is offered
-no action."""
+"""The admin console's failed transfers and refunds: a transfer Stripe refused for good, shown
+with its reason; a card refund that failed at Stripe, given to the buyer's wallet instead
+(confirmed), and gone from the list; support sees it but is offered no action."""
 
 from __future__ import annotations
 
@@ -104,3 +104,42 @@ async def test_support_sees_a_failed_refund_but_is_offered_no_action(
         "expired_or_canceled_card"
     )
     await expect(page.get_by_role("button", name="Give to wallet")).to_have_count(0)
+
+
+async def test_a_transfer_stripe_refused_for_good_shows_with_its_reason(
+    page: Page,
+    admin_token: str,
+    token: TokenFactory,
+    live_service: str,
+    emulator: EmulatorServer,
+    database: Database,
+    settings: Settings,
+) -> None:
+    market = LiveMarket(live_service, emulator, database, settings, token)
+    await market.open(SELLER_A)
+    order_id = await market.paid_order(BUYER, "prod_mug")
+    await emulator.control_async(
+        "faults", path_prefix="/v1/transfers", method="POST", status=400, code="transfers_not_allowed"
+    )
+    await market.call(
+        "POST", f"/orders/{order_id}/confirm-delivery", BUYER, Role.BUYER, key="delivered", json={}
+    )
+    transfer = await eventually_found(
+        database, Collections.SELLER_TRANSFERS, {"order_id": order_id, "status": "failed"}
+    )
+    await sign_in(page, admin_token)
+
+    await page.goto("/ui/#/admin/overview")
+    await expect(page.locator("[data-figure=failed_transfers]")).to_have_text("1")
+    await page.get_by_role("link", name="Show the failed transfers").click()
+    row = (
+        page.get_by_role("table", name="Failed transfers, newest first")
+        .get_by_role("row")
+        .filter(has_text=transfer["_id"])
+    )
+    await expect(row.locator("td[data-label=Seller]")).to_have_text(SELLER_A)
+    await expect(row.locator("td[data-label=Amount]")).to_have_text("$16.20")
+    await expect(row.locator("td[data-label=Order]")).to_have_text(order_id)
+    await expect(row.locator("td[data-label=Why]")).to_contain_text("(transfers_not_allowed)")
+    await expect(page.get_by_text("No refund has failed.")).to_be_visible()
+    await market.assert_invariants()

@@ -16,6 +16,7 @@ from tests.conftest import TokenFactory, eventually_found
 from tests.payouts_support import MUG_NET
 from tests.ui.browsing import sign_in
 from tests.ui.market import LiveMarket
+from tests.ui.sellers import CLOSED_BANK_ACCOUNT, PAYING_BANK_ACCOUNT
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -24,10 +25,15 @@ BUYER = "buyer-ui"
 
 
 async def sold_and_settled(
-    live_service: str, emulator: EmulatorServer, database: Database, settings: Settings, token: TokenFactory
+    live_service: str,
+    emulator: EmulatorServer,
+    database: Database,
+    settings: Settings,
+    token: TokenFactory,
+    account_number: str = PAYING_BANK_ACCOUNT,
 ) -> LiveMarket:
     market = LiveMarket(live_service, emulator, database, settings, token)
-    await market.open(SELLER_A)
+    await market.open(SELLER_A, account_number)
     await market.released_sale(BUYER, "prod_mug")
     return market
 
@@ -83,6 +89,32 @@ async def test_a_seller_sees_a_released_sale_pays_it_out_and_sees_it_paid(
     await expect(row.locator("td[data-label=Amount]")).to_have_text("$16.20")
     await expect(row.locator("td[data-label=Status]")).to_have_text("paid")
     await expect(row.locator("td[data-label='Why it failed']")).to_have_text("—")
+    await market.assert_invariants()
+
+
+async def test_a_payout_the_bank_sends_back_shows_in_the_history_with_its_reason(
+    page: Page,
+    token: TokenFactory,
+    live_service: str,
+    emulator: EmulatorServer,
+    database: Database,
+    settings: Settings,
+) -> None:
+    market = await sold_and_settled(live_service, emulator, database, settings, token, CLOSED_BANK_ACCOUNT)
+    await sign_in(page, token(SELLER_A, Role.SELLER))
+    await page.goto("/ui/#/seller/payouts/new")
+    await request_payout(page, "16.20", "Pay out $16.20?")
+    payout_id = await page.locator("[data-payout]").get_attribute("data-payout")
+    await eventually_found(database, Collections.PAYOUTS, {"_id": payout_id, "status": "failed"})
+
+    await page.get_by_role("navigation", name="Pages").get_by_role("link", name="Payout history").click()
+    row = page.get_by_role("row").filter(has_text=str(payout_id))
+    await expect(row.locator("td[data-label=Status]")).to_have_text("failed")
+    await expect(row.locator("td[data-label='Why it failed']")).to_contain_text("(account_closed)")
+    reason = await row.locator("td[data-label='Why it failed']").inner_text()
+    assert reason.removesuffix(" (account_closed)").strip() not in {"", "Stripe gave no reason."}
+    await page.get_by_role("navigation", name="Pages").get_by_role("link", name="Balances").click()
+    await expect(page.locator("[data-figure=available]")).to_have_text("$16.20")  # back from the bank
     await market.assert_invariants()
 
 

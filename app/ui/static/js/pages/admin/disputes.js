@@ -29,6 +29,11 @@ const ONE = '/dispute/{dispute_id}';
 const EVIDENCE_FILE = '/dispute/{dispute_id}/evidence/{file_id}';
 const RESOLVE = '/admin/disputes/{dispute_id}/resolve';
 const ANY = 'any';
+const OPEN_CHOICES = [
+  [ANY, 'Open or closed'],
+  ['true', 'Open only'],
+  ['false', 'Closed only'],
+];
 
 export function render(context) {
   const [disputeId] = context.segments;
@@ -40,16 +45,19 @@ async function renderQueue({ view, page, query, setQuery }) {
   const list = filteredList({
     query,
     setQuery,
-    defaults: { status: 'open' },
+    // The queue: what is still open, buyers' disputes and chargebacks alike.
+    defaults: { open: 'true' },
     submitLabel: 'Show disputes',
     fields: [
+      { name: 'open', label: 'Open or closed', options: OPEN_CHOICES },
       { name: 'status', label: 'Status', options: choices(statuses, 'Any status', ANY) },
       { name: 'kind', label: 'Kind', options: choices(kinds, 'Buyers’ disputes and chargebacks') },
     ],
-    load: ({ status, ...filters }, startingAfter) =>
+    load: ({ status, open, ...filters }, startingAfter) =>
       get('/admin/disputes', {
         ...filters,
         status: status === ANY ? null : status,
+        open: open === ANY ? null : open,
         starting_after: startingAfter,
       }),
     cursorOf: (dispute) => dispute.dispute_id,
@@ -285,7 +293,7 @@ function resolveForm(dispute, outcomes, area, resolved) {
       perform: (action) => post(pathOf(RESOLVE, { dispute_id: dispute.dispute_id }), body, action),
       done: (answer) => {
         resolved(answer);
-        const shown = resolvedNotice(answer, body.outcome);
+        const shown = resolvedNotice(answer);
         shown.dataset.outcome = answer.status;
         return shown;
       },
@@ -299,17 +307,9 @@ function resolveForm(dispute, outcomes, area, resolved) {
   );
 }
 
-// The service answers a dispute resolved already (by another admin, meanwhile) with that
-// resolution rather than a refusal: the page says so when it is not the decision just sent.
-function resolvedNotice(answer, asked) {
+// A dispute resolved meanwhile another way is refused (409 dispute_not_open), shown as its problem.
+function resolvedNotice(answer) {
   const outcome = (answer.outcome ?? answer.status).replace(/_/g, ' ');
-  if (answer.outcome !== asked) {
-    return notice(
-      'warning',
-      `This dispute was already resolved (${outcome}) by the time your decision arrived: yours was not applied.`,
-      answer.note ? `Its note: ${answer.note}` : null,
-    );
-  }
   return notice(
     'success',
     `Resolved: ${outcome}.`,
