@@ -286,12 +286,23 @@ class MigrationRuns:
             await self._process(run, run.batch_size, users, run.snapshot, actor, progress, on_rejection)
         except BaseException:
             # Killed outright, a run stays `running`; either way `resume` continues it.
-            await self._runs.move(None, run.id, [RunStatus.RUNNING], RunStatus.INTERRUPTED, datetime.now(UTC))
+            await self._db.transaction(lambda session: self._interrupted(session, run, actor))
             log.exception("legacy_migration_interrupted", run_id=run.id)
             raise
         finally:
             await self.lease.release()
         return await self._complete(run, actor)
+
+    async def _interrupted(self, session: AsyncClientSession, run: MigrationRun, actor: Actor) -> None:
+        await self._runs.move(session, run.id, [RunStatus.RUNNING], RunStatus.INTERRUPTED, datetime.now(UTC))
+        await self._audit.record(
+            session,
+            actor,
+            "legacy_migration.interrupted",
+            AuditObject("legacy_migration_run", run.id),
+            before={"status": RunStatus.RUNNING.value},
+            after={"status": RunStatus.INTERRUPTED.value},
+        )
 
     async def _complete(self, run: MigrationRun, actor: Actor) -> RunReport:
         tally, batches = await self._runs.tally(run.id)
