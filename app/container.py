@@ -223,6 +223,7 @@ def build_services(
     notifications_service = Notifications(
         database,
         notification_sender,
+        audit_log,
         max_attempts=settings.notification_max_attempts,
         retry_base=timedelta(seconds=settings.notification_retry_base_seconds),
         retry_cap=timedelta(seconds=settings.notification_retry_max_seconds),
@@ -267,7 +268,7 @@ def build_services(
     registry = webhook_registry(
         stripe_accounts,
         topups,
-        StripeFees(ledger, provider),
+        StripeFees(ledger, provider, audit_log),
         CheckoutWebhookHandlers(orders, seller_transfers),
         RefundWebhookHandlers(refunds_service),
         ChargebackWebhookHandlers(chargebacks),

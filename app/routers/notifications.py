@@ -44,5 +44,5 @@ async def mark_read(
     notifications: NotificationsDep,
 ) -> NotificationOut:
     """Marking it again changes nothing: the first reader and time stay."""
-    read = await notifications.mark_read(notification_id, admin.user_id)
+    read = await notifications.mark_read(notification_id, admin.actor)
     return NotificationOut.model_validate(read, from_attributes=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -36,15 +36,26 @@ class Ledger:
         self._repository = LedgerRepository(database)
         self._locks = AccountLocks()
 
-    async def post(self, entry: JournalEntry) -> JournalEntryRecord:
+    async def post(
+        self,
+        entry: JournalEntry,
+        *,
+        along: Callable[[AsyncClientSession], Sequence[NamespacedWrite]] | None = None,
+    ) -> JournalEntryRecord:
         """Post `entry` once. Posting the same key again returns the first entry unchanged.
 
         The entry is not looked for first: its insert fails on the duplicate key, which says so.
+        `along` builds, for the entry's transaction, the caller's writes sent with it (its audit
+        record, `AuditLog.prepare`); they are written only with the entry, never for a repeat.
         """
         balances = [account for account, _ in entry.balance_deltas() if not may_go_negative(account)]
+
+        def post_in(session: AsyncClientSession) -> Awaitable[JournalEntryRecord]:
+            return self.post_in(session, entry, along=along(session) if along else ())
+
         try:
             async with self._locks.hold(balances):
-                return await self._db.transaction(lambda session: self.post_in(session, entry))
+                return await self._db.transaction(post_in)
         except DuplicateKeyError:
             existing = await self._repository.find_entry(entry.key)
             if existing is None:

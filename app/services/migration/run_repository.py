@@ -151,7 +151,7 @@ class RunRepository:
 
     async def move(
         self,
-        session: AsyncClientSession | None,
+        session: AsyncClientSession,
         run_id: str,
         sources: Sequence[RunStatus],
         target: RunStatus,

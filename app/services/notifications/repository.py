@@ -65,13 +65,21 @@ class NotificationRepository:
         if outbox is not None:
             await self._outbox.insert_one(outbox, session=session)
 
-    async def mark_read(self, notification_id: str, admin_id: str, now: datetime) -> Notification | None:
-        """Read by `admin_id` now, unless read before (who read it first stays)."""
+    async def mark_read(
+        self, session: AsyncClientSession, notification_id: str, admin_id: str, now: datetime
+    ) -> Notification | None:
+        """Read by `admin_id` now, unless read before (who read it first stays); the notification
+        as read now, or None when it was not unread."""
         document = await self._notifications.find_one_and_update(
             {"_id": notification_id, "read": False},
             {"$set": {"read": True, "read_at": now, "read_by": admin_id}},
             return_document=ReturnDocument.AFTER,
-        ) or await self._notifications.find_one({"_id": notification_id})
+            session=session,
+        )
+        return as_notification(document) if document else None
+
+    async def get(self, notification_id: str) -> Notification | None:
+        document = await self._notifications.find_one({"_id": notification_id})
         return as_notification(document) if document else None
 
     async def page(self, unread: bool | None, limit: int, starting_after: str | None) -> NotificationPage:

@@ -16,8 +16,10 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.adapters.notification_sender import NotificationNotDelivered
 from app.db import Database
+from app.domain.audit import Actor, AuditObject
 from app.domain.notifications import NotificationKind, notification_id_for, retry_delay
 from app.errors import NotFound
+from app.services.audit import AuditLog
 from app.services.notifications import metrics
 from app.services.notifications.repository import (
     Notification,
@@ -47,13 +49,16 @@ class Notifications:
         self,
         database: Database,
         sender: Sender | None,
+        audit: AuditLog,
         *,
         max_attempts: int,
         retry_base: timedelta,
         retry_cap: timedelta,
         clock: Clock = utc_now,
     ) -> None:
+        self._db = database
         self._notifications = NotificationRepository(database)
+        self._audit = audit
         self._sender = sender
         self._max_attempts = max_attempts
         self._retry_base = retry_base
@@ -89,11 +94,28 @@ class Notifications:
     async def page(self, unread: bool | None, limit: int, starting_after: str | None) -> NotificationPage:
         return await self._notifications.page(unread, limit, starting_after)
 
-    async def mark_read(self, notification_id: str, admin_id: str) -> Notification:
-        found = await self._notifications.mark_read(notification_id, admin_id, self._clock())
+    async def mark_read(self, notification_id: str, actor: Actor) -> Notification:
+        """Read by `actor` now, audited; reading it again changes nothing (the first reader stays)."""
+        read = await self._db.transaction(lambda session: self._mark_read_in(session, notification_id, actor))
+        found = read or await self._notifications.get(notification_id)
         if found is None:
             raise NotFound(f"no notification {notification_id}")
         return found
+
+    async def _mark_read_in(
+        self, session: AsyncClientSession, notification_id: str, actor: Actor
+    ) -> Notification | None:
+        read = await self._notifications.mark_read(session, notification_id, actor.id, self._clock())
+        if read is not None:
+            await self._audit.record(
+                session,
+                actor,
+                "notification.read",
+                AuditObject("notification", notification_id),
+                before={"read": False},
+                after={"read": True},
+            )
+        return read
 
     async def deliver_due(self, keep_going: Callable[[], Awaitable[bool]] | None = None) -> Counter[str]:
         """POST every notification due; how each went."""

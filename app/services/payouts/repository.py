@@ -150,17 +150,12 @@ class PayoutRepository:
         self._balances = database[Collections.SELLER_BALANCES]
 
     async def insert(self, session: AsyncClientSession, document: Document) -> bool:
-        """Insert a new payout; False if one with its id exists."""
+        """Insert a new payout; False if one with its id (or its Stripe payout's) exists."""
         try:
             await self._payouts.insert_one(document, session=session)
         except DuplicateKeyError:
             return False
         return True
-
-    async def insert_outside(self, document: Document) -> None:
-        """Insert a payout made at Stripe unless it is recorded already (by id or Stripe's id)."""
-        with suppress(DuplicateKeyError):  # recorded by an earlier event of the same payout
-            await self._payouts.insert_one(document)
 
     async def get(self, payout_id: str, session: AsyncClientSession | None = None) -> PayoutRecord | None:
         document = await self._payouts.find_one({"_id": payout_id}, session=session)

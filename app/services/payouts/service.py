@@ -69,6 +69,8 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 STATUS_CHANGED = "payout.status_changed"
 REQUESTED = "payout.requested"
+# A payout made at Stripe directly (the dashboard, an automatic schedule), recorded from its event.
+RECORDED_FROM_STRIPE = "payout.recorded_from_stripe"
 # The answer to the call that created the payout is a read made before any ticket was taken.
 CREATION_TICKET = 0
 LOCK_POLL_SECONDS = 0.05
@@ -245,12 +247,12 @@ class Payouts:
         and store that, with what the ledger owes it."""
         payout = await self._payouts.by_stripe_id(reported.id)
         if payout is None:
-            payout = await self._adopt(account_id, reported)
+            payout = await self._adopt(account_id, reported, actor)
         ticket = await self._payouts.reserve_read(payout.id)
         current = await self._provider.retrieve_payout(account_id, reported.id)
         await self._store(payout.id, current, ticket, actor)
 
-    async def _adopt(self, account_id: str, reported: Payout) -> PayoutRecord:
+    async def _adopt(self, account_id: str, reported: Payout, actor: Actor) -> PayoutRecord:
         """Ours, whose answer has not been stored yet (its metadata names it), or one made at
         Stripe directly, recorded now."""
         ours = reported.metadata.get("payout_id")
@@ -262,7 +264,25 @@ class Payouts:
             raise LookupError(f"payout {reported.id} of {account_id}, an account of no known seller yet")
         payout_id = outside_payout_id(reported.id)
         document = outside_document(payout_id, account.seller_id, account_id, reported, self._clock())
-        await self._payouts.insert_outside(document)
+
+        async def record_in(session: AsyncClientSession) -> None:
+            if not await self._payouts.insert(session, document):
+                return  # recorded by an earlier event of the same payout
+            await self._audit.record(
+                session,
+                actor,
+                RECORDED_FROM_STRIPE,
+                AuditObject("payout", payout_id),
+                before=None,
+                after={
+                    "status": str(PayoutStatus.REQUESTED),
+                    "amount": reported.amount,
+                    "currency": reported.currency,
+                    "stripe_payout_id": reported.id,
+                },
+            )
+
+        await self._db.transaction(record_in)
         log.info("payout_made_at_stripe_recorded", payout_id=payout_id, stripe_payout=reported.id)
         recorded = await self._payouts.by_stripe_id(reported.id)
         assert recorded is not None  # inserted just now, or by an earlier event

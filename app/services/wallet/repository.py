@@ -165,15 +165,21 @@ class TopupRepository:
         async for document in self._topups.find(query).sort("created_at", ASCENDING):
             yield _topup(document)
 
-    async def attach_payment_intent(self, topup_id: str, payment_intent_id: str) -> bool:
-        """Record the top-up's PaymentIntent; whether the top-up still awaits payment (the usual
-        case, told by the same update; any other status costs a second one)."""
-        fields = {"$set": {"payment_intent_id": payment_intent_id, "updated_at": datetime.now(UTC)}}
-        awaiting = {"_id": topup_id, "status": str(TopupStatus.REQUIRES_PAYMENT)}
-        if (await self._topups.update_one(awaiting, fields)).matched_count:
-            return True
-        await self._topups.update_one({"_id": topup_id}, fields)
-        return False
+    async def attach_payment_intent(
+        self, session: AsyncClientSession, topup_id: str, payment_intent_id: str
+    ) -> bool:
+        """Record the PaymentIntent of a top-up awaiting payment that has none yet; whether it
+        did (the first request; a retry finds it recorded, or the top-up moved on)."""
+        attached = await self._topups.update_one(
+            {
+                "_id": topup_id,
+                "status": str(TopupStatus.REQUIRES_PAYMENT),
+                "payment_intent_id": {"$exists": False},
+            },
+            {"$set": {"payment_intent_id": payment_intent_id, "updated_at": datetime.now(UTC)}},
+            session=session,
+        )
+        return attached.modified_count == 1
 
     async def learn_payment_intent(
         self, topup_id: str, payment_intent_id: str, session: AsyncClientSession

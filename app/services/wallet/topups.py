@@ -1,7 +1,8 @@
 """Wallet top-ups by card: a platform PaymentIntent for Stripe Elements, credited by webhook.
 
-Every change of a top-up's status is audited in its own transaction (`topup.status_changed`),
-as is a PaymentIntent the janitor learns for it after its request (`topup.payment_intent_learnt`).
+A top-up is audited when it opens for payment, its PaymentIntent recorded (`topup.opened`), at
+every change of its status (`topup.status_changed`), and when the janitor learns its PaymentIntent
+after its request (`topup.payment_intent_learnt`), each in the transaction of the change.
 """
 
 from __future__ import annotations
@@ -94,14 +95,38 @@ class Topups:
             ),
             refs={"topup_id": topup_id, "user_id": user_id},
         )
-        if await self._topups.attach_payment_intent(topup_id, intent.id):
+        if await self._db.transaction(
+            lambda session: self._opened_in(session, topup_id, user_id, amount, intent.id)
+        ):
             topup = Topup(
                 topup_id, user_id, amount.amount, amount.currency, TopupStatus.REQUIRES_PAYMENT, intent.id
             )
-        else:  # a retry after the top-up moved on (paid, or sent to review by the janitor)
+        else:  # a retry, or the top-up moved on (paid, or sent to review by the janitor)
             topup = await self.get(topup_id)
         log.info("topup_requested", topup_id=topup_id, payment_intent=intent.id, amount=amount.amount)
         return replace(topup, client_secret=intent.client_secret)
+
+    async def _opened_in(
+        self, session: AsyncClientSession, topup_id: str, user_id: str, amount: Money, intent_id: str
+    ) -> bool:
+        """The top-up opens for payment once its PaymentIntent is recorded: audited then, once,
+        as the buyer's (a retry of the request records nothing)."""
+        if not await self._topups.attach_payment_intent(session, topup_id, intent_id):
+            return False
+        await self._audit.record(
+            session,
+            Actor.user(user_id),
+            "topup.opened",
+            AuditObject("topup", topup_id),
+            before=None,
+            after={
+                "status": str(TopupStatus.REQUIRES_PAYMENT),
+                "amount": amount.amount,
+                "currency": amount.currency,
+                "payment_intent_id": intent_id,
+            },
+        )
+        return True
 
     def _check_amount(self, amount: Money) -> None:
         if amount.currency != self._settings.platform_currency:

@@ -23,7 +23,7 @@ def settings(emulator_settings: Settings) -> Settings:
     return emulator_settings
 
 
-async def test_a_topup_request_is_six_commands_around_the_stripe_call(
+async def test_a_topup_request_is_eight_commands_around_the_stripe_call(
     app: FastAPI,
     client: httpx.AsyncClient,
     token: TokenFactory,
@@ -47,7 +47,9 @@ async def test_a_topup_request_is_six_commands_around_the_stripe_call(
         ("bulkWrite", "topup_openings+topups"),  # on the buyer's list of openings, and opened
         ("insert", "payment_operations"),  # recorded before the call, its attempt counted
         ("update", "payment_operations"),  # completed with Stripe's answer
-        ("update", "topups"),  # its PaymentIntent attached
+        ("update", "topups"),  # its PaymentIntent attached: open for payment
+        ("insert", "audit_pending"),  # the opening audited, in the same transaction
+        ("commitTransaction", None),
         ("update", "idempotency_keys"),  # the answer stored
     ]
     stored = await services.topups.get(topup["topup_id"])
