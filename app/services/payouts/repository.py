@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -147,15 +147,13 @@ def outside_document(
 class PayoutRepository:
     def __init__(self, database: Database) -> None:
         self._payouts = database[Collections.PAYOUTS]
+        self._namespace = database.namespace(Collections.PAYOUTS)
         self._balances = database[Collections.SELLER_BALANCES]
 
-    async def insert(self, session: AsyncClientSession, document: Document) -> bool:
-        """Insert a new payout; False if one with its id exists."""
-        try:
-            await self._payouts.insert_one(document, session=session)
-        except DuplicateKeyError:
-            return False
-        return True
+    def insert_write(self, document: Document) -> InsertOne[Document]:
+        """The insert of a new payout, for the caller's `write_together`; one with its id
+        collides (DuplicateKeyError)."""
+        return InsertOne(document, namespace=self._namespace)
 
     async def insert_outside(self, document: Document) -> None:
         """Insert a payout made at Stripe unless it is recorded already (by id or Stripe's id)."""
