@@ -31,6 +31,11 @@ NamespacedWrite = InsertOne[Document] | UpdateOne
 # MongoDB 8.0, the first with `bulkWrite`: writes to several collections in one command.
 MIN_WIRE_VERSION = 25
 
+# Ids per `$in` read. The server matches each candidate against the whole list, so one read's
+# cost grows with the square of its length: 2,000 ids in one read took 12 to 19 times as long as
+# in reads of 50 (SecantusDB), reads of 100 a fifth longer than reads of 50.
+IDS_PER_READ = 50
+
 CLOSE_TIMEOUT_SECONDS = 0.5
 READINESS_TIMEOUT_SECONDS = 2.0
 DUPLICATE_KEY = 11000

@@ -82,6 +82,12 @@ class CommandTimer(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self._names[event.request_id] = f"{event.command_name} {_collection(event)}".strip()
 
+    def clear(self) -> None:
+        """Forget what was timed so far: what follows is timed alone."""
+        self.seconds.clear()
+        self.counts.clear()
+        self.failures.clear()
+
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         self._add(event.request_id, event.duration_micros)
 

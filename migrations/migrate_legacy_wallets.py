@@ -6,7 +6,7 @@
     python -m migrations.migrate_legacy_wallets --verify RUN_ID  # its integrity checks, now
     python -m migrations.migrate_legacy_wallets --rollback RUN_ID
 
-Options: `--batch-size N` (wallets per transaction, default 500), `--only-users FILE` (one user id
+Options: `--batch-size N` (wallets per transaction, default 1000), `--only-users FILE` (one user id
 per line; blank lines and `#` comments ignored), `--report PATH` (the JSON report: summary,
 checks, every rejected wallet, every user a rollback left). A summary is printed; a progress bar
 is drawn on stderr when it is a terminal.

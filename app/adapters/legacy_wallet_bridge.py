@@ -33,15 +33,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.adapters.marketplace_users import MarketplaceUsers
 from app.config import Settings
-from app.db import Database, Document
+from app.db import IDS_PER_READ, Database, Document
 from app.domain.migration import WalletFacts, legacy_user_id, user_id_forms
 from app.errors import ServiceError
 
 log = structlog.get_logger(__name__)
 
 USER_INDEX = "payments_service_userId"
-# Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
-IDS_PER_READ = 100
 # What a lookup needs to tell how the wallet stands; the whole document is read only to migrate it.
 _STATE_FIELDS = {
     "userId": True,

@@ -18,12 +18,9 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.config import Settings
-from app.db import Database, Document
+from app.db import IDS_PER_READ, Database, Document
 from app.domain.migration import legacy_user_id, user_id_forms
 from app.domain.onboarding import SellerProfile
-
-# Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
-IDS_PER_READ = 100
 
 
 class MarketplaceUsers:

@@ -11,12 +11,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.db import Collections, Database, Document, NamespacedWrite, duplicates_raised
+from app.db import IDS_PER_READ, Collections, Database, Document, NamespacedWrite, duplicates_raised
 from app.domain.ledger import EntryKind, JournalEntry, Move
 from app.errors import UnknownCursor
 
-# Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
-IDS_PER_READ = 100
 # Documents per batch of a streamed read: a cursor's later batches are otherwise up to 16 MB.
 STREAM_BATCH = 100
 

@@ -16,6 +16,7 @@ Memory does not grow with the run: records and legacy documents are read a page 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,10 +89,10 @@ class IntegrityChecker:
         checked = 0
         async for page in self._records.of_run(run.id, batch_size=PAGE):
             keys = [key for record in page for key in _entry_keys(record)]
-            entries = await self._ledger.entries(keys)
-            wallets = {
-                wallet.id: wallet for wallet in await self._bridge.read_ids([r.legacy_id for r in page])
-            }
+            entries, read = await asyncio.gather(
+                self._ledger.entries(keys), self._bridge.read_ids([r.legacy_id for r in page])
+            )
+            wallets = {wallet.id: wallet for wallet in read}
             for record in page:
                 posted[record.currency] += record.amount
                 self._check_record(record, wallets.get(record.legacy_id), entries, findings)

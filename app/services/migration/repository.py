@@ -18,10 +18,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.db import Collections, Database, Document, duplicates_raised
-
-# Ids per `$in` read: long `$in` lists are slow to match, a few short ones are not.
-IDS_PER_READ = 100
+from app.db import IDS_PER_READ, Collections, Database, Document, duplicates_raised
 
 INDEXES: dict[str, list[IndexModel]] = {
     Collections.LEGACY_WALLETS: [
