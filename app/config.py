@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.charge_minimum import has_minimum_charge, minimum_charge
+
 CURRENCY_PATTERN = re.compile(r"^[a-z]{3}$")
 FIELD_PATH_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
@@ -310,6 +312,23 @@ class Settings(AuthSettings):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an absolute http(s) URL")
         return value
+
+    @model_validator(mode="after")
+    def _charges_at_least_stripe_minimum(self) -> Settings:
+        # A card payment below Stripe's minimum is refused by Stripe: the currency's minimum must
+        # be known, and a top-up's lower limit may not let one through.
+        if not has_minimum_charge(self.platform_currency):
+            raise ValueError(
+                f"PLATFORM_CURRENCY {self.platform_currency!r} has no minimum charge amount known to the "
+                "service (app/domain/charge_minimum.py)"
+            )
+        minimum = minimum_charge(self.platform_currency)
+        if self.topup_min_amount < minimum:
+            raise ValueError(
+                "TOPUP_MIN_AMOUNT must be at least Stripe's minimum charge, "
+                f"{minimum} {self.platform_currency}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _notification_secret_with_url(self) -> Settings:

@@ -71,6 +71,9 @@ class Collections:
     DISPUTE_EVIDENCE_FILES = "dispute_evidence_files"
     SELLER_DEBTS = "seller_debts"
     SELLER_RECOVERIES = "seller_recoveries"
+    # One document per seller that a payout request and a dispute's or chargeback's opening on
+    # that seller's money both write in their transactions, so MongoDB orders the two.
+    SELLER_GATES = "seller_gates"
     REFUNDS = "refunds"
     NOTIFICATIONS = "notifications"
     NOTIFICATION_OUTBOX = "notification_outbox"

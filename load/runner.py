@@ -24,10 +24,12 @@ from app.services.checkout import run_transfer_retries
 from app.services.payment_operations import run_operations_janitor
 from load.stack import Stack, running_stack
 from load.stats import Stats
-from load.traffic import CURRENCY, DOLLAR, Day, play
+from load.traffic import CURRENCY, Day, play
 from sim.invariants import check_marketplace
 
-PRODUCTS_PER_SELLER = 3
+# Each seller's prices, in cents: wallets then hold cents, so a wallet often pays all but a few
+# cents of an order, and one item alone is below Stripe's minimum charge (50 cents).
+PRICES = (45, 1_349, 3_999)
 QUIET_ROUNDS = 3
 QUIET_TIMEOUT_SECONDS = 180.0
 POLL_SECONDS = 0.2
@@ -87,16 +89,14 @@ async def run_load(seconds: float, users: int, seed: int = 1, mongodb_uri: str |
 
 
 async def _open_shop(services: Services, sellers: list[str]) -> dict[str, list[str]]:
-    products = {
-        seller: [f"prod_{seller}_{index}" for index in range(PRODUCTS_PER_SELLER)] for seller in sellers
-    }
+    products = {seller: [f"prod_{seller}_{index}" for index in range(len(PRICES))] for seller in sellers}
     await services.database["products"].insert_many(
         [
             {
                 "_id": product,
                 "seller_id": seller,
                 "title": f"Item {index} of {seller}",
-                "price": {"amount": DOLLAR * (9 + 11 * index), "currency": CURRENCY},
+                "price": {"amount": PRICES[index], "currency": CURRENCY},
                 "active": True,
             }
             for seller, ids in products.items()

@@ -25,10 +25,6 @@ from app.config import Settings
 from load.stats import Stats
 
 CURRENCY = "usd"
-# Every amount is whole dollars (top-ups, prices, split refunds), so a wallet never holds cents and
-# a checkout's card part is zero or at least a dollar: a card part under Stripe's minimum charge
-# (50 cents) is refused by Stripe, and checkout answers that with a 502 today.
-DOLLAR = 100
 PAUSE_SECONDS = 0.05
 SETTLE_EVERY_SECONDS = 2.0
 ADMIN = "load_admin"
@@ -105,7 +101,7 @@ Action = Callable[[Day, str, random.Random], Awaitable[None]]
 
 
 async def top_up(day: Day, buyer: str, rng: random.Random) -> None:
-    body = {"amount": DOLLAR * rng.randrange(20, 200), "currency": CURRENCY}
+    body = {"amount": rng.randrange(2_000, 20_000), "currency": CURRENCY}
     answer = await day.call(
         "POST /wallet/topup_request", "POST", "/wallet/topup_request", buyer, Role.BUYER, json=body
     )
@@ -213,7 +209,7 @@ async def admin(day: Day, user: str, rng: random.Random) -> None:
             outcome = rng.choice(["refund_buyer", "release_to_seller", "split"])
             body: dict[str, Any] = {"outcome": outcome, "note": "looked into it"}
             if outcome == "split":
-                body["refund_amount"] = DOLLAR * rng.randrange(1, max(dispute["amount"] // DOLLAR, 2))
+                body["refund_amount"] = rng.randrange(1, max(dispute["amount"], 2))
             path = f"/admin/disputes/{dispute['dispute_id']}/resolve"
             await day.call("POST /admin/disputes/{id}/resolve", "POST", path, user, Role.ADMIN, json=body)
         await asyncio.sleep(rng.uniform(0, 8 * PAUSE_SECONDS))

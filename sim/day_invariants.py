@@ -1,5 +1,5 @@
 """The invariants over the whole day's records, checked once the world is quiet: no payout
-requested or sent while a dispute on the seller's money was open (from the audit log), refunds
+requested while a dispute on the seller's money was open (from the audit log), refunds
 within what was paid per funding source, the legacy totals accounted for by what was migrated,
 rejected and left, and a reconciliation of the day's window through the service's own
 reconciliation (every matcher the composition root registers) finding nothing."""
@@ -15,7 +15,6 @@ from typing import Any
 from app.db import Collections, Database
 from app.domain.disputes import OPEN_STATUSES, DisputeStatus
 from app.domain.ledger import EntryKind
-from app.domain.payment_operations import OperationKind
 from app.domain.reconciliation import Window
 from app.domain.refunds import RefundStatus
 from app.services.reconciliation import reconcile_window
@@ -26,60 +25,54 @@ FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class OpenInterval:
-    dispute_id: str
-    opened: datetime
-    closed: datetime
+class Opening:
+    """A dispute's opening on one seller's money: the seller's gate count it passed, and when it
+    closed (FOREVER while open)."""
 
-    def covers(self, moment: datetime) -> bool:
-        return self.opened <= moment < self.closed
+    dispute_id: str
+    gate: int
+    closed: datetime
 
 
 async def no_payout_while_disputed(database: Database) -> None:
-    """No payout was requested, nor its creation sent to Stripe, while a dispute or chargeback
-    on one of the seller's orders was open in our books (opened and closed as the audit log
-    recorded it)."""
-    open_by_seller = await _open_intervals_by_seller(database)
+    """No payout was requested while a dispute or chargeback on the seller's money was open.
+
+    The moment that counts is the request's commit in our books (`payout.requested`): a payout
+    requested before a dispute opened is legitimate, and is sent to Stripe even if the dispute
+    opens before that call. Which came first is the order both took through the seller's gate
+    (the count each passed at, in the audit records), not their clocks, which a millisecond
+    cannot tell apart: every dispute opened earlier on the gate must have closed by the request
+    (its closing recorded no later: the request's transaction saw it closed)."""
+    openings = await _openings_by_seller(database)
     payouts = {doc["_id"]: doc async for doc in database[Collections.PAYOUTS].find({})}
-    moments: list[tuple[str, str, datetime]] = [
-        (f"payout {record['object']['id']} requested", record["object"]["id"], _aware(record["at"]))
-        async for record in database[Collections.AUDIT_LOG].find({"action": "payout.requested"})
-    ]
-    # An operation is recorded just before its first call to Stripe.
-    operations = database[Collections.PAYMENT_OPERATIONS].find(
-        {"kind": str(OperationKind.PAYOUT), "operation_id": {"$in": list(payouts)}}
-    )
-    moments += [
-        (f"payout {payout_id} sent to Stripe", payout_id, _aware(operation["created_at"]))
-        async for operation in operations
-        if (payout_id := operation["operation_id"])
-    ]
-    for what, payout_id, moment in moments:
-        seller = payouts[payout_id]["seller_id"]
-        during = [interval for interval in open_by_seller[seller] if interval.covers(moment)]
-        assert not during, f"{what} at {moment} while {seller}'s dispute {during[0].dispute_id} was open"
+    async for record in database[Collections.AUDIT_LOG].find({"action": "payout.requested"}):
+        payout_id, requested_at = record["object"]["id"], _aware(record["at"])
+        seller, gate = payouts[payout_id]["seller_id"], record["after"]["gate"]
+        open_then = [
+            opening for opening in openings[seller] if opening.gate < gate and requested_at < opening.closed
+        ]
+        assert not open_then, (
+            f"payout {payout_id} requested at {requested_at} (gate {gate}) while {seller}'s dispute "
+            f"{open_then[0].dispute_id} was open (gate {open_then[0].gate}, closed {open_then[0].closed})"
+        )
 
 
-async def _open_intervals_by_seller(database: Database) -> dict[str, list[OpenInterval]]:
-    sellers = {
-        doc["_id"]: doc.get("seller_ids", [])
-        async for doc in database[Collections.DISPUTES].find({}, {"seller_ids": True})
-    }
-    opened: dict[str, datetime] = {}
-    intervals: dict[str, list[OpenInterval]] = defaultdict(list)
+async def _openings_by_seller(database: Database) -> dict[str, list[Opening]]:
+    """Each seller's dispute openings, with the gate count each passed and when it closed."""
+    gates: dict[str, dict[str, int]] = {}
+    closed: dict[str, datetime] = {}
     changes = database[Collections.AUDIT_LOG].find({"object.type": "dispute"}).sort([("at", 1), ("_id", 1)])
     async for record in changes:
-        dispute_id, at = record["object"]["id"], _aware(record["at"])
+        dispute_id = record["object"]["id"]
         if record["action"] == "dispute.opened":
-            opened.setdefault(dispute_id, at)
-        elif dispute_id in opened and _closes(record):
-            start = opened.pop(dispute_id)
-            for seller in sellers.get(dispute_id, []):
-                intervals[seller].append(OpenInterval(dispute_id, start, at))
-    for dispute_id, start in opened.items():
-        for seller in sellers.get(dispute_id, []):
-            intervals[seller].append(OpenInterval(dispute_id, start, FOREVER))
-    return intervals
+            gates[dispute_id] = record["after"].get("gates", {})
+        elif _closes(record):
+            closed.setdefault(dispute_id, _aware(record["at"]))
+    openings: dict[str, list[Opening]] = defaultdict(list)
+    for dispute_id, by_seller in gates.items():
+        for seller, gate in by_seller.items():
+            openings[seller].append(Opening(dispute_id, gate, closed.get(dispute_id, FOREVER)))
+    return openings
 
 
 def _closes(record: dict[str, Any]) -> bool:

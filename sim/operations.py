@@ -43,9 +43,12 @@ class Broken(AssertionError):
 
 
 def outcome(name: str, answer: httpx.Response) -> str:
-    """`name` with the answer's status and problem code; a 500 is never acceptable."""
+    """`name` with the answer's status and problem code; a 500 is never acceptable, nor a call
+    Stripe refuses for an amount the service should never have asked for."""
     if answer.status_code >= 500 and answer.status_code not in PROVIDER_STATUSES:
         raise Broken(f"{name} answered {answer.status_code}: {answer.text}")
+    if answer.status_code in PROVIDER_STATUSES and answer.json().get("stripe_code") == "amount_too_small":
+        raise Broken(f"{name} asked Stripe for less than its minimum charge: {answer.text}")
     if answer.status_code < 300:
         return f"{name} {answer.status_code}"
     return f"{name} {answer.status_code} {answer.json().get('code')}"

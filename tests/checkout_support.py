@@ -145,7 +145,3 @@ class Marketplace:
 
     async def balance(self, account: str) -> int:
         return await self.services.ledger.balance(account, "usd")
-
-    def stripe_requests(self) -> list[dict[str, Any]]:
-        log: list[dict[str, Any]] = self.emulator.inspect("requests")["data"]
-        return log

@@ -60,6 +60,11 @@ VALID_ENV = {
         ({"STRIPE_PUBLISHABLE_KEY": "pk_live_other_mode"}, ["STRIPE_PUBLISHABLE_KEY"], None),
         ({"MONGODB_URI": ""}, [], None),
         ({"PLATFORM_FEE_BPS": "10001"}, ["PLATFORM_FEE_BPS"], None),
+        # A top-up below Stripe's minimum charge would be refused by Stripe.
+        ({"TOPUP_MIN_AMOUNT": "49"}, ["TOPUP_MIN_AMOUNT", "50 usd"], None),
+        ({"PLATFORM_CURRENCY": "gbp", "TOPUP_MIN_AMOUNT": "29"}, ["TOPUP_MIN_AMOUNT", "30 gbp"], None),
+        # No minimum charge known: Stripe's is "50 cents or equivalent" at the day's rate.
+        ({"PLATFORM_CURRENCY": "xof"}, ["PLATFORM_CURRENCY", "'xof'"], None),
     ],
 )
 def test_invalid_settings_are_reported_by_name(

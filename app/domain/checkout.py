@@ -5,6 +5,8 @@ Funding. With `use_wallet`, the wallet pays first and the card the rest. One ord
 laid out as a line of cents, legacy money first, then platform wallet money, then the card; the
 escrows take consecutive stretches of it in seller-id order. So each escrow's split (legacy,
 wallet, card) is exact to the cent, deterministic, and sums to its gross; refunds follow it back.
+The card pays nothing or at least Stripe's minimum charge (`app.domain.charge_minimum`): the
+wallet holds back what would leave the card less, and an order no split can pay is refused.
 
 Transfers. A seller's net (gross - fee, `app.domain.fees`) leaves the platform in at most two
 Stripe transfers, both to the seller's connected account with the order id as `transfer_group`:
@@ -35,6 +37,7 @@ from typing import Any, ClassVar
 from app.domain.catalog import Product
 from app.domain.fees import FeeSchedule, split_fee
 from app.domain.money import MAX_AMOUNT, Money
+from app.domain.wallet import fill_in_order
 from app.errors import InvalidRequest, NotFound, ServiceError
 
 CHECKOUT_PURPOSE = "checkout"
@@ -190,6 +193,12 @@ class UnsupportedCheckoutCurrency(InvalidRequest):
     title = "Orders are not taken in this currency"
 
 
+class CardAmountBelowMinimum(InvalidRequest):
+    code = "card_amount_below_minimum"
+    title = "The card would pay less than the smallest amount a card can be charged"
+    members: ClassVar[Mapping[str, Any]] = {"minimum": int, "currency": str}
+
+
 class OrderAlreadyOpened(ServiceError):
     code = "order_already_opened"
     status = 409
@@ -331,11 +340,37 @@ def escrow_plans(lines: Sequence[OrderLine], fees: FeeSchedule, currency: str) -
     return plans
 
 
-def card_funding(grosses: Sequence[int], wallet_paid: Sequence[tuple[int, int]]) -> list[Funding]:
-    """Each escrow's funding: what the wallet paid into it (legacy, platform), and the card the rest."""
+def wallet_share(total: int, held: int, card_minimum: int, currency: str) -> int:
+    """What the wallet pays of an order's `total` out of the `held` it has: all it can, unless that
+    leaves the card a part below `card_minimum`, which Stripe would refuse; then it holds back so
+    the card pays exactly the minimum. No split exists when the total itself is below the minimum
+    and the wallet cannot pay all of it: refused, before anything moves."""
+    wallet = min(held, total)
+    card = total - wallet
+    if card == 0 or card >= card_minimum:
+        return wallet
+    if total < card_minimum:
+        raise CardAmountBelowMinimum(
+            f"the card would pay {card}, and a card payment is at least {card_minimum} "
+            f"{currency}; add to the order or top up the wallet",
+            minimum=card_minimum,
+            currency=currency,
+        )
+    return total - card_minimum
+
+
+def fund_escrows(
+    grosses: Sequence[int], legacy: int, platform: int, card_minimum: int, currency: str
+) -> list[Funding]:
+    """Each escrow's funding when the wallet holds `legacy` and `platform` money (both 0 without
+    `use_wallet`): the wallet's share (`wallet_share`), legacy money first, laid over the escrows
+    in order, and the card the rest."""
+    wallet = wallet_share(sum(grosses), legacy + platform, card_minimum, currency)
+    from_legacy = min(legacy, wallet)
+    splits = fill_in_order(from_legacy, wallet - from_legacy, grosses, currency)
     return [
-        Funding(legacy=legacy, wallet=wallet, card=gross - legacy - wallet)
-        for gross, (legacy, wallet) in zip(grosses, wallet_paid, strict=True)
+        Funding(legacy=split.legacy, wallet=split.platform, card=gross - split.total)
+        for gross, split in zip(grosses, splits, strict=True)
     ]
 
 

@@ -18,7 +18,35 @@ from stripe_emulator.operations.cards import (
 )
 from stripe_emulator.operations.settlement import record_card_charge
 
-MINIMUM_USD_AMOUNT = 50
+# Stripe's minimum charge amount per currency, in minor units ("Minimum and maximum charge
+# amounts" of its currencies page). A currency not listed is held to one minor unit: Stripe's
+# rule for it ("50 cents or equivalent") depends on the day's exchange rate.
+MINIMUM_CHARGE = {
+    "usd": 50,
+    "aed": 200,
+    "aud": 50,
+    "bgn": 100,
+    "brl": 50,
+    "cad": 50,
+    "chf": 50,
+    "czk": 1500,
+    "dkk": 250,
+    "eur": 50,
+    "gbp": 30,
+    "hkd": 400,
+    "huf": 17500,
+    "inr": 50,
+    "jpy": 50,
+    "mxn": 1000,
+    "myr": 200,
+    "nok": 300,
+    "nzd": 50,
+    "pln": 200,
+    "ron": 200,
+    "sek": 300,
+    "sgd": 50,
+    "thb": 1000,
+}
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation")
 CANCELABLE = (
     "requires_payment_method",
@@ -307,7 +335,10 @@ def _refuse_unsupported(params: dict[str, Any]) -> None:
 
 
 def _check_amount(amount: int, currency: str) -> None:
-    if amount < 1 or (currency == "usd" and amount < MINIMUM_USD_AMOUNT):
+    minimum = MINIMUM_CHARGE.get(currency, 1)
+    if amount < minimum:
         raise errors.invalid_request(
-            "Amount must be at least $0.50 usd", code="amount_too_small", param="amount"
+            f"Amount must be at least {minimum} {currency} in minor units",
+            code="amount_too_small",
+            param="amount",
         )

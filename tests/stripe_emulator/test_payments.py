@@ -173,6 +173,9 @@ async def test_confirming_without_a_payment_method_is_refused(
     ("params", "code_or_param"),
     [
         ({"amount": 49, "currency": "usd"}, "amount_too_small"),
+        ({"amount": 29, "currency": "gbp"}, "amount_too_small"),
+        ({"amount": 49, "currency": "jpy"}, "amount_too_small"),
+        ({"amount": 0, "currency": "xof"}, "amount_too_small"),
         ({"amount": 900, "currency": "usd", "capture_method": "manual"}, "capture_method"),
         ({"amount": 900, "currency": "usd", "payment_method": "tok_visa"}, "payment_method"),
     ],
@@ -183,6 +186,14 @@ async def test_unusable_intents_are_refused(
     with pytest.raises(stripe.InvalidRequestError) as raised:
         await stripe_client.v1.payment_intents.create_async(params)
     assert code_or_param in (raised.value.code, raised.value.param)
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(50, "usd"), (30, "gbp"), (50, "jpy"), (1, "xof")])
+async def test_the_minimum_charge_itself_is_accepted(
+    stripe_client: stripe.StripeClient, amount: int, currency: str
+) -> None:
+    intent = await stripe_client.v1.payment_intents.create_async({"amount": amount, "currency": currency})
+    assert (intent.amount, intent.currency) == (amount, currency)
 
 
 async def test_search_by_metadata(stripe_client: stripe.StripeClient) -> None:

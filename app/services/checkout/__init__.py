@@ -2,6 +2,7 @@
 released on delivery or after a delay, and paid out to sellers by Stripe transfers."""
 
 from app.domain.checkout import (
+    CardAmountBelowMinimum,
     DuplicateProduct,
     EscrowDisputed,
     MixedCurrencies,
@@ -44,6 +45,7 @@ CHECKOUT_ERRORS = (
     ProductUnavailable,
     MixedCurrencies,
     OrderTotalTooLarge,
+    CardAmountBelowMinimum,
     OrderAlreadyOpened,
 )
 

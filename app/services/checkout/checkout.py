@@ -34,6 +34,7 @@ from app.adapters.stripe_errors import PaymentProviderError
 from app.config import Settings
 from app.db import Database, Document, NamespacedWrite
 from app.domain.audit import Actor, AuditObject
+from app.domain.charge_minimum import minimum_charge
 from app.domain.checkout import (
     CheckoutLimits,
     EscrowPlan,
@@ -45,10 +46,10 @@ from app.domain.checkout import (
     OrderStatus,
     cancel_entry_key,
     card_entry_key,
-    card_funding,
     check_request,
     escrow_id_for,
     escrow_plans,
+    fund_escrows,
     lines_fingerprint,
     order_id_for,
     price_lines,
@@ -192,6 +193,7 @@ class Checkout:
         self._clock = clock
         self._orders = OrderRepository(database)
         self._currency = settings.platform_currency
+        self._card_minimum = minimum_charge(settings.platform_currency)
         self._fees = FeeSchedule(settings.platform_fee_bps, settings.platform_fee_fixed)
         self._limits = CheckoutLimits(settings.checkout_max_lines, settings.checkout_max_quantity)
 
@@ -245,15 +247,16 @@ class Checkout:
     ) -> tuple[Order, list[Escrow]]:
         """The order, its escrows and the wallet's part, in the caller's transaction; an order
         that exists already raises DuplicateKeyError (its ledger entry or its insert collides)."""
-        grosses = [plan.gross for plan in plans]
         # The wallet's read opens the transaction; without it the order's insert does (a
         # `bulkWrite` cannot be a transaction's first command).
-        paid_by_wallet = (
-            await self._wallet.split_in(session, buyer_id, grosses, request.currency)
+        held = (
+            await self._wallet.held_in(session, buyer_id, request.currency)
             if request.use_wallet
-            else [FundingSplit(0, 0, request.currency) for _ in plans]
+            else FundingSplit(0, 0, request.currency)
         )
-        fundings = card_funding(grosses, [(split.legacy, split.platform) for split in paid_by_wallet])
+        fundings = fund_escrows(
+            [plan.gross for plan in plans], held.legacy, held.platform, self._card_minimum, request.currency
+        )
         order_total = sum(fundings, Funding())
         now = self._clock()
         order = order_document(order_id, buyer_id, request.currency, lines, order_total, fingerprint, now)
@@ -266,8 +269,11 @@ class Checkout:
         opening = self._orders.opening_writes(order if request.use_wallet else None, escrows)
         writes: list[NamespacedWrite] = [*opening, *self._opening_audits(session, actor, order, escrows)]
         shares = [
-            (Accounts.escrow(order_id, plan.seller_id), split)
-            for plan, split in zip(plans, paid_by_wallet, strict=True)
+            (
+                Accounts.escrow(order_id, plan.seller_id),
+                FundingSplit(funding.legacy, funding.wallet, request.currency),
+            )
+            for plan, funding in zip(plans, fundings, strict=True)
         ]
         record = WalletEntry(wallet_entry_key(order_id), EntryKind.CHECKOUT, {"order": order_id})
         await self._wallet.spend_across_in(session, buyer_id, shares, record, along=writes)

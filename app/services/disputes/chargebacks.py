@@ -6,7 +6,9 @@ everything follows from that, each step once whatever the events' number or orde
 
 - the first look records the chargeback: the order's card money is spread over its escrows (what
   each still keeps of the card, in seller order); an escrow still holding it is frozen
-  (`held` → `disputed`), a seller paid already gets a share to recover (at most their net);
+  (`held` → `disputed`), a seller paid already gets a share to recover (at most their net); each
+  seller at stake has their gate passed (a payout request racing it is ordered before it or sees
+  it, `repository.py`);
 - each withdrawal Stripe made (a negative balance transaction, `funds_withdrawn`) is booked once
   (`chargeback:{txn}`): a frozen escrow gives its part to the card, the platform advances the paid
   sellers' parts (`platform:fees → world:card`), whose recoveries start (`recovery.py`); the
@@ -206,6 +208,11 @@ class Chargebacks:
             else:
                 share = seller_share(amount, escrow.net)
                 shares.append(DisputeShare(escrow.id, escrow.seller_id, share, transferred=True))
+        # Ordered against each seller's payout requests, as a buyer's dispute is.
+        gates = {
+            seller_id: await self._disputes.pass_gate(session, seller_id)
+            for seller_id in sorted({share.seller_id for share in shares})
+        }
         now = datetime.now(UTC)
         document = dispute_document(
             dispute_id,
@@ -240,6 +247,7 @@ class Chargebacks:
                 "status": str(dispute.status),
                 "amount": dispute.amount,
                 "frozen": frozen,
+                "gates": gates,
             },
         )
         await self._notifications.notify_in(

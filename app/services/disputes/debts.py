@@ -130,6 +130,14 @@ class DisputeHolds:
         """Seller `seller_id`'s open disputes and chargebacks, and the money at stake, by currency."""
         return await self._disputes.hold_of(seller_id)
 
+    async def gated_hold_in(self, session: AsyncClientSession, seller_id: str) -> tuple[int, SellerHold]:
+        """The seller's hold read in the caller's transaction after passing their gate, which
+        every dispute's and chargeback's opening on their money passes too: a dispute opening
+        meanwhile is either in this hold or opens after the caller commits. With the gate's count
+        at this pass, which orders the caller among the openings."""
+        gate = await self._disputes.pass_gate(session, seller_id)
+        return gate, await self._disputes.hold_of(seller_id, session)
+
     async def owed_by(self, seller_id: str, currency: str) -> int:
         """What seller `seller_id` owes the platform in `currency` (taken from their next releases)."""
         return await self._debts.owed(seller_id, currency)

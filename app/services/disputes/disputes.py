@@ -2,7 +2,8 @@
 
 Opening freezes the escrow (`held` → `disputed`, compare-and-set in the transaction that records
 the dispute, so it can never race a release into both: the release's own compare-and-set names
-`held`), one open dispute per escrow (a partial unique index), and notifies admins in the same
+`held`), one open dispute per escrow (a partial unique index), passes the seller's gate (so a
+payout request racing it is ordered before it or sees it), and notifies admins in the same
 transaction. A seller already paid can be disputed within `DISPUTE_WINDOW_DAYS` of the release;
 the dispute then marks the seller's transfer for recovery (`transferred`), and later it is 409
 `dispute_window_closed`.
@@ -168,6 +169,9 @@ class Disputes:
             raise NotFound(f"no escrow {escrow_id}")
         now = self._clock()
         share, frozen = await self._stake(session, escrow, dispute_id, actor, now)
+        # Ordered against the seller's payout requests: one racing this either sees the dispute
+        # or was requested before it opened.
+        gate = await self._disputes.pass_gate(session, escrow.seller_id)
         document = dispute_document(
             dispute_id,
             DisputeKind.BUYER,
@@ -197,6 +201,7 @@ class Disputes:
                 "escrow_id": escrow.id,
                 "amount": dispute.amount,
                 "transferred": share.transferred,
+                "gates": {escrow.seller_id: gate},
             },
         )
         await self._notifications.notify_in(

@@ -1,10 +1,18 @@
-"""The `disputes`, `dispute_evidence`, `seller_debts` and `seller_recoveries` collections.
+"""The `disputes`, `dispute_evidence`, `seller_debts`, `seller_recoveries` and `seller_gates`
+collections.
 
 A dispute names the sellers it concerns (`shares`: one per escrow, with the amount at stake for
 that seller) and whether it is `open`, so "does seller S have an open dispute or chargeback, and
 for how much" is one indexed query (`seller_ids`, `open`). One open buyer's dispute per escrow is
 a partial unique index. What a seller owes the platform is one document per seller and currency,
 changed only by conditional increments inside the transactions that create or recover it.
+
+A seller's gate (`seller_gates`) is one document, passed (its count incremented) by every
+dispute's or chargeback's opening on the seller's money and by every payout request, each in its
+own transaction: two transactions writing one document cannot both commit unless one started
+after the other committed (MongoDB's write conflict aborts and retries the other), so a payout
+request that reads the seller's open disputes in its transaction either sees a dispute opened
+meanwhile or commits before that dispute opens. The count each one passed at orders them.
 """
 
 from __future__ import annotations
@@ -193,6 +201,19 @@ class DisputeRepository:
     def __init__(self, database: Database) -> None:
         self._disputes = database[Collections.DISPUTES]
         self._evidence = database[Collections.DISPUTE_EVIDENCE]
+        self._gates = database[Collections.SELLER_GATES]
+
+    async def pass_gate(self, session: AsyncClientSession, seller_id: str) -> int:
+        """Pass the seller's gate in the caller's transaction (see the module); its count now."""
+        gate = await self._gates.find_one_and_update(
+            {"_id": seller_id},
+            {"$inc": {"passes": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert gate is not None  # an upsert returning the document after it
+        return int(gate["passes"])
 
     async def insert(self, session: AsyncClientSession | None, document: Document) -> None:
         """A new dispute; a second open buyer's dispute of one escrow, or an id used already,
@@ -235,7 +256,7 @@ class DisputeRepository:
         )
         return found is not None
 
-    async def hold_of(self, seller_id: str) -> SellerHold:
+    async def hold_of(self, seller_id: str, session: AsyncClientSession | None = None) -> SellerHold:
         pipeline: list[dict[str, Any]] = [
             {"$match": {"seller_ids": seller_id, "open": True}},
             {"$unwind": "$shares"},
@@ -248,7 +269,7 @@ class DisputeRepository:
                 }
             },
         ]
-        rows = [row async for row in await self._disputes.aggregate(pipeline)]
+        rows = [row async for row in await self._disputes.aggregate(pipeline, session=session)]
         return SellerHold(
             seller_id=seller_id,
             open_disputes=sum(len(row["disputes"]) for row in rows),

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from pymongo.asynchronous.client_session import AsyncClientSession
+
 
 class DisputeHold(Protocol):
     """A seller's open disputes and chargebacks, and the money at stake in them by currency."""
@@ -24,6 +26,11 @@ class SellerDisputes(Protocol):
     """Whether a seller has open disputes or chargebacks, for how much, and what they owe."""
 
     async def hold_of(self, seller_id: str) -> DisputeHold: ...
+
+    async def gated_hold_in(self, session: AsyncClientSession, seller_id: str) -> tuple[int, DisputeHold]:
+        """The hold, read in the caller's transaction and ordered against every dispute opening
+        on the seller's money (a write both make); with the caller's place in that order."""
+        ...
 
     async def owed_by(self, seller_id: str, currency: str) -> int: ...
 

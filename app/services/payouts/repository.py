@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -147,6 +147,7 @@ def outside_document(
 class PayoutRepository:
     def __init__(self, database: Database) -> None:
         self._payouts = database[Collections.PAYOUTS]
+        self._namespace = database.namespace(Collections.PAYOUTS)
         self._balances = database[Collections.SELLER_BALANCES]
 
     async def insert(self, session: AsyncClientSession, document: Document) -> bool:
@@ -156,6 +157,11 @@ class PayoutRepository:
         except DuplicateKeyError:
             return False
         return True
+
+    def insert_write(self, document: Document) -> InsertOne[Document]:
+        """The insert of a new payout, for the caller's `write_together`; one with its id
+        collides (DuplicateKeyError)."""
+        return InsertOne(document, namespace=self._namespace)
 
     async def get(self, payout_id: str, session: AsyncClientSession | None = None) -> PayoutRecord | None:
         document = await self._payouts.find_one({"_id": payout_id}, session=session)

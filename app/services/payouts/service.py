@@ -6,6 +6,14 @@ balance from Stripe afresh, after the previous payout has left it, and ten reque
 the whole balance make one payout. The lock lapses after `PAYOUT_LOCK_SECONDS` if its holder
 dies; Stripe's own check (a payout beyond the available balance is refused) stands behind it.
 
+No payout is requested while a dispute or chargeback on the seller's money is open. The check
+that counts is made inside the transaction that records the payout, after passing the seller's
+gate (`app.services.disputes`), which every opening passes too, so MongoDB orders the two: a
+dispute opening meanwhile is either seen (the request is refused) or opens after the payout was
+requested. The moment that counts is that commit: a payout requested before a dispute opened is
+legitimate, and is sent to Stripe even when the dispute opens before the call, as one Stripe had
+already would be paid (the dispute then holds the seller's next payouts).
+
 The payout is recorded `requested` (audited) before Stripe is called through a payment operation
 whose key comes from our payout id, then Stripe's answer is stored as a read of the payout. From
 then on Stripe's events drive it (`refresh_from_stripe`): each reads the payout again, stores it
@@ -26,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from app.adapters.payment_provider import PaymentProvider, Payout
 from app.adapters.stripe_errors import PaymentProviderError
@@ -171,33 +180,38 @@ class Payouts:
             raise SellerNotOnboarded(f"seller {seller_id} has no Stripe account yet")
         if not account.snapshot.payouts_enabled:
             raise PayoutsDisabled(f"Stripe does not allow payouts from {account.id} now")
+        # Refused before Stripe's balance is read; checked again in the recording transaction.
         exposure = await dispute_exposure(self._disputes, seller_id, currency)
-        if exposure.open_disputes:
-            raise PayoutsBlockedByDispute(
-                f"seller {seller_id} has {exposure.open_disputes} open dispute(s)",
-                open_disputes=exposure.open_disputes,
-                disputed_amount=exposure.held,
-            )
+        _refuse_if_disputed(seller_id, exposure.open_disputes, exposure.held)
         available = await self._stripe.fresh_available(account.id, currency)
         amount = payout_amount(asked, payable(available, exposure.owed_to_platform), self._minimum, currency)
         document = requested_document(
             payout_id, seller_id, account.id, amount, currency, actor.id, self._clock()
         )
 
-        async def record_in(session: AsyncClientSession) -> bool:
-            if not await self._payouts.insert(session, document):
-                return False
-            await self._audit.record(
+        async def record_in(session: AsyncClientSession) -> None:
+            # Checked again where it counts: a dispute opening meanwhile either shows here or
+            # opens after this commits (the seller's gate, which both pass, orders them).
+            gate, hold = await self._disputes.gated_hold_in(session, seller_id)
+            _refuse_if_disputed(seller_id, hold.open_disputes, hold.amounts.get(currency, 0))
+            audit = self._audit.prepare(
                 session,
                 actor,
                 REQUESTED,
                 AuditObject("payout", payout_id),
                 before=None,
-                after={"status": str(PayoutStatus.REQUESTED), "amount": amount, "currency": currency},
+                after={
+                    "status": str(PayoutStatus.REQUESTED),
+                    "amount": amount,
+                    "currency": currency,
+                    "gate": gate,
+                },
             )
-            return True
+            await self._db.write_together([self._payouts.insert_write(document), audit], session=session)
 
-        if not await self._db.transaction(record_in):
+        try:
+            await self._db.transaction(record_in)
+        except DuplicateKeyError:
             # Recorded meanwhile by a request under the same id whose lock had lapsed.
             return await self.get(payout_id)
         metrics.counted(PayoutStatus.REQUESTED, amount, currency)
@@ -353,6 +367,15 @@ class Payouts:
             AuditObject("payout", payout.id),
             before={"status": str(payout.status)},
             after={"status": str(target), **details},
+        )
+
+
+def _refuse_if_disputed(seller_id: str, open_disputes: int, held: int) -> None:
+    if open_disputes:
+        raise PayoutsBlockedByDispute(
+            f"seller {seller_id} has {open_disputes} open dispute(s)",
+            open_disputes=open_disputes,
+            disputed_amount=held,
         )
 
 

@@ -5,7 +5,7 @@ Every use of legacy money moves the matching amount from the legacy reserve to w
 transaction, so custody is always known.
 
 One spend may pay several destinations (an order's escrows, one per seller): it is one entry,
-each destination paid in turn as far as the wallet goes, legacy money first (`fill_in_order`).
+the caller's split of what `held_in` read in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from app.db import Database, NamespacedWrite
 from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKeyConflict, EntryKind, JournalEntry, Move, entry
 from app.domain.money import Money
-from app.domain.wallet import FundingSplit, fill_in_order, reserve_adjustment, split_of_moves
+from app.domain.wallet import FundingSplit, reserve_adjustment, split_of_moves
 from app.services.ledger import Ledger
 from app.services.migration import LegacyMigration
 
@@ -70,14 +70,12 @@ class WalletFunds:
         await self._post_shares(session, user_id, [(destination, split)], record, spending=True)
         return split
 
-    async def split_in(
-        self, session: AsyncClientSession, user_id: str, wanted: Sequence[int], currency: str
-    ) -> list[FundingSplit]:
-        """How the wallet pays each of `wanted` in turn now, as far as it goes, legacy money first
-        (`fill_in_order`); one read, inside the caller's transaction, for `spend_across_in`."""
+    async def held_in(self, session: AsyncClientSession, user_id: str, currency: str) -> FundingSplit:
+        """What the wallet holds now of each source; one read, inside the caller's transaction,
+        for a split it then spends with `spend_across_in`."""
         legacy_account, platform_account = Accounts.buyer_legacy(user_id), Accounts.buyer_wallet(user_id)
         held = await self._ledger.balances([legacy_account, platform_account], currency, session=session)
-        return fill_in_order(held[legacy_account], held[platform_account], wanted, currency)
+        return FundingSplit(legacy=held[legacy_account], platform=held[platform_account], currency=currency)
 
     async def spend_across_in(
         self,
@@ -88,8 +86,8 @@ class WalletFunds:
         *,
         along: Sequence[NamespacedWrite] = (),
     ) -> None:
-        """Take each (destination, split) of `shares` from the wallet (a `split_in` of this
-        transaction) as one entry under `record.key`, inside the caller's transaction (the caller
+        """Take each (destination, split) of `shares` from the wallet (split from a `held_in` of
+        this transaction) as one entry under `record.key`, inside the caller's transaction (the caller
         has migrated the user first). The balances' floors refuse a split the wallet cannot pay.
 
         `along` are the caller's writes, sent with the entry's postings (or alone when nothing

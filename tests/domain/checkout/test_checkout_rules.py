@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from app.domain.catalog import Product
 from app.domain.checkout import (
+    CardAmountBelowMinimum,
     CheckoutLimits,
     DuplicateProduct,
     Funding,
@@ -20,15 +21,14 @@ from app.domain.checkout import (
     TooManyLines,
     TransferPart,
     UnknownProduct,
-    card_funding,
     check_request,
     escrow_plans,
+    fund_escrows,
     order_id_for,
     price_lines,
     transfer_parts,
 )
 from app.domain.fees import FeeSchedule
-from app.domain.wallet import fill_in_order
 from app.errors import ServiceError
 
 LIMITS = CheckoutLimits(max_lines=3, max_quantity=10)
@@ -95,8 +95,7 @@ def test_the_order_id_is_the_buyer_and_key_and_nothing_else() -> None:
 def test_the_wallet_is_laid_over_the_escrows_exactly_legacy_first(
     grosses: list[int], legacy: int, platform: int
 ) -> None:
-    splits = fill_in_order(legacy, platform, grosses, "usd")
-    fundings = card_funding(grosses, [(split.legacy, split.platform) for split in splits])
+    fundings = fund_escrows(grosses, legacy, platform, 0, "usd")
     total = sum(grosses)
     assert [funding.total for funding in fundings] == grosses
     assert all(min(f.legacy, f.wallet, f.card) >= 0 for f in fundings)
@@ -106,6 +105,40 @@ def test_the_wallet_is_laid_over_the_escrows_exactly_legacy_first(
     # Consecutive stretches: once an escrow takes card money, every later one is card only.
     first_card = next((i for i, f in enumerate(fundings) if f.card), len(fundings))
     assert all(f.legacy == f.wallet == 0 for f in fundings[first_card + 1 :])
+
+
+@given(
+    grosses=st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=6),
+    legacy=amounts,
+    platform=amounts,
+    card_minimum=st.integers(min_value=1, max_value=20_000),
+)
+def test_the_card_pays_nothing_or_at_least_the_minimum_and_the_parts_pay_the_total(
+    grosses: list[int], legacy: int, platform: int, card_minimum: int
+) -> None:
+    total = sum(grosses)
+    if total < card_minimum and legacy + platform < total:
+        # No split exists: the card could only pay nothing, and the wallet cannot pay it all.
+        with pytest.raises(CardAmountBelowMinimum) as refused:
+            fund_escrows(grosses, legacy, platform, card_minimum, "usd")
+        assert refused.value.extensions == {"minimum": card_minimum, "currency": "usd"}
+        return
+    fundings = fund_escrows(grosses, legacy, platform, card_minimum, "usd")
+    paid = sum(fundings, Funding())
+    assert paid.card == 0 or paid.card >= card_minimum
+    assert paid.total == total
+    assert [funding.total for funding in fundings] == grosses
+    assert 0 <= paid.legacy <= legacy
+    assert 0 <= paid.wallet <= platform
+    assert all(min(f.legacy, f.wallet, f.card) >= 0 for f in fundings)
+    # The wallet pays all it can, legacy money first, and holds back only what would leave the
+    # card short of the minimum: then the card pays exactly the minimum.
+    all_it_can = min(legacy + platform, total)
+    if 0 < total - all_it_can < card_minimum:
+        assert paid.card == card_minimum
+    else:
+        assert paid.legacy + paid.wallet == all_it_can
+    assert paid.legacy == min(legacy, paid.legacy + paid.wallet)
 
 
 @given(

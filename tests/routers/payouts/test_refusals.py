@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.auth import Role
 from app.container import Services
 from app.routers.dependencies import get_payouts
+from app.services.disputes import DisputeHolds
 from app.services.payouts import DisputeHold, Payouts, SellerDisputes
 from tests.checkout_support import SELLER_A, SELLER_B, Marketplace
 from tests.payouts_support import MUG_NET, get_json, request_payout, sell_and_settle, seller_with_bank
@@ -27,13 +29,19 @@ class Hold:
 class DisputesOf:
     """One seller's disputes and debt, as the disputes domain would report them."""
 
-    def __init__(self, seller_id: str, hold: Hold, owed: int = 0) -> None:
+    def __init__(self, seller_id: str, hold: Hold, owed: int = 0, *, gates: DisputeHolds) -> None:
         self._seller_id = seller_id
         self._hold = hold
         self._owed = owed
+        self._gates = gates
 
     async def hold_of(self, seller_id: str) -> DisputeHold:
         return self._hold if seller_id == self._seller_id else Hold()
+
+    async def gated_hold_in(self, session: AsyncClientSession, seller_id: str) -> tuple[int, DisputeHold]:
+        """The seller's real gate passed, this hold answered."""
+        gate, _ = await self._gates.gated_hold_in(session, seller_id)
+        return gate, await self.hold_of(seller_id)
 
     async def owed_by(self, seller_id: str, currency: str) -> int:
         return self._owed if seller_id == self._seller_id else 0
@@ -103,7 +111,12 @@ async def test_an_open_dispute_on_another_order_of_the_same_seller_blocks_payout
     await seller_with_bank(market, SELLER_A)
     disputed = await sell_and_settle(market, "buyer", key="sale-1")
     await sell_and_settle(market, "buyer", key="sale-2")
-    payouts_seeing(app, DisputesOf(SELLER_A, Hold(open_disputes=1, amounts={"usd": 1800})))
+    payouts_seeing(
+        app,
+        DisputesOf(
+            SELLER_A, Hold(open_disputes=1, amounts={"usd": 1800}), gates=market.services.dispute_holds
+        ),
+    )
     assert disputed["order_id"]
 
     answer = await request_payout(market, SELLER_A, key="blocked", amount=500)
@@ -126,7 +139,7 @@ async def test_an_open_dispute_on_another_order_of_the_same_seller_blocks_payout
 async def test_what_the_seller_owes_the_platform_is_not_paid_out(app: FastAPI, market: Marketplace) -> None:
     await seller_with_bank(market, SELLER_A)
     await sell_and_settle(market, "buyer", key="sale-1")
-    payouts_seeing(app, DisputesOf(SELLER_A, Hold(), owed=1000))
+    payouts_seeing(app, DisputesOf(SELLER_A, Hold(), owed=1000, gates=market.services.dispute_holds))
 
     payout = (await request_payout(market, SELLER_A, key="all")).json()
     assert payout["amount"] == MUG_NET - 1000

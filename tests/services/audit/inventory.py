@@ -37,6 +37,9 @@ STORED_FROM_STRIPE: dict[str, str] = {
 
 NOT_STATE_CHANGES: dict[str, str] = {
     # Locks and answers
+    "app.services.disputes.repository:DisputeRepository.pass_gate": (
+        "a seller's gate: orders a payout request and a dispute's opening, each audited with its count"
+    ),
     "app.services.jobs.repository:Lease.acquire": "a job's (or a seller's payout) lock: who may work now",
     "app.services.jobs.repository:Lease.release": "a job's (or a seller's payout) lock: who may work now",
     "app.services.idempotency.repository:IdempotencyRepository.insert_in_flight": (

@@ -707,12 +707,13 @@ ROWS: list[Row] = [
     row(chargeback_after_transfer_reversed, "SellerRecovery._reversed.<locals>.reversed_in"),
     row(
         payout_paid,
-        "PayoutRepository.insert",
+        "PayoutRepository.insert_write",
+        "Payouts._record.<locals>.record_in",
         "PayoutRepository.store_read",
         "Payouts._store.<locals>.store_in",
     ),
     row(payout_refused_by_stripe, "PayoutRepository.refuse"),
-    row(payout_made_at_stripe, "PayoutRepository.store_read"),
+    row(payout_made_at_stripe, "PayoutRepository.insert", "PayoutRepository.store_read"),
     row(seller_deauthorized, "StripeAccountRepository.deauthorize"),
     row(feature_flag_set, "FlagRepository.save"),
     row(
