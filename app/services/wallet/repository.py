@@ -4,16 +4,17 @@ document per buyer listing the top-ups it let open, which holds a buyer to the o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Collections, Database, Document
+from app.db import Collections, Database, Document, NamespacedWrite
 from app.domain.money import Money
 from app.domain.wallet import TopupAlreadyOpened, TopupStatus, sources_of, topup_list_key
 from app.errors import UnknownCursor
@@ -36,6 +37,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)]),
     ],
 }
+
+
+class Opening(Enum):
+    """What opening a top-up did."""
+
+    REFUSED = "refused"  # the buyer already holds the most top-ups awaiting payment
+    OPENED = "opened"  # open (now, or as an earlier request left it), the writes along with it written
+    OPENED_BEFORE = "opened_before"  # open since an earlier request; the writes along were not written now
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +80,19 @@ class TopupRepository:
         self._topups_namespace = database.namespace(Collections.TOPUPS)
         self._openings_namespace = database.namespace(Collections.TOPUP_OPENINGS)
 
-    async def open(self, topup_id: str, user_id: str, amount: Money, max_open: int) -> bool:
+    async def open(
+        self,
+        topup_id: str,
+        user_id: str,
+        amount: Money,
+        max_open: int,
+        along: Sequence[NamespacedWrite] = (),
+    ) -> Opening:
         """Create the top-up awaiting payment, unless the buyer already holds `max_open` awaiting
-        payment (False). Opening it again for the same buyer and amount changes nothing and is no
-        new opening; for another amount or currency it raises TopupAlreadyOpened.
+        payment (REFUSED). Opening it again for the same buyer and amount changes nothing and is
+        no new opening; for another amount or currency it raises TopupAlreadyOpened. `along`: the
+        writes that go with the opening (its PaymentIntent call recorded), sent after the top-up
+        in the same command; a duplicate key among them means an earlier request wrote them.
 
         The buyer's `topup_openings` document lists the top-ups it let open that may still await
         payment. One command adds this top-up to that list, only if the list has room or holds it
@@ -85,18 +103,25 @@ class TopupRepository:
         """
         now = datetime.now(UTC)
         for _ in range(OPEN_ATTEMPTS):
-            if await self._admit_and_create(topup_id, user_id, amount, max_open, now):
-                return True
+            opening = await self._admit_and_create(topup_id, user_id, amount, max_open, now, along)
+            if opening is not Opening.REFUSED:
+                return opening
             decided = await self._make_room(topup_id, user_id, amount, max_open, now)
             if decided is not None:
-                return decided
-        return False
+                return Opening.OPENED_BEFORE if decided else Opening.REFUSED
+        return Opening.REFUSED
 
     async def _admit_and_create(
-        self, topup_id: str, user_id: str, amount: Money, max_open: int, now: datetime
-    ) -> bool:
-        """One command: the top-up onto the buyer's list, then the top-up itself; False when the
-        list refused it (or a first opening raced another for the list's creation)."""
+        self,
+        topup_id: str,
+        user_id: str,
+        amount: Money,
+        max_open: int,
+        now: datetime,
+        along: Sequence[NamespacedWrite],
+    ) -> Opening:
+        """One command: the top-up onto the buyer's list, then the top-up itself, then `along`;
+        REFUSED when the list refused it (or a first opening raced another for the list's creation)."""
         admit = UpdateOne(
             {"_id": user_id, "$or": [{"open": topup_id}, {f"open.{max_open - 1}": {"$exists": False}}]},
             {"$addToSet": {"open": topup_id}, "$set": {"last_opened_at": now}},
@@ -119,12 +144,13 @@ class TopupRepository:
             namespace=self._topups_namespace,
         )
         try:
-            await self._db.write_together([admit, create])
+            await self._db.write_together([admit, create, *along])
         except DuplicateKeyError as exc:
-            if (exc.details or {}).get("idx") == 1:
+            collided = (exc.details or {}).get("idx", 0)  # the place of the write that collided
+            if collided == 1:
                 raise _already_opened(topup_id) from exc
-            return False
-        return True
+            return Opening.OPENED_BEFORE if collided > 1 else Opening.REFUSED
+        return Opening.OPENED
 
     async def _make_room(
         self, topup_id: str, user_id: str, amount: Money, max_open: int, now: datetime

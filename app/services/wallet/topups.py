@@ -32,7 +32,7 @@ from app.services.payment_operations import (
     PaymentOperations,
 )
 from app.services.wallet import metrics
-from app.services.wallet.repository import Topup, TopupPage, TopupRepository
+from app.services.wallet.repository import Opening, Topup, TopupPage, TopupRepository
 
 log = structlog.get_logger(__name__)
 
@@ -78,23 +78,28 @@ class Topups:
     async def request(self, user_id: str, amount: Money, idempotency_key: str) -> Topup:
         """Open a top-up and its PaymentIntent; the same key always yields the same pair.
 
-        The answer alone carries the intent's client secret, for Stripe Elements.
+        The answer alone carries the intent's client secret, for Stripe Elements. The call is
+        recorded with the opening (one command), before it is made.
         """
         self._check_amount(amount)
         # No migration here: a top-up only adds platform money and never touches the legacy
         # balance, which the first spend migrates before it uses it.
         topup_id = topup_id_for(user_id, idempotency_key)
+        create_intent = CreateTopupIntent(
+            topup_id=topup_id, user_id=user_id, amount=amount.amount, currency=amount.currency
+        )
+        refs = {"topup_id": topup_id, "user_id": user_id}
+        recording, operation = self._operations.record_in(create_intent, refs)
         limit = self._settings.topup_max_open_per_buyer
-        if not await self._topups.open(topup_id, user_id, amount, limit):
+        opening = await self._topups.open(topup_id, user_id, amount, limit, along=[recording])
+        if opening is Opening.REFUSED:
             raise TooManyOpenTopups(
                 f"{limit} top-ups already await payment; pay one or let it expire", limit=limit
             )
-        intent = await self._operations.run(
-            CreateTopupIntent(
-                topup_id=topup_id, user_id=user_id, amount=amount.amount, currency=amount.currency
-            ),
-            refs={"topup_id": topup_id, "user_id": user_id},
-        )
+        if opening is Opening.OPENED:
+            intent = await self._operations.run(create_intent, refs, recorded=operation)
+        else:  # an earlier request recorded the call: run it from where that request left it
+            intent = await self._operations.run(create_intent, refs)
         if await self._db.transaction(
             lambda session: self._opened_in(session, topup_id, user_id, amount, intent.id)
         ):

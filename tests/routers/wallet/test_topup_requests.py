@@ -23,7 +23,7 @@ def settings(emulator_settings: Settings) -> Settings:
     return emulator_settings
 
 
-async def test_a_topup_request_is_eight_commands_around_the_stripe_call(
+async def test_a_topup_request_is_seven_commands_around_the_stripe_call(
     app: FastAPI,
     client: httpx.AsyncClient,
     token: TokenFactory,
@@ -44,8 +44,8 @@ async def test_a_topup_request_is_eight_commands_around_the_stripe_call(
     assert (topup["status"], topup["amount"]) == ("requires_payment", 1000)
     assert [(c.name, c.collection) for c in commands] == [
         ("insert", "idempotency_keys"),
-        ("bulkWrite", "topup_openings+topups"),  # on the buyer's list of openings, and opened
-        ("insert", "payment_operations"),  # recorded before the call, its attempt counted
+        # on the buyer's list of openings, opened, and its Stripe call recorded before it is made
+        ("bulkWrite", "topup_openings+topups+payment_operations"),
         ("update", "payment_operations"),  # completed with Stripe's answer
         ("update", "topups"),  # its PaymentIntent attached: open for payment
         ("insert", "audit_pending"),  # the opening audited, in the same transaction

@@ -90,8 +90,8 @@ NOT_STATE_CHANGES: dict[str, str] = {
     ),
     "app.services.payouts.repository:PayoutRepository.remember_balance": "a cache of a seller's Stripe balance",
     "app.services.wallet.repository:TopupRepository._admit_and_create": (
-        "a top-up without its PaymentIntent yet, which nothing can pay; it opens for payment, "
-        "audited (`topup.opened`), when its PaymentIntent is recorded"
+        "a top-up without its PaymentIntent yet, which nothing can pay, and the call that makes "
+        "it; it opens for payment, audited (`topup.opened`), when its PaymentIntent is recorded"
     ),
     "app.services.wallet.repository:TopupRepository._make_room": (
         "the buyer's list of openings, which counts top-ups against the limit"

@@ -7,18 +7,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pymongo import InsertOne
 from pymongo.errors import AutoReconnect
 
 from app.adapters.stripe_adapter import StripeAdapter
 from app.adapters.stripe_errors import PaymentOutcomeUnknown
 from app.config import Settings
 from app.container import Services, build_services
-from app.db import Collections, Database
+from app.db import Collections, Database, NamespacedWrite
 from app.domain.money import Money
 from app.domain.wallet import TopupStatus
 from app.services.payment_operations import JANITOR_JOB, run_operations_janitor
 from app.services.wallet import Topup, TopupAlreadyOpened
-from app.services.wallet.repository import TopupRepository
+from app.services.wallet.repository import Opening, TopupRepository
 from tests.conftest import make_settings
 from tests.services.audit.support import audit_documents
 
@@ -72,6 +73,24 @@ async def test_an_opened_topup_refuses_another_amount_or_currency(
     assert (retried.amount, retried.currency) == (1000, "usd")
     intent = await emulator.stripe_client().v1.payment_intents.retrieve_async(retried.payment_intent_id or "")
     assert (intent.amount, intent.currency) == (1000, "usd")
+
+
+async def test_a_topup_requested_again_after_it_opened_answers_the_same_and_records_once(
+    services: Services, emulator: EmulatorServer
+) -> None:
+    first = await services.topups.request("buyer-a", Money(1100, "usd"), "key-a")
+    again = await services.topups.request("buyer-a", Money(1100, "usd"), "key-a")
+
+    answered = ("id", "status", "amount", "currency", "payment_intent_id", "client_secret")
+    assert [getattr(again, name) for name in answered] == [getattr(first, name) for name in answered]
+    assert first.client_secret
+    [intent] = (await emulator.stripe_client().v1.payment_intents.list_async()).data
+    assert first.payment_intent_id == intent.id
+    operation = await services.database[Collections.PAYMENT_OPERATIONS].find_one({"_id": f"topup:{first.id}"})
+    assert operation is not None
+    assert (operation["status"], operation["attempts"], operation["stripe_id"]) == ("succeeded", 1, intent.id)
+    [opened] = await audit_documents(services.database, **{"object.id": first.id})
+    assert (opened["action"], opened["after"]["payment_intent_id"]) == ("topup.opened", intent.id)
 
 
 async def test_the_repository_refuses_to_reopen_a_topup_with_another_currency_or_buyer(
@@ -149,26 +168,44 @@ async def test_a_full_list_of_openings_drops_what_no_longer_awaits_payment_and_s
 ) -> None:
     topups, max_open, usd = TopupRepository(database), 2, Money(1000, "usd")
     openings, stored = database[Collections.TOPUP_OPENINGS], database[Collections.TOPUPS]
-    assert await topups.open("tu_a", "buyer-f", usd, max_open)
-    assert await topups.open("tu_b", "buyer-f", usd, max_open)
-    assert not await topups.open("tu_c", "buyer-f", usd, max_open)
+    assert await topups.open("tu_a", "buyer-f", usd, max_open) is Opening.OPENED
+    assert await topups.open("tu_b", "buyer-f", usd, max_open) is Opening.OPENED
+    assert await topups.open("tu_c", "buyer-f", usd, max_open) is Opening.REFUSED
 
     await stored.update_one({"_id": "tu_a"}, {"$set": {"status": "succeeded"}})
-    assert await topups.open("tu_c", "buyer-f", usd, max_open)
+    assert await topups.open("tu_c", "buyer-f", usd, max_open) is Opening.OPENED
 
     # An opening that died between its two writes left an id with no top-up: while the list is
     # fresh that may be an opening under way, which keeps its place; once stale it is dropped.
     await stored.update_one({"_id": "tu_b"}, {"$set": {"status": "failed"}})
     await openings.update_one({"_id": "buyer-f"}, {"$set": {"open": ["tu_c", "tu_dead"]}})
-    assert not await topups.open("tu_d", "buyer-f", usd, max_open)
+    assert await topups.open("tu_d", "buyer-f", usd, max_open) is Opening.REFUSED
     stale = datetime.now(UTC) - timedelta(minutes=2)
     await openings.update_one({"_id": "buyer-f"}, {"$set": {"last_opened_at": stale}})
-    assert await topups.open("tu_d", "buyer-f", usd, max_open)
+    assert await topups.open("tu_d", "buyer-f", usd, max_open) is Opening.OPENED
 
     listed = await openings.find_one({"_id": "buyer-f"})
     assert listed is not None
     assert sorted(listed["open"]) == ["tu_c", "tu_d"]
     assert await stored.count_documents({"user_id": "buyer-f", "status": "requires_payment"}) == 2
+
+
+async def test_the_writes_along_an_opening_are_written_with_it_once_and_never_when_refused(
+    database: Database,
+) -> None:
+    topups, max_open, usd = TopupRepository(database), 1, Money(1000, "usd")
+    recorded = database[Collections.PAYMENT_OPERATIONS]
+
+    def along(topup_id: str) -> list[NamespacedWrite]:
+        return [InsertOne({"_id": f"topup:{topup_id}"}, namespace=database.namespace(recorded.name))]
+
+    assert await topups.open("tu_a", "buyer-w", usd, max_open, along=along("tu_a")) is Opening.OPENED
+    # the same opening again: its writes along were written by the first
+    assert await topups.open("tu_a", "buyer-w", usd, max_open, along=along("tu_a")) is Opening.OPENED_BEFORE
+    assert await topups.open("tu_b", "buyer-w", usd, max_open, along=along("tu_b")) is Opening.REFUSED
+
+    assert [document["_id"] async for document in recorded.find()] == ["topup:tu_a"]
+    assert await database[Collections.TOPUPS].count_documents({"user_id": "buyer-w"}) == 1
 
 
 async def _topups_of(services: Services, user_id: str) -> list[Topup]:
