@@ -9,7 +9,7 @@ same key, so the provider replays its answer instead of creating a second object
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -116,6 +116,31 @@ class PaymentOperations:
             datetime.now(UTC),
         )
 
+    async def send_recorded(self, request: PaymentRequest[R], recorded: PaymentOperation) -> R:
+        """Send `request` as `run(request, recorded=recorded)` does, but leave its success for
+        the caller to complete (`complete_in`) in the transaction that stores what the answer
+        changes: one command fewer, and the operation is pending until that commits, so the
+        janitor re-drives it (same key) and tells this kind's listeners should the caller stop
+        before. A refusal is completed here, as `run` does. `recorded`: just recorded by
+        `record_in`, committed."""
+        return await self._send(request, recorded.id)
+
+    async def complete_in(
+        self,
+        session: AsyncClientSession,
+        operation: PaymentOperation,
+        result: object,
+        *,
+        along: Sequence[NamespacedWrite] = (),
+    ) -> None:
+        """Complete `operation` with the provider's `result` in the caller's transaction, unless
+        it is finished already, sending `along` (the caller's audit record) in the same command:
+        a `bulkWrite`, so not the transaction's first command (SecantusDB refuses it there)."""
+        completion = self._operations.completion_write(
+            operation.id, OperationStatus.SUCCEEDED, _succeeded_fields(result), datetime.now(UTC)
+        )
+        await self._db.write_together([completion, *along], session=session)
+
     async def reconcile_pending_operations(
         self,
         older_than: timedelta = timedelta(minutes=5),
@@ -192,16 +217,21 @@ class PaymentOperations:
             return await self._resolve_by_metadata(request, operation, actor)
         if not counted:
             await self._operations.count_attempt(operation.id, datetime.now(UTC))
-        try:
-            result = await request.send(self._provider)
-        except PaymentProviderError as error:
-            if error.outcome_unknown:
-                log.warning("payment_operation_outcome_unknown", operation_id=operation.id, code=error.code)
-            else:
-                await self._complete_failed(operation.id, error)
-            raise
+        result = await self._send(request, operation.id)
         await self._complete_succeeded(operation.id, result)
         return result
+
+    async def _send(self, request: PaymentRequest[R], operation_id: str) -> R:
+        """The provider's answer to `request`; a refusal completes the operation failed, an
+        unknown outcome leaves it pending."""
+        try:
+            return await request.send(self._provider)
+        except PaymentProviderError as error:
+            if error.outcome_unknown:
+                log.warning("payment_operation_outcome_unknown", operation_id=operation_id, code=error.code)
+            else:
+                await self._complete_failed(operation_id, error)
+            raise
 
     async def _resolve_by_metadata(
         self, request: PaymentRequest[R], operation: PaymentOperation, actor: Actor
@@ -235,12 +265,7 @@ class PaymentOperations:
         )
 
     async def _complete_succeeded(self, operation_id: str, result: object) -> None:
-        record = result_record(result)
-        await self._complete(
-            operation_id,
-            OperationStatus.SUCCEEDED,
-            {"result": record, "stripe_id": record.get("id"), "error": None},
-        )
+        await self._complete(operation_id, OperationStatus.SUCCEEDED, _succeeded_fields(result))
 
     async def _complete_failed(self, operation_id: str, error: PaymentProviderError) -> None:
         failure = {"code": error.code, "stripe_code": error.stripe_code, "detail": error.detail}
@@ -249,6 +274,11 @@ class PaymentOperations:
     async def _complete(self, operation_id: str, status: OperationStatus, fields: dict[str, Any]) -> None:
         await self._operations.complete(operation_id, status, fields, datetime.now(UTC))
         log.info("payment_operation_completed", operation_id=operation_id, status=status.value)
+
+
+def _succeeded_fields(result: object) -> dict[str, Any]:
+    record = result_record(result)
+    return {"result": record, "stripe_id": record.get("id"), "error": None}
 
 
 def _key_expired(operation: PaymentOperation) -> bool:

@@ -79,7 +79,9 @@ class Topups:
         """Open a top-up and its PaymentIntent; the same key always yields the same pair.
 
         The answer alone carries the intent's client secret, for Stripe Elements. The call is
-        recorded with the opening (one command), before it is made.
+        recorded with the opening (one command) before it is made, and completed in the
+        transaction that records its PaymentIntent on the top-up: until that commits it is
+        pending, so the janitor makes it again (same key) and tells the top-up what it learnt.
         """
         self._check_amount(amount)
         # No migration here: a top-up only adds platform money and never touches the legacy
@@ -97,11 +99,11 @@ class Topups:
                 f"{limit} top-ups already await payment; pay one or let it expire", limit=limit
             )
         if opening is Opening.OPENED:
-            intent = await self._operations.run(create_intent, refs, recorded=operation)
+            intent = await self._operations.send_recorded(create_intent, operation)
         else:  # an earlier request recorded the call: run it from where that request left it
             intent = await self._operations.run(create_intent, refs)
         if await self._db.transaction(
-            lambda session: self._opened_in(session, topup_id, user_id, amount, intent.id)
+            lambda session: self._opened_in(session, topup_id, user_id, amount, intent, operation)
         ):
             topup = Topup(
                 topup_id, user_id, amount.amount, amount.currency, TopupStatus.REQUIRES_PAYMENT, intent.id
@@ -112,26 +114,35 @@ class Topups:
         return replace(topup, client_secret=intent.client_secret)
 
     async def _opened_in(
-        self, session: AsyncClientSession, topup_id: str, user_id: str, amount: Money, intent_id: str
+        self,
+        session: AsyncClientSession,
+        topup_id: str,
+        user_id: str,
+        amount: Money,
+        intent: PaymentIntent,
+        operation: PaymentOperation,
     ) -> bool:
         """The top-up opens for payment once its PaymentIntent is recorded: audited then, once,
-        as the buyer's (a retry of the request records nothing)."""
-        if not await self._topups.attach_payment_intent(session, topup_id, intent_id):
-            return False
-        await self._audit.record(
-            session,
-            Actor.user(user_id),
-            "topup.opened",
-            AuditObject("topup", topup_id),
-            before=None,
-            after={
-                "status": str(TopupStatus.REQUIRES_PAYMENT),
-                "amount": amount.amount,
-                "currency": amount.currency,
-                "payment_intent_id": intent_id,
-            },
-        )
-        return True
+        as the buyer's (a retry of the request records nothing). The call that made the intent
+        is completed with it, the audit record in the same command."""
+        if await self._topups.attach_payment_intent(session, topup_id, intent.id):
+            opened = self._audit.prepare(
+                session,
+                Actor.user(user_id),
+                "topup.opened",
+                AuditObject("topup", topup_id),
+                before=None,
+                after={
+                    "status": str(TopupStatus.REQUIRES_PAYMENT),
+                    "amount": amount.amount,
+                    "currency": amount.currency,
+                    "payment_intent_id": intent.id,
+                },
+            )
+            await self._operations.complete_in(session, operation, intent, along=[opened])
+            return True
+        await self._operations.complete_in(session, operation, intent)
+        return False
 
     def _check_amount(self, amount: Money) -> None:
         if amount.currency != self._settings.platform_currency:

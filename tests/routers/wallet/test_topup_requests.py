@@ -23,7 +23,7 @@ def settings(emulator_settings: Settings) -> Settings:
     return emulator_settings
 
 
-async def test_a_topup_request_is_seven_commands_around_the_stripe_call(
+async def test_a_topup_request_is_six_commands_around_the_stripe_call(
     app: FastAPI,
     client: httpx.AsyncClient,
     token: TokenFactory,
@@ -46,9 +46,9 @@ async def test_a_topup_request_is_seven_commands_around_the_stripe_call(
         ("insert", "idempotency_keys"),
         # on the buyer's list of openings, opened, and its Stripe call recorded before it is made
         ("bulkWrite", "topup_openings+topups+payment_operations"),
-        ("update", "payment_operations"),  # completed with Stripe's answer
         ("update", "topups"),  # its PaymentIntent attached: open for payment
-        ("insert", "audit_pending"),  # the opening audited, in the same transaction
+        # the call completed with Stripe's answer, and the opening audited, in the same transaction
+        ("bulkWrite", "payment_operations+audit_pending"),
         ("commitTransaction", None),
         ("update", "idempotency_keys"),  # the answer stored
     ]

@@ -70,6 +70,12 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "app.services.payment_operations.repository:PaymentOperationRepository.complete": (
         "a Stripe call's answer, which the calling domain acts on (and audits)"
     ),
+    "app.services.payment_operations.repository:PaymentOperationRepository.completion_write": (
+        "a Stripe call's answer, which the calling domain acts on (and audits)"
+    ),
+    "app.services.payment_operations.operations:PaymentOperations.complete_in": (
+        "a Stripe call's answer, sent with what the calling domain records of it (its audit record)"
+    ),
     # Stripe's events: what a handler changes is audited by the handler
     "app.services.webhooks.repository:WebhookEventRepository.insert_new": "a Stripe event received",
     "app.services.webhooks.repository:WebhookEventRepository.claim": "a worker's claim on due events",

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from pymongo.asynchronous.client_session import AsyncClientSession
 from typer.testing import CliRunner
 
 from app.adapters.stripe_adapter import StripeAdapter
@@ -147,6 +148,49 @@ async def test_a_refused_call_is_recorded_failed_with_its_code(
     recorded = await operation(database, "transfer:escrow_1")
     assert recorded["status"] == "failed"
     assert recorded["error"]["code"] == "stripe_invalid_request"
+
+
+async def test_a_call_completed_by_its_caller_stays_pending_until_that_transaction_commits(
+    operations: PaymentOperations, database: Database, transfer_request: CreateTransfer
+) -> None:
+    recording, recorded = operations.record_in(transfer_request)
+    await database.write_together([recording])
+    transfer = await operations.send_recorded(transfer_request, recorded)
+    assert (await operation(database, "transfer:escrow_1"))["status"] == "pending"
+
+    async def rolled_back(session: AsyncClientSession) -> None:
+        await database[Collections.PAYMENT_OPERATIONS].find_one({"_id": recorded.id}, session=session)
+        await operations.complete_in(session, recorded, transfer)
+        raise RuntimeError("the caller's transaction fails")
+
+    with pytest.raises(RuntimeError):
+        await database.transaction(rolled_back)
+    assert (await operation(database, "transfer:escrow_1"))["status"] == "pending"
+
+    async def committed(session: AsyncClientSession) -> None:
+        await database[Collections.PAYMENT_OPERATIONS].find_one({"_id": recorded.id}, session=session)
+        await operations.complete_in(session, recorded, transfer)
+
+    await database.transaction(committed)
+    completed = await operation(database, "transfer:escrow_1")
+    assert (completed["status"], completed["stripe_id"], completed["attempts"]) == (
+        "succeeded",
+        transfer.id,
+        1,
+    )
+    assert await operations.run(transfer_request) == transfer  # answered from the record
+
+
+async def test_a_refusal_of_a_call_its_caller_completes_is_recorded_failed_at_once(
+    operations: PaymentOperations, database: Database
+) -> None:
+    request = CreateTransfer("escrow_1", "order_1", "acct_missing", 100, "usd")
+    recording, recorded = operations.record_in(request)
+    await database.write_together([recording])
+    with pytest.raises(StripeInvalidRequest):
+        await operations.send_recorded(request, recorded)
+
+    assert (await operation(database, "transfer:escrow_1"))["status"] == "failed"
 
 
 async def test_a_payment_intent_is_recorded_without_its_client_secret(

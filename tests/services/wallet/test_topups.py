@@ -43,18 +43,19 @@ async def services(database: Database, settings: Settings) -> AsyncIterator[Serv
 
 
 def lose_connection_once(monkeypatch: pytest.MonkeyPatch, services: Services) -> None:
-    """The next payment operation fails as a failover would, before Stripe is called."""
+    """The next payment operation recorded with its top-up fails as a failover would, before
+    Stripe is called."""
     operations = services.payment_operations
-    run: Callable[..., Awaitable[Any]] = operations.run
+    send: Callable[..., Awaitable[Any]] = operations.send_recorded
     lost: list[bool] = []
 
     async def failing_once(*args: Any, **kwargs: Any) -> Any:
         if not lost:
             lost.append(True)
             raise AutoReconnect("connection to the primary lost")
-        return await run(*args, **kwargs)
+        return await send(*args, **kwargs)
 
-    monkeypatch.setattr(operations, "run", failing_once)
+    monkeypatch.setattr(operations, "send_recorded", failing_once)
 
 
 async def test_an_opened_topup_refuses_another_amount_or_currency(
@@ -206,6 +207,33 @@ async def test_the_writes_along_an_opening_are_written_with_it_once_and_never_wh
 
     assert [document["_id"] async for document in recorded.find()] == ["topup:tu_a"]
     assert await database[Collections.TOPUPS].count_documents({"user_id": "buyer-w"}) == 1
+
+
+async def test_a_payment_intent_whose_recording_failed_is_completed_by_the_janitor(
+    services: Services, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call is completed only with the top-up's PaymentIntent: a request that stops between
+    Stripe's answer and that transaction leaves it pending, for the janitor to make again."""
+
+    async def lost(*args: Any, **kwargs: Any) -> bool:
+        raise AutoReconnect("connection to the primary lost")
+
+    monkeypatch.setattr(TopupRepository, "attach_payment_intent", lost)
+    with pytest.raises(AutoReconnect):
+        await services.topups.request("buyer-l", Money(1400, "usd"), "key-l")
+    monkeypatch.undo()
+    [topup] = await _topups_of(services, "buyer-l")
+    operation = await services.database[Collections.PAYMENT_OPERATIONS].find_one({"_id": f"topup:{topup.id}"})
+    assert operation is not None
+    assert (operation["status"], topup.payment_intent_id) == ("pending", None)
+
+    await run_operations_janitor(services.database, services.payment_operations, older_than=timedelta(0))
+
+    [intent] = (await emulator.stripe_client().v1.payment_intents.list_async()).data
+    assert (await services.topups.get(topup.id)).payment_intent_id == intent.id
+    completed = await services.database[Collections.PAYMENT_OPERATIONS].find_one({"_id": f"topup:{topup.id}"})
+    assert completed is not None
+    assert (completed["status"], completed["stripe_id"]) == ("succeeded", intent.id)
 
 
 async def _topups_of(services: Services, user_id: str) -> list[Topup]:
