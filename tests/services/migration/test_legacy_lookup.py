@@ -93,8 +93,10 @@ async def test_a_topup_request_never_reads_the_legacy_wallets(
 
     assert response.status_code == 201, response.text
     assert [c for c in commands if c.collection == LEGACY] == []
-    # Its one transaction is the top-up's opening and its audit record: no migration.
-    assert {c.collection for c in commands if c.in_transaction} == {"topups", "audit_pending", None}
+    # Its one transaction is the top-up's opening, with its Stripe call's completion and its
+    # audit record: no migration.
+    opening = {"topups", "payment_operations+audit_pending", None}
+    assert {c.collection for c in commands if c.in_transaction} == opening
 
 
 async def test_checking_a_user_without_a_legacy_wallet_opens_no_transaction(
