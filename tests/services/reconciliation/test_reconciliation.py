@@ -93,7 +93,11 @@ async def test_each_fault_is_found_once_with_its_kind_and_not_again_by_a_later_r
         assert (found.expected, found.actual) == amounts
     assert (first.new_discrepancies, first.known_discrepancies) == (1, 0)
     # Found again and known already: a drift too, the same amount measured again.
-    assert (second.new_discrepancies, second.known_discrepancies, second.superseded_discrepancies) == (0, 1, 0)
+    assert (second.new_discrepancies, second.known_discrepancies, second.superseded_discrepancies) == (
+        0,
+        1,
+        0,
+    )
     assert (found.times_found, found.first_run_id, found.last_run_id) == (2, first.id, second.id)
 
 
