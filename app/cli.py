@@ -226,7 +226,10 @@ def _echo_run(run: ReconciliationRun) -> None:
             f"  {name}: {counts.stripe_objects} Stripe objects, {counts.our_records} of our records, "
             f"{counts.matched} matched, {counts.differences} differences"
         )
-    typer.echo(f"{run.new_discrepancies} new discrepancies, {run.known_discrepancies} already recorded")
+    typer.echo(
+        f"{run.new_discrepancies} new discrepancies, {run.known_discrepancies} already recorded, "
+        f"{run.superseded_discrepancies} drifts superseded"
+    )
     if run.error:
         typer.echo(f"error: {run.error}", err=True)
 

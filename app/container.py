@@ -78,6 +78,7 @@ from app.services.onboarding import Onboarding, StripeAccounts, StripeAccountWeb
 from app.services.payment_operations import PaymentOperations, run_operations_janitor
 from app.services.payouts import Payouts, PayoutWebhookHandlers
 from app.services.reconciliation import (
+    BalanceDrifts,
     BalanceTransactionMatcher,
     CheckoutMatcher,
     DisputeMatcher,
@@ -322,6 +323,7 @@ def build_services(
         ),
         reconciliation=Reconciliation(
             reconciliation_records,
+            BalanceDrifts(database, reconciliation_records, audit_log),
             reconciliation_matchers(
                 provider,
                 ledger,

@@ -110,7 +110,7 @@ async def test_reconcile_runs_over_the_window_and_reports_what_it_found(
     assert "succeeded" in result.output
     assert "topups: 3 Stripe objects, 0 of our records, 0 matched, 3 differences" in result.output
     # Paid at Stripe with nothing in the books: three top-ups and three fees, explained, no drift.
-    assert "6 new discrepancies, 0 already recorded" in result.output
+    assert "6 new discrepancies, 0 already recorded, 0 drifts superseded" in result.output
     assert await database[Collections.DISCREPANCIES].count_documents({"kind": "topup_entry_missing"}) == 3
     assert backwards.exit_code == 2
     assert "ends after it starts" in backwards.output

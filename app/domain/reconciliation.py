@@ -4,8 +4,11 @@ booked. Pure: no I/O, no clock.
 
 A difference says what our books hold (`expected`) and what Stripe holds (`actual`) for the same
 thing, and how it bears on the platform's Stripe balance (`balance_effect`: how much more Stripe
-holds than the ledger predicts because of it). The platform balance check reports only the drift
-that the differences still standing do not explain, so one fault is one discrepancy.
+holds than the ledger predicts because of it). The platform balance check compares the whole
+balance, whatever the run's window, so its drift is not one more difference but a measurement: the
+part of the gap between Stripe and the ledger that no specific discrepancy standing explains, as of
+the latest run (`BalanceReading`). At most one drift stands per currency; a run measuring another
+amount supersedes it (`settle_drift`), so one fault is one discrepancy whichever run finds it first.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -33,6 +36,10 @@ class DiscrepancyStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     # Corrected by an admin's adjustment entry in the ledger.
     ADJUSTED = "adjusted"
+    # A balance drift a later run measured otherwise (explained by now, or grown, or shrunk):
+    # closed by that run, which opens the drift it measured if any is left. It closes a notice
+    # and corrects no money, so nothing is corrected without an admin still.
+    SUPERSEDED = "superseded"
 
 
 class Resolution(StrEnum):
@@ -52,8 +59,11 @@ class Resolution(StrEnum):
         return (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
 
 
-# Differences still standing in the books: an adjusted one was corrected by its adjustment entry.
-UNCORRECTED = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
+# Differences still standing in the books: an adjusted one was corrected by its adjustment entry,
+# a superseded drift replaced by a later run's measurement.
+STANDING = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
+# The platform balance check's kind: the part of the balance gap no specific discrepancy explains.
+DRIFT = "platform_balance_drift"
 
 
 class RunStatus(StrEnum):
@@ -154,8 +164,85 @@ class Difference:
 
 def unexplained_drift(stripe_balance: int, predicted: int, explained: int) -> int:
     """What the platform's Stripe balance holds beyond the ledger's prediction and beyond what the
-    differences still standing explain: zero when every drift has its discrepancy."""
+    specific differences standing explain: zero when every drift has its discrepancy."""
     return stripe_balance - predicted - explained
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceReading:
+    """The platform's Stripe balance in one currency (available plus pending) beside the ledger's
+    prediction of it and what the specific discrepancies standing explain of their gap."""
+
+    currency: str
+    at_stripe: int
+    predicted: int
+    explained: int
+
+    @property
+    def unexplained(self) -> int:
+        return unexplained_drift(self.at_stripe, self.predicted, self.explained)
+
+    def drift(self, run_id: str) -> Difference:
+        """The drift discrepancy of what is unexplained, named by the run that measured it: the
+        same amount measured by a later run is that drift found again, not a new one
+        (`settle_drift`)."""
+        return Difference(
+            kind=DRIFT,
+            currency=self.currency,
+            expected=self.predicted + self.explained,
+            actual=self.at_stripe,
+            flow=Flow.INTO_PLATFORM,
+            summary=f"the platform's Stripe balance holds {self.at_stripe} {self.currency}; the ledger "
+            f"predicts {self.predicted} and the specific discrepancies standing account for "
+            f"{self.explained}, so {self.unexplained} is unexplained",
+            our_ids={"run": run_id},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StandingDrift:
+    id: str
+    balance_effect: int
+
+
+@dataclass(frozen=True, slots=True)
+class DriftSettlement:
+    """What a run's reading does to the drift standing in its currency."""
+
+    # The standing drift the reading measures again: it stays as it is (open or acknowledged).
+    found_again: str | None
+    # The standing drifts the reading measures otherwise: closed, replaced by `opens` if any.
+    superseded: tuple[StandingDrift, ...]
+    # The drift the reading opens for what is unexplained.
+    opens: Difference | None
+
+
+def settle_drift(standing: Sequence[StandingDrift], reading: BalanceReading, run_id: str) -> DriftSettlement:
+    """At most one drift stands per currency, and it is what the latest reading left unexplained.
+
+    A reading equal to the drift standing finds it again, so a lasting drift is one discrepancy
+    however many runs measure it. Any other reading (zero included: a specific discrepancy found
+    since explains it) supersedes it, and opens a drift for what is unexplained now, if anything.
+    Several standing at once (recorded before this rule) are all superseded."""
+    unexplained = reading.unexplained
+    if len(standing) == 1 and standing[0].balance_effect == unexplained:
+        return DriftSettlement(found_again=standing[0].id, superseded=(), opens=None)
+    opens = reading.drift(run_id) if unexplained != 0 else None
+    return DriftSettlement(found_again=None, superseded=tuple(standing), opens=opens)
+
+
+def superseded_because(drift: StandingDrift, reading: BalanceReading) -> str:
+    """Why a run closed a drift: what it measured instead."""
+    unexplained, currency = reading.unexplained, reading.currency
+    if unexplained == 0:
+        return (
+            f"the specific discrepancies standing now explain the whole gap between the platform's "
+            f"Stripe balance and the ledger; {drift.balance_effect} {currency} was unexplained before"
+        )
+    return (
+        f"the unexplained part of the gap between the platform's Stripe balance and the ledger is "
+        f"{unexplained} {currency} now, not {drift.balance_effect}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,9 @@ class ReconciliationRunOut(BaseModel):
     known_discrepancies: int = Field(
         description="Differences found again, already recorded by an earlier run"
     )
+    superseded_discrepancies: int = Field(
+        description="Balance drifts standing before the run that it measured otherwise, and closed"
+    )
     error: str | None
 
 
@@ -48,6 +51,16 @@ class ResolutionOut(BaseModel):
     adjustment_entry_id: str | None = Field(
         description="The ledger entry of the adjustment (kind `adjustment`)"
     )
+
+
+class SupersessionOut(BaseModel):
+    run_id: str = Field(description="The run that measured the platform balance's gap otherwise")
+    at: datetime
+    unexplained: int = Field(
+        description="What that run found unexplained in the currency, minor units (0: all explained)"
+    )
+    replaced_by: str | None = Field(description="The drift discrepancy that run opened for it")
+    reason: str
 
 
 class DiscrepancyOut(BaseModel):
@@ -69,6 +82,10 @@ class DiscrepancyOut(BaseModel):
     first_found_at: datetime
     last_found_at: datetime
     resolution: ResolutionOut | None
+    superseded: SupersessionOut | None = Field(
+        description="Set on a `platform_balance_drift` a later run closed (status `superseded`): "
+        "a drift is what no specific discrepancy explains of the balance's gap as of the latest run"
+    )
 
 
 class DiscrepancyList(BaseModel):

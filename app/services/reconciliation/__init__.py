@@ -1,6 +1,7 @@
 """Reconciliation against Stripe: runs comparing Stripe's records with our books through
 registered matchers, the discrepancies they find, and their review by an admin."""
 
+from app.services.reconciliation.drift import BalanceDrifts
 from app.services.reconciliation.job import (
     RECONCILIATION_JOB,
     LeaseHeldElsewhere,
@@ -18,7 +19,15 @@ from app.services.reconciliation.matchers.stripe_fees import StripeFeeMatcher
 from app.services.reconciliation.matchers.topups import TopupMatcher
 from app.services.reconciliation.matchers.transfer_reversals import TransferReversalMatcher
 from app.services.reconciliation.matchers.transfers import TransferMatcher
-from app.services.reconciliation.matching import BATCH, MatchContext, Matcher, Tally, batches, found_or_none
+from app.services.reconciliation.matching import (
+    BATCH,
+    Finding,
+    MatchContext,
+    Matcher,
+    Tally,
+    batches,
+    found_or_none,
+)
 from app.services.reconciliation.repository import (
     INDEXES,
     Discrepancy,
@@ -27,6 +36,7 @@ from app.services.reconciliation.repository import (
     Page,
     ReconciliationRepository,
     ReconciliationRun,
+    Supersession,
 )
 from app.services.reconciliation.review import ReconciliationReview
 from app.services.reconciliation.runs import Reconciliation, ReconciliationFailed
@@ -35,11 +45,13 @@ __all__ = [
     "BATCH",
     "INDEXES",
     "RECONCILIATION_JOB",
+    "BalanceDrifts",
     "BalanceTransactionMatcher",
     "CheckoutMatcher",
     "Discrepancy",
     "DiscrepancyResolution",
     "DisputeMatcher",
+    "Finding",
     "LeaseHeldElsewhere",
     "LegacyReserveMatcher",
     "MatchContext",
@@ -55,6 +67,7 @@ __all__ = [
     "ReconciliationRun",
     "RefundMatcher",
     "StripeFeeMatcher",
+    "Supersession",
     "Tally",
     "TopupMatcher",
     "TransferMatcher",

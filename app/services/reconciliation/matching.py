@@ -1,11 +1,11 @@
 """What a matcher is, and what a run hands each one.
 
 A matcher compares one kind of Stripe record with our records over the run's window and yields
-each difference it finds. It reads Stripe only through the adapter's iterators (one page in
-memory at a time) and our records a page at a time, and writes nothing but the run's marks: a
-run is read-only towards Stripe and the ledger. Matchers are registered, in order, in the
-composition root (`app.container.reconciliation_matchers`); CONVENTIONS.md says how a domain
-adds its own.
+each difference it finds (the platform balance check, its readings of the whole balance). It
+reads Stripe only through the adapter's iterators (one page in memory at a time) and our records
+a page at a time, and writes nothing but the run's marks: a run is read-only towards Stripe and
+the ledger. Matchers are registered, in order, in the composition root
+(`app.container.reconciliation_matchers`); CONVENTIONS.md says how a domain adds its own.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from app.adapters.stripe_errors import PaymentProviderError
-from app.domain.reconciliation import Difference, Window
+from app.domain.reconciliation import BalanceReading, Difference, Window
 from app.services.reconciliation.repository import ReconciliationRepository
 
 T = TypeVar("T")
 # Stripe objects (and our records) compared at once: a Stripe page, and one `$in` read of ours.
 BATCH = 100
+# What a matcher yields: a difference, recorded once; or a reading of the platform's balance, which
+# settles the drift standing in its currency.
+Finding = Difference | BalanceReading
 
 
 @dataclass
@@ -56,7 +59,8 @@ class MatchContext:
     run_id: str
     window: Window
     marks: SeenMarks
-    # The balance effect of the discrepancies still standing in a currency (this run's included).
+    # The balance effect of the specific discrepancies standing in a currency (this run's
+    # included; the drift, what they leave unexplained, excluded).
     explained: Callable[[str], Awaitable[int]]
 
 
@@ -72,7 +76,7 @@ class Matcher(Protocol):
         a type no matcher claims is reported as unaccounted."""
         ...
 
-    def differences(self, context: MatchContext, tally: Tally) -> AsyncIterator[Difference]: ...
+    def differences(self, context: MatchContext, tally: Tally) -> AsyncIterator[Finding]: ...
 
 
 async def batches(items: AsyncIterator[T], size: int = BATCH) -> AsyncIterator[list[T]]:

@@ -1,6 +1,7 @@
 """Reconciliation's collections: `reconciliation_runs` (one document per run: its window, counts
 and duration), `discrepancies` (one document per difference, whichever runs found it, moved
-through its review by compare-and-set) and `reconciliation_marks` (the Stripe objects a run has
+through its review by compare-and-set; at most one balance drift standing per currency, which
+MongoDB keeps) and `reconciliation_marks` (the Stripe objects a run has
 seen, so its pass over our records knows which ones it already compared; removed when the run
 ends, and expired by a TTL index if it never does)."""
 
@@ -15,15 +16,18 @@ from typing import Any, Generic, TypeVar
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError
+from pymongo.results import UpdateResult
 
 from app.db import DUPLICATE_KEY, Collections, Database, Document
 from app.domain.reconciliation import (
-    UNCORRECTED,
+    DRIFT,
+    STANDING,
     Difference,
     DiscrepancyStatus,
     Resolution,
     RunStatus,
     RunTrigger,
+    StandingDrift,
     Window,
     list_key,
 )
@@ -43,9 +47,18 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     Collections.DISCREPANCIES: [
         IndexModel([(LIST_KEY, DESCENDING)]),
-        # The review list by status, and what the differences still standing explain per currency.
+        # The review list by status; what the discrepancies standing explain per currency, and
+        # the drift standing in a currency.
         IndexModel([("status", ASCENDING), (LIST_KEY, DESCENDING)]),
         IndexModel([("status", ASCENDING), ("currency", ASCENDING)]),
+        # One drift standing per currency, whichever runs settle it at once. `standing` mirrors
+        # the status (open or acknowledged) where a partial index can read it.
+        IndexModel(
+            [("currency", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"kind": DRIFT, "standing": True},
+            name="one_standing_drift_per_currency",
+        ),
     ],
     Collections.RECONCILIATION_MARKS: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)],
 }
@@ -73,6 +86,7 @@ class ReconciliationRun:
     counts: Mapping[str, MatchCounts] = field(default_factory=dict)
     new_discrepancies: int = 0
     known_discrepancies: int = 0
+    superseded_discrepancies: int = 0
     error: str | None = None
 
     @property
@@ -94,6 +108,18 @@ class DiscrepancyResolution:
 
 
 @dataclass(frozen=True, slots=True)
+class Supersession:
+    """Why a drift stopped standing: the run that measured the balance gap otherwise."""
+
+    run_id: str
+    at: datetime
+    # What that run found unexplained in the currency, and the drift it opened for it (if not 0).
+    unexplained: int
+    replaced_by: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Discrepancy:
     id: str
     kind: str
@@ -111,14 +137,20 @@ class Discrepancy:
     first_found_at: datetime
     last_found_at: datetime
     resolution: DiscrepancyResolution | None = None
+    superseded: Supersession | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """What recording a batch of differences did: new discrepancies, and ones already known."""
+    """What recording differences did: new discrepancies, ones already known, and drifts
+    superseded."""
 
     new: int
     known: int
+    superseded: int = 0
+
+    def __add__(self, other: Recorded) -> Recorded:
+        return Recorded(self.new + other.new, self.known + other.known, self.superseded + other.superseded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +209,7 @@ class ReconciliationRepository:
                     "counts": {name: _counts_document(c) for name, c in counts.items()},
                     "new_discrepancies": recorded.new,
                     "known_discrepancies": recorded.known,
+                    "superseded_discrepancies": recorded.superseded,
                     "error": error,
                 }
             },
@@ -208,24 +241,72 @@ class ReconciliationRepository:
 
     # Discrepancies
 
-    async def record(self, run_id: str, differences: Sequence[Difference], now: datetime) -> Recorded:
+    async def record(
+        self,
+        run_id: str,
+        differences: Sequence[Difference],
+        now: datetime,
+        session: AsyncClientSession | None = None,
+    ) -> Recorded:
         """Record each difference once: a new one opens a discrepancy, one already recorded (by
         this run or an earlier one, whatever its status) only notes that this run found it too."""
         if not differences:
             return Recorded(0, 0)
         writes = [UpdateOne({"_id": d.key}, _found(d, run_id, now), upsert=True) for d in differences]
-        result = await self._discrepancies.bulk_write(writes, ordered=False)
+        result = await self._discrepancies.bulk_write(writes, ordered=False, session=session)
         return Recorded(new=result.upserted_count, known=len(writes) - result.upserted_count)
 
-    async def uncorrected_effect(self, currency: str) -> int:
-        """What the differences still standing explain of the platform balance's drift in `currency`."""
+    async def explained_effect(self, currency: str) -> int:
+        """What the specific discrepancies standing (every kind but the drift, which is what they
+        leave unexplained) explain of the gap between the platform's balance and the ledger."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"status": {"$in": [str(s) for s in UNCORRECTED]}, "currency": currency}},
+            {"$match": {"status": {"$in": _standing()}, "currency": currency, "kind": {"$ne": DRIFT}}},
             {"$group": {"_id": None, "total": {"$sum": "$balance_effect"}}},
         ]
         async for row in await self._discrepancies.aggregate(pipeline):
             return int(row["total"])
         return 0
+
+    async def standing_drifts(self, session: AsyncClientSession, currency: str) -> list[StandingDrift]:
+        """The drift standing in `currency`: one, or several recorded before only one could stand."""
+        query = {"status": {"$in": _standing()}, "currency": currency, "kind": DRIFT}
+        cursor = self._discrepancies.find(query, {"balance_effect": True}, session=session)
+        return [StandingDrift(d["_id"], d["balance_effect"]) async for d in cursor]
+
+    async def found_again(
+        self, session: AsyncClientSession, discrepancy_id: str, run_id: str, now: datetime
+    ) -> bool:
+        """Note that this run found the standing discrepancy again; False if it stands no more."""
+        result: UpdateResult = await self._discrepancies.update_one(
+            {"_id": discrepancy_id, "status": {"$in": _standing()}},
+            {"$set": {"last_run_id": run_id, "last_found_at": now}, "$inc": {"times_found": 1}},
+            session=session,
+        )
+        return result.matched_count == 1
+
+    async def supersede(
+        self, session: AsyncClientSession, discrepancy_id: str, supersession: Supersession
+    ) -> Discrepancy | None:
+        """Close a standing drift a later run measured otherwise; the drift as it was before, or
+        None when it stands no more (an admin adjusted it meanwhile)."""
+        document = await self._discrepancies.find_one_and_update(
+            {"_id": discrepancy_id, "kind": DRIFT, "status": {"$in": _standing()}},
+            {
+                "$set": {
+                    "status": str(DiscrepancyStatus.SUPERSEDED),
+                    "standing": False,
+                    "superseded": {
+                        "run_id": supersession.run_id,
+                        "at": supersession.at,
+                        "unexplained": supersession.unexplained,
+                        "replaced_by": supersession.replaced_by,
+                        "reason": supersession.reason,
+                    },
+                }
+            },
+            session=session,
+        )
+        return _discrepancy(document) if document else None
 
     async def count(self, status: DiscrepancyStatus) -> int:
         return await self._discrepancies.count_documents({"status": str(status)})
@@ -256,6 +337,7 @@ class ReconciliationRepository:
             {
                 "$set": {
                     "status": str(resolution.resolution.status),
+                    "standing": resolution.resolution.status in STANDING,
                     "resolution": {
                         "resolution": str(resolution.resolution),
                         "note": resolution.note,
@@ -301,6 +383,10 @@ class ReconciliationRepository:
         return {**query, LIST_KEY: {"$lt": anchor[LIST_KEY]}}
 
 
+def _standing() -> list[str]:
+    return [str(status) for status in STANDING]
+
+
 def _mark_id(run_id: str, namespace: str, object_id: str) -> str:
     return f"{run_id}|{namespace}|{object_id}"
 
@@ -311,6 +397,7 @@ def _found(difference: Difference, run_id: str, now: datetime) -> Document:
         "$setOnInsert": {
             "kind": difference.kind,
             "status": str(DiscrepancyStatus.OPEN),
+            "standing": True,
             "currency": difference.currency,
             "expected": difference.expected,
             "actual": difference.actual,
@@ -348,12 +435,14 @@ def _run(document: Document) -> ReconciliationRun:
         counts={name: MatchCounts(**c) for name, c in (document.get("counts") or {}).items()},
         new_discrepancies=document.get("new_discrepancies", 0),
         known_discrepancies=document.get("known_discrepancies", 0),
+        superseded_discrepancies=document.get("superseded_discrepancies", 0),
         error=document.get("error"),
     )
 
 
 def _discrepancy(document: Document) -> Discrepancy:
     resolved = document.get("resolution")
+    superseded = document.get("superseded")
     return Discrepancy(
         id=document["_id"],
         kind=document["kind"],
@@ -379,4 +468,5 @@ def _discrepancy(document: Document) -> Discrepancy:
         )
         if resolved
         else None,
+        superseded=Supersession(**superseded) if superseded else None,
     )

@@ -1,8 +1,10 @@
 """Running a reconciliation: every registered matcher over one window, in order, each difference
-recorded once as a discrepancy, and the run recorded with its window, counts and duration.
+recorded once as a discrepancy, each reading of the platform's balance settling the drift standing
+in its currency (`drift.py`), and the run recorded with its window, counts and duration.
 
 A run reads Stripe and the ledger and writes only its own records (the run, the discrepancies,
-and its marks, removed at its end): nothing is corrected without an admin (`review.py`).
+its marks, removed at its end, and the audit record of a drift it supersedes): nothing is
+corrected without an admin (`review.py`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ from datetime import UTC, datetime
 
 import structlog
 
-from app.domain.reconciliation import Difference, RunStatus, RunTrigger, Window
+from app.domain.reconciliation import DRIFT, BalanceReading, Difference, RunStatus, RunTrigger, Window
 from app.services.reconciliation import metrics
-from app.services.reconciliation.matching import BATCH, MatchContext, Matcher, SeenMarks, Tally, batches
+from app.services.reconciliation.drift import BalanceDrifts
+from app.services.reconciliation.matching import (
+    BATCH,
+    Finding,
+    MatchContext,
+    Matcher,
+    SeenMarks,
+    Tally,
+    batches,
+)
 from app.services.reconciliation.repository import (
     MatchCounts,
     ReconciliationRepository,
@@ -33,11 +44,14 @@ class ReconciliationStopped(RuntimeError):
 
 
 class Reconciliation:
-    def __init__(self, repository: ReconciliationRepository, matchers: Sequence[Matcher]) -> None:
+    def __init__(
+        self, repository: ReconciliationRepository, drifts: BalanceDrifts, matchers: Sequence[Matcher]
+    ) -> None:
         names = [matcher.name for matcher in matchers]
         if len(set(names)) != len(names):
             raise ValueError(f"two reconciliation matchers share a name: {names}")
         self._repository = repository
+        self._drifts = drifts
         self._matchers = tuple(matchers)
 
     @property
@@ -59,12 +73,12 @@ class Reconciliation:
         counts: dict[str, MatchCounts] = {}
         recorded = Recorded(0, 0)
         context = MatchContext(
-            run.id, window, SeenMarks(self._repository, run.id), self._repository.uncorrected_effect
+            run.id, window, SeenMarks(self._repository, run.id), self._repository.explained_effect
         )
         try:
             for matcher in self._matchers:
                 counts[matcher.name], found = await self._match(matcher, context)
-                recorded = Recorded(recorded.new + found.new, recorded.known + found.known)
+                recorded += found
                 if keep_going is not None and not await keep_going():
                     raise ReconciliationStopped(f"run {run.id} lost its lease after {matcher.name}")
         except Exception as exc:
@@ -81,19 +95,25 @@ class Reconciliation:
             run_id=run.id,
             new_discrepancies=recorded.new,
             known_discrepancies=recorded.known,
+            superseded_discrepancies=recorded.superseded,
             duration_ms=finished.duration_ms,
         )
         return finished
 
     async def _match(self, matcher: Matcher, context: MatchContext) -> tuple[MatchCounts, Recorded]:
-        """Run one matcher, recording its differences a batch at a time as they come."""
+        """Run one matcher, recording its differences a batch at a time as they come, and settling
+        the drift of each reading of the balance."""
         tally = Tally()
-        new = known = found = 0
-        async for differences in batches(_logged(matcher.differences(context, tally), matcher.name), BATCH):
-            recorded = await self._repository.record(context.run_id, differences, datetime.now(UTC))
-            new, known, found = new + recorded.new, known + recorded.known, found + len(differences)
+        recorded, found = Recorded(0, 0), 0
+        async for findings in batches(_logged(matcher.differences(context, tally), matcher.name), BATCH):
+            differences = [finding for finding in findings if isinstance(finding, Difference)]
+            recorded += await self._repository.record(context.run_id, differences, datetime.now(UTC))
+            found += len(differences)
+            for reading in (finding for finding in findings if isinstance(finding, BalanceReading)):
+                recorded += await self._drifts.settle(context.run_id, reading, datetime.now(UTC))
+                found += reading.unexplained != 0
         counts = MatchCounts(tally.stripe_objects, tally.our_records, tally.matched, found)
-        return counts, Recorded(new, known)
+        return counts, recorded
 
     async def _finish(
         self,
@@ -120,17 +140,39 @@ class ReconciliationFailed(RuntimeError):
         self.run = run
 
 
-async def _logged(differences: AsyncIterator[Difference], matcher: str) -> AsyncIterator[Difference]:
-    async for difference in differences:
-        metrics.DIFFERENCES_FOUND.labels(difference.kind).inc()
-        log.warning(
-            "reconciliation_difference",
-            matcher=matcher,
-            kind=difference.kind,
-            discrepancy_id=difference.key,
-            currency=difference.currency,
-            expected=difference.expected,
-            actual=difference.actual,
-            **{f"stripe_{name}": value for name, value in difference.stripe_ids.items()},
-        )
-        yield difference
+async def _logged(findings: AsyncIterator[Finding], matcher: str) -> AsyncIterator[Finding]:
+    async for finding in findings:
+        if isinstance(finding, BalanceReading):
+            _log_reading(finding, matcher)
+        else:
+            _log_difference(finding, matcher)
+        yield finding
+
+
+def _log_difference(difference: Difference, matcher: str) -> None:
+    metrics.DIFFERENCES_FOUND.labels(difference.kind).inc()
+    log.warning(
+        "reconciliation_difference",
+        matcher=matcher,
+        kind=difference.kind,
+        discrepancy_id=difference.key,
+        currency=difference.currency,
+        expected=difference.expected,
+        actual=difference.actual,
+        **{f"stripe_{name}": value for name, value in difference.stripe_ids.items()},
+    )
+
+
+def _log_reading(reading: BalanceReading, matcher: str) -> None:
+    if reading.unexplained == 0:
+        return
+    metrics.DIFFERENCES_FOUND.labels(DRIFT).inc()
+    log.warning(
+        "reconciliation_difference",
+        matcher=matcher,
+        kind=DRIFT,
+        currency=reading.currency,
+        expected=reading.predicted + reading.explained,
+        actual=reading.at_stripe,
+        unexplained=reading.unexplained,
+    )

@@ -1,5 +1,5 @@
 """Reconciliation's pure rules: one name per difference, its effect on the platform balance, the
-day a daily run reconciles, and what an admin may book."""
+drift a reading leaves standing, the day a daily run reconciles, and what an admin may book."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ from hypothesis import strategies as st
 
 from app.domain.ledger import EntryKind
 from app.domain.reconciliation import (
+    DRIFT,
     Adjustment,
+    BalanceReading,
     Difference,
     DiscrepancyStatus,
     Flow,
     InvalidAdjustment,
     Resolution,
+    StandingDrift,
     Window,
     adjustment_entry,
     day_due,
+    settle_drift,
     unexplained_drift,
 )
 
@@ -98,6 +102,46 @@ def test_a_drift_the_standing_differences_explain_is_no_drift(
 ) -> None:
     assert unexplained_drift(predicted + explained, predicted, explained) == 0
     assert unexplained_drift(stripe, predicted, explained) + predicted + explained == stripe
+
+
+money = st.integers(-(10**6), 10**6)
+readings = st.builds(BalanceReading, st.just("usd"), money, money, money)
+standing_drifts = st.lists(
+    st.builds(StandingDrift, st.uuids().map(lambda u: f"disc_{u.hex[:24]}"), money.filter(bool)),
+    max_size=3,
+    unique_by=lambda drift: drift.id,
+)
+
+
+@given(standing=standing_drifts, reading=readings)
+def test_a_reading_leaves_one_drift_standing_and_it_is_what_is_unexplained(
+    standing: list[StandingDrift], reading: BalanceReading
+) -> None:
+    settlement = settle_drift(standing, reading, "rr_1")
+
+    superseded = {drift.id for drift in settlement.superseded}
+    left = [drift.balance_effect for drift in standing if drift.id not in superseded]
+    if settlement.opens is not None:
+        assert (settlement.opens.kind, settlement.opens.our_ids) == (DRIFT, {"run": "rr_1"})
+        left.append(settlement.opens.balance_effect)
+    assert left == ([reading.unexplained] if reading.unexplained else [])
+    # The drift standing is kept when it is the reading (found again), closed otherwise.
+    kept = [drift.id for drift in standing if drift.id not in superseded]
+    assert kept == ([settlement.found_again] if settlement.found_again else [])
+
+
+def test_a_lasting_drift_is_found_again_and_a_changed_one_superseded() -> None:
+    standing = [StandingDrift("disc_a", -700)]
+
+    lasting = settle_drift(standing, BalanceReading("usd", 0, 700, 0), "rr_2")
+    explained = settle_drift(standing, BalanceReading("usd", 0, 700, -700), "rr_2")
+    grown = settle_drift(standing, BalanceReading("usd", 0, 900, 0), "rr_2")
+
+    assert (lasting.found_again, lasting.superseded, lasting.opens) == ("disc_a", (), None)
+    assert (explained.found_again, explained.superseded, explained.opens) == (None, tuple(standing), None)
+    assert grown.superseded == tuple(standing)
+    assert grown.opens is not None
+    assert (grown.opens.balance_effect, grown.opens.expected, grown.opens.actual) == (-900, 900, 0)
 
 
 @given(

@@ -13,7 +13,7 @@ from app.container import Services
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.wallet import topup_entry_key
 from tests.conftest import TokenFactory, bearer
-from tests.services.reconciliation.support import reconcile
+from tests.services.reconciliation.support import earlier, reconcile
 
 
 @pytest.fixture
@@ -227,3 +227,34 @@ async def test_only_an_admin_resolves_and_only_a_known_discrepancy(
     assert (no_key.status_code, no_key.json()["code"]) == (422, "validation_error")
     assert (acknowledged.status_code, acknowledged.json()["status"]) == (200, "acknowledged")
     assert acknowledged.json()["resolution"]["adjustment_entry_id"] is None
+
+
+async def test_a_superseded_drift_is_listed_by_its_status_out_of_the_open_count_and_final(
+    client: httpx.AsyncClient, services: Services, token: TokenFactory
+) -> None:
+    """A credit seen first by a run of yesterday, as drift, then found by a run of today."""
+    await credits_without_payment(services, 1)
+    yesterday = await reconcile(services, earlier())
+    today = await reconcile(services)
+
+    superseded = await client.get(
+        "/admin/reconciliation/discrepancies", params={"status": "superseded"}, headers=staff(token)
+    )
+    [drift] = superseded.json()["data"]
+    assert (drift["kind"], drift["first_run_id"], drift["balance_effect"]) == (
+        "platform_balance_drift",
+        yesterday.id,
+        -100,
+    )
+    assert drift["superseded"]["run_id"] == today.id
+    assert (drift["superseded"]["unexplained"], drift["superseded"]["replaced_by"]) == (0, None)
+    runs = (await client.get("/admin/reconciliation/runs", headers=staff(token))).json()["data"]
+    assert [run["superseded_discrepancies"] for run in runs] == [1, 0]
+    overview = (await client.get("/admin/overview", headers=staff(token))).json()
+    assert overview["open_discrepancies"]["count"] == 1
+    refused = await client.post(
+        f"/admin/reconciliation/discrepancies/{drift['id']}/resolve",
+        json={"resolution": "acknowledged", "note": "seen"},
+        headers={**staff(token), "Idempotency-Key": "resolve-superseded"},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "discrepancy_already_resolved")

@@ -124,6 +124,9 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "app.services.reconciliation.repository:ReconciliationRepository.record": (
         "the differences a run found, open until an admin resolves them (`discrepancy.resolved`)"
     ),
+    "app.services.reconciliation.repository:ReconciliationRepository.found_again": (
+        "a run found the drift standing again; its status is left as it is"
+    ),
     "app.services.reconciliation.repository:ReconciliationRepository.mark": (
         "a run's marks of the Stripe objects it saw"
     ),

@@ -27,7 +27,7 @@ from app.domain.checkout import escrow_id_for
 from app.domain.disputes import recovery_id_for
 from app.domain.ledger import Accounts, EntryKind, Move, entry
 from app.domain.money import Money
-from app.domain.reconciliation import RunTrigger
+from app.domain.reconciliation import Adjustment, DiscrepancyStatus, Resolution, RunTrigger
 from app.services.migration import RunOptions
 from app.services.payment_operations import JANITOR_JOB, run_operations_janitor
 from tests.checkout_support import SELLER_A, SELLER_B, Marketplace, seed_catalog
@@ -57,7 +57,7 @@ from tests.services.audit.walk import (
     user,
     webhook,
 )
-from tests.services.reconciliation.support import today
+from tests.services.reconciliation.support import earlier, today
 from tests.stripe_events import new_id, stripe_event, stripe_object
 
 if TYPE_CHECKING:
@@ -594,6 +594,33 @@ async def discrepancy_adjusted(world: World) -> list[Expected]:
     return [Expected("discrepancy.resolved", "discrepancy", discrepancy.id, admin(ADMIN))]
 
 
+async def drift_superseded(world: World) -> list[Expected]:
+    """A run of yesterday sees today's ghost credit only in the balance, as drift; the run of
+    today finds the credit itself, and supersedes the drift."""
+    market = world.market
+    move = Move(Accounts.CARD, Accounts.buyer_wallet(BUYER), 700, "usd")
+    await market.services.ledger.post(
+        entry("topup:pi_ghost", EntryKind.TOPUP, [move], topup="tu_ghost", payment_intent="pi_ghost")
+    )
+    await market.services.reconciliation.run(earlier(), RunTrigger.COMMAND)
+    [drift] = (await market.services.reconciliation_review.discrepancies(None, 100, None)).data
+    async with world.change():
+        await market.services.reconciliation.run(today(), RunTrigger.COMMAND)
+    # The books balance again for the walk's invariants: the credit taken back by an admin.
+    [ghost] = (
+        await market.services.reconciliation_review.discrepancies(DiscrepancyStatus.OPEN, 100, None)
+    ).data
+    take_back = Adjustment(Accounts.buyer_wallet(BUYER), Accounts.CARD, 700, "usd")
+    await market.services.reconciliation_review.resolve(
+        ghost.id,
+        Resolution.ADJUSTED,
+        "credited without a payment",
+        Actor.from_roles(ADMIN, ["admin"]),
+        take_back,
+    )
+    return [Expected("discrepancy.superseded", "discrepancy", drift.id, system("reconciliation"))]
+
+
 async def webhook_event_replayed(world: World) -> list[Expected]:
     market = world.market
     account = await market.seller_account(SELLER_A)
@@ -735,6 +762,7 @@ ROWS: list[Row] = [
         "ReconciliationRepository.resolve",
         "ReconciliationReview._resolve_in",
     ),
+    row(drift_superseded, "ReconciliationRepository.supersede"),
     row(webhook_event_replayed, "WebhookEventRepository._claim"),
     row(webhook_event_dead_lettered, "WebhookEventRepository.record_outcome"),
 ]

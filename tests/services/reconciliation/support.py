@@ -55,6 +55,13 @@ def today() -> Window:
     return Window(now - timedelta(hours=12), now + timedelta(days=3))
 
 
+def earlier() -> Window:
+    """The day before `today()`: nothing a test does is in it, as the daily run reconciling
+    yesterday sees today's faults."""
+    start = today().start
+    return Window(start - timedelta(days=1), start)
+
+
 async def handle_stripe_events(services: Services, inbox: WebhookInbox, emulator: EmulatorServer) -> None:
     """Every platform event the emulator sent, delivered to the service and processed, oldest
     first, after Stripe's work in flight is done (late balance transactions)."""
@@ -96,15 +103,15 @@ async def paid_intent_of_unknown_topup(emulator: EmulatorServer, amount: int) ->
     return intent.id
 
 
-async def credit_without_payment(services: Services) -> str:
+async def credit_without_payment(services: Services, intent: str = "pi_ghost", amount: int = 700) -> str:
     """A top-up credit in the ledger for a PaymentIntent Stripe never had."""
-    move = Move(Accounts.CARD, Accounts.buyer_wallet("buyer-ghost"), 700, "usd")
+    move = Move(Accounts.CARD, Accounts.buyer_wallet("buyer-ghost"), amount, "usd")
     await services.ledger.post(
         entry(
-            topup_entry_key("pi_ghost"), EntryKind.TOPUP, [move], topup="tu_ghost", payment_intent="pi_ghost"
+            topup_entry_key(intent), EntryKind.TOPUP, [move], topup=f"tu_of_{intent}", payment_intent=intent
         )
     )
-    return "pi_ghost"
+    return intent
 
 
 async def credit_off_by_one_cent(services: Services, inbox: WebhookInbox, emulator: EmulatorServer) -> str:
@@ -124,10 +131,10 @@ async def credit_off_by_one_cent(services: Services, inbox: WebhookInbox, emulat
     return intent_id
 
 
-async def manual_credit(services: Services, amount: int = 250) -> None:
+async def manual_credit(services: Services, amount: int = 250, key: str = "manual:credit") -> None:
     """Wallet money the ledger shows and Stripe never received: the balance drifts."""
     move = Move(Accounts.CARD, Accounts.buyer_wallet("buyer-0"), amount, "usd")
-    await services.ledger.post(entry("manual:credit", EntryKind.ADJUSTMENT, [move], note="typed by hand"))
+    await services.ledger.post(entry(key, EntryKind.ADJUSTMENT, [move], note="typed by hand"))
 
 
 async def reconcile(services: Services, window: Window | None = None) -> ReconciliationRun:

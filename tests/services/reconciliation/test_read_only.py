@@ -1,5 +1,6 @@
 """A reconciliation run is read-only towards Stripe and the ledger: it changes nothing but its
-own records (the run, the discrepancies, and its marks, gone when it ends)."""
+own records (the run, the discrepancies, and its marks, gone when it ends), and the audit record of
+a drift it supersedes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.command_log import CommandLog
 from tests.services.reconciliation.support import (
     credit_off_by_one_cent,
     credit_without_payment,
+    earlier,
     manual_credit,
     paid_intent_of_unknown_topup,
     reconcile,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
 
 OWN_RECORDS = {Collections.RECONCILIATION_RUNS, Collections.DISCREPANCIES, Collections.RECONCILIATION_MARKS}
+AUDITED = {Collections.AUDIT_PENDING}
 WRITES = {"insert", "update", "delete", "findAndModify", "bulkWrite", "create", "createIndexes", "drop"}
 
 
@@ -81,3 +84,22 @@ async def test_a_run_changes_nothing_but_its_own_records(
     assert called, "the run read Stripe"
     assert all(name.split("/")[0].endswith((".list", ".retrieve")) for name in called), called
     assert await database[Collections.RECONCILIATION_MARKS].count_documents({}) == 0
+
+
+async def test_a_run_superseding_a_drift_writes_its_audit_record_and_nothing_else(
+    services: Services, day: None, database: Database, command_log: CommandLog
+) -> None:
+    await credit_without_payment(services)
+    await reconcile(services, earlier())  # sees the credit as drift only
+    books = {
+        name: documents for name, documents in (await stored_books(database)).items() if name not in AUDITED
+    }
+
+    with command_log.recording(database.db.name) as commands:
+        run = await reconcile(services)
+
+    assert (run.new_discrepancies, run.superseded_discrepancies) == (1, 1)
+    written = {command.collection for command in commands if command.name in WRITES}
+    assert written == OWN_RECORDS | AUDITED, f"the run wrote to {written}"
+    after = await stored_books(database)
+    assert {name: documents for name, documents in after.items() if name not in AUDITED} == books

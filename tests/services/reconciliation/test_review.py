@@ -68,7 +68,8 @@ async def test_an_adjustment_is_booked_with_the_admin_and_note_audited_and_balan
     assert audited["after"]["amount"] == 250
     await assert_money_invariants(database, services.provider)
     again = await reconcile(services)
-    assert (again.new_discrepancies, again.known_discrepancies) == (0, 0)
+    assert (again.new_discrepancies, again.known_discrepancies, again.superseded_discrepancies) == (0, 0, 0)
+    assert (await services.reconciliation_review.get(drift.id)).status is DiscrepancyStatus.ADJUSTED
 
 
 async def test_an_acknowledged_discrepancy_may_still_be_adjusted_and_an_adjusted_one_is_final(

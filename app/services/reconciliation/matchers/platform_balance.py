@@ -2,9 +2,11 @@
 custody held on the platform plus `platform:fees`, less what the legacy reserve owes it
 (`Ledger.expected_platform_stripe_balance`), per currency.
 
-Registered last: the differences the other checks found (this run's and those still standing from
-earlier runs) each say how much they move the balance (`Difference.balance_effect`), so only the
-drift nothing else explains becomes a discrepancy, once, named by the run that found it.
+Registered last: the specific differences the other checks found (this run's and those standing
+from earlier runs) each say how much they move the balance (`Difference.balance_effect`). The
+balance is read whole, whatever the run's window, so what they leave unexplained is a reading, not
+a difference: the run settles it against the drift standing in its currency (`BalanceDrifts`),
+found again when it is the same amount, superseded otherwise.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from app.adapters.payment_provider import Balance, PaymentProvider
-from app.domain.reconciliation import Difference, Flow, unexplained_drift
+from app.domain.reconciliation import BalanceReading
 from app.services.ledger import Ledger
 from app.services.reconciliation.matching import MatchContext, Tally
 
-DRIFT = "platform_balance_drift"
 # The ledger is read before and after Stripe's balance; a money movement landing in between
 # (a webhook being processed) makes them differ, and the reading is taken again.
 READINGS = 3
@@ -30,28 +31,18 @@ class PlatformBalanceMatcher:
         self._provider = provider
         self._ledger = ledger
 
-    async def differences(self, context: MatchContext, tally: Tally) -> AsyncIterator[Difference]:
+    async def differences(self, context: MatchContext, tally: Tally) -> AsyncIterator[BalanceReading]:
+        """One reading per currency, an unexplained part or none: each settles the drift standing."""
         balance, predicted = await self._read()
         for currency in sorted(predicted):
             tally.stripe_objects += 1
             tally.our_records += 1
-            at_stripe = _held(balance, currency)
-            explained = await context.explained(currency)
-            drift = unexplained_drift(at_stripe, predicted[currency], explained)
-            if drift == 0:
-                tally.matched += 1
-                continue
-            yield Difference(
-                kind=DRIFT,
-                currency=currency,
-                expected=predicted[currency] + explained,
-                actual=at_stripe,
-                flow=Flow.INTO_PLATFORM,
-                summary=f"the platform's Stripe balance holds {at_stripe} {currency}; the ledger predicts "
-                f"{predicted[currency]} and the discrepancies still standing account for {explained}, "
-                f"so {drift} is unexplained",
-                our_ids={"run": context.run_id},
+            reading = BalanceReading(
+                currency, _held(balance, currency), predicted[currency], await context.explained(currency)
             )
+            if reading.unexplained == 0:
+                tally.matched += 1
+            yield reading
 
     async def _read(self) -> tuple[Balance, dict[str, int]]:
         """Stripe's balance with the ledger's predictions of every currency either side knows,

@@ -1,6 +1,7 @@
 """The admin console's reconciliation: a run and the discrepancy it found listed, opened, a
 refused adjustment shown as its message, then resolved by an adjustment (confirmed) that leaves
-the open list and balances the books; acknowledging; support reads but is offered no resolve."""
+the open list and balances the books; acknowledging; a drift a later run superseded, found by
+its status, offered no resolve; support reads but is offered no resolve."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.db import Collections, Database
 from app.domain.reconciliation import RunStatus, RunTrigger
 from tests.conftest import TokenFactory
 from tests.money_invariants import assert_money_invariants
-from tests.services.reconciliation.support import credit_without_payment, reconcile
+from tests.services.reconciliation.support import credit_without_payment, earlier, reconcile
 from tests.ui.browsing import sideways_overflow, sign_in
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 
 async def daily_run_done(database: Database) -> None:
     """The live service reconciles yesterday as it starts. Its balance check sees the whole
-    balance, so a fault seeded while it runs would be reported by it too, as drift: the fault is
-    seeded once it has finished."""
+    balance, so a fault seeded while it runs is reported by it as drift, which stands until a later
+    run supersedes it: the fault is seeded once it has finished, so a test knows what it lists."""
     for _ in range(600):
         finished = {"trigger": str(RunTrigger.SCHEDULE), "status": {"$ne": str(RunStatus.RUNNING)}}
         if await database[Collections.RECONCILIATION_RUNS].find_one(finished) is not None:
@@ -144,3 +145,33 @@ async def test_support_reads_a_discrepancy_on_a_phone_and_is_offered_no_resolve(
     await expect(page.get_by_role("heading", name=f"Discrepancy {discrepancy_id}")).to_be_focused()
     await expect(page.get_by_role("button", name="Resolve discrepancy")).to_have_count(0)
     assert await sideways_overflow(page) == 0
+
+
+async def test_an_admin_finds_a_superseded_drift_by_its_status_and_is_offered_no_resolve(
+    page: Page, admin_token: str, settings: Settings, database: Database
+) -> None:
+    await daily_run_done(database)
+    async with running_services(settings) as services:
+        await credit_without_payment(services)
+        yesterday = await reconcile(services, earlier())
+        [drift] = (await services.reconciliation_review.discrepancies(None, 10, None)).data
+        today = await reconcile(services)
+    assert (drift.kind, today.superseded_discrepancies) == ("platform_balance_drift", 1)
+    await sign_in(page, admin_token)
+
+    await page.goto("/ui/#/admin/reconciliation")
+    run = page.get_by_role("table", name="Runs, newest first").get_by_role("row").filter(has_text=today.id)
+    await expect(run.locator("td[data-label='Drifts superseded']")).to_have_text("1")
+    await expect(page.get_by_role("link", name=drift.id)).to_have_count(0)
+    await page.get_by_label("Status").select_option("superseded")
+    await page.get_by_role("button", name="Show discrepancies").click()
+    row = page.get_by_role("row").filter(has_text=drift.id)
+    await expect(row.locator("td[data-label=Kind]")).to_have_text("platform balance drift")
+    await expect(row.locator("td[data-label=Status]")).to_have_text("superseded")
+    await row.get_by_role("link", name=drift.id).click()
+
+    await expect(page.get_by_role("heading", name=f"Discrepancy {drift.id}")).to_be_focused()
+    await expect(page.get_by_text(f"by run {today.id}")).to_be_visible()
+    await expect(page.get_by_text("explain the whole gap")).to_be_visible()
+    await expect(page.get_by_text(f"first {yesterday.id}")).to_be_visible()
+    await expect(page.get_by_role("button", name="Resolve discrepancy")).to_have_count(0)

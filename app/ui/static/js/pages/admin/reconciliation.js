@@ -1,7 +1,8 @@
 // Admin console: reconciliation against Stripe. The runs (window, what each check read and
 // matched, how long it took); the discrepancies they found, by status; one discrepancy in full
 // and, for admins, resolving it: acknowledged, or adjusted by a ledger entry from one account to
-// another, with a note.
+// another, with a note. A balance drift a later run measured otherwise is closed by that run
+// (superseded): shown with the run and why, offered no resolution.
 // GET /admin/reconciliation/runs, GET /admin/reconciliation/discrepancies,
 // GET /admin/reconciliation/discrepancies/{discrepancy_id},
 // POST /admin/reconciliation/discrepancies/{discrepancy_id}/resolve
@@ -31,6 +32,8 @@ const RESOLVE_OPERATION = 'POST /admin/reconciliation/discrepancies/{discrepancy
 const ONE = '/admin/reconciliation/discrepancies/{discrepancy_id}';
 const RESOLVE = '/admin/reconciliation/discrepancies/{discrepancy_id}/resolve';
 const ANY = 'any';
+// Statuses an admin may still resolve from: an acknowledged one may still be adjusted.
+const RESOLVABLE = ['open', 'acknowledged'];
 
 export function render(context) {
   const [discrepancyId] = context.segments;
@@ -81,6 +84,7 @@ async function renderLists({ view, page, query, setQuery }) {
       { label: 'Checked', cell: (run) => checked(run.counts) },
       { label: 'New discrepancies', cell: (run) => String(run.new_discrepancies) },
       { label: 'Found again', cell: (run) => String(run.known_discrepancies) },
+      { label: 'Drifts superseded', cell: (run) => String(run.superseded_discrepancies) },
       { label: 'By', cell: (run) => run.trigger },
       { label: 'Error', cell: (run) => run.error ?? '—' },
     ],
@@ -121,9 +125,8 @@ async function renderDiscrepancy({ view, page, session }, discrepancyId) {
     replaceContent(
       details,
       summary(discrepancy),
-      // Offered to admins while it can still change (an acknowledged one may still be adjusted);
-      // the service refuses anything else anyway.
-      hasAnyRole(session, ['admin']) && discrepancy.status !== 'adjusted'
+      // Offered to admins while it can still change; the service refuses anything else anyway.
+      hasAnyRole(session, ['admin']) && RESOLVABLE.includes(discrepancy.status)
         ? resolveForm(discrepancy, resolutions, area, (resolved) => {
             discrepancy = resolved;
             redraw();
@@ -131,6 +134,10 @@ async function renderDiscrepancy({ view, page, session }, discrepancyId) {
         : null,
     );
   redraw();
+}
+
+function discrepancyLink(id) {
+  return h('a', { href: `#/admin/reconciliation/${encodeURIComponent(id)}`, class: 'mono' }, id);
 }
 
 function ids(byName) {
@@ -145,6 +152,7 @@ function ids(byName) {
 
 function summary(discrepancy) {
   const resolution = discrepancy.resolution;
+  const superseded = discrepancy.superseded;
   return h(
     'section',
     { class: 'panel', 'data-status': discrepancy.status },
@@ -163,6 +171,10 @@ function summary(discrepancy) {
       ['Resolved', resolution ? h('span', {}, `${resolution.resolution} by ${resolution.by}, `, time(resolution.at)) : null],
       ['Note', resolution?.note],
       ['Adjustment entry', resolution?.adjustment_entry_id ? h('span', { class: 'mono' }, resolution.adjustment_entry_id) : null],
+      ['Superseded', superseded ? h('span', {}, `by run ${superseded.run_id}, `, time(superseded.at)) : null],
+      ['Why', superseded?.reason],
+      ['Unexplained since', superseded ? money(superseded.unexplained, discrepancy.currency) : null],
+      ['Replaced by', superseded?.replaced_by ? discrepancyLink(superseded.replaced_by) : null],
     ]),
     h(
       'p',
