@@ -1,9 +1,10 @@
-// The pieces every page is made of: headings, notices, the confirmation dialog and the action
-// runner, tables, filter forms and the "Load more" list.
+// The pieces every page is made of: headings, panels, notices, the page of one object, the
+// confirmation dialog and the actions it guards, tables, filter forms and the "Load more" list.
 
 import { ApiProblem, newAction } from './api.js';
 import { append, h, replaceContent } from './dom.js';
 import { formatDate, formatMoney } from './format.js';
+import { formRow, selectControl, textInput } from './forms.js';
 import { problemNotice } from './problems.js';
 
 let nextId = 0;
@@ -60,6 +61,30 @@ export function fieldList(pairs) {
       .filter(([, value]) => value !== null && value !== undefined)
       .map(([label, value]) => [h('dt', {}, label), h('dd', {}, value)]),
   );
+}
+
+/**
+ * A panel: a section under the heading `title`. With `headingId` the heading names the section,
+ * which makes it a region a screen reader lists; other `attributes` go on the section.
+ */
+export function panel(title, content, { headingId = null, ...attributes } = {}) {
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': headingId, ...attributes },
+    h('h2', { id: headingId }, title),
+    content,
+  );
+}
+
+/** A link to the page of one object of the list `page` shows (`#<page>/<id>`), named by its id. */
+export function objectLink(page, id, className = 'mono') {
+  return h('a', { href: `#${page.path}/${encodeURIComponent(id)}`, class: className }, id);
+}
+
+/** A link to the audit log searched for one object's records. */
+export function auditLink(objectType, objectId, text) {
+  const search = `object_type=${encodeURIComponent(objectType)}&object_id=${encodeURIComponent(objectId)}`;
+  return h('a', { href: `#/admin/audit?${search}` }, text);
 }
 
 /**
@@ -122,6 +147,91 @@ export async function runAction({ area, trigger, confirm, perform, done }) {
   await attempt();
 }
 
+/** A button that runs one confirmed action (`runAction`: area, confirm, perform, done) itself. */
+export function actionButton({ label, secondary = false, ...action }) {
+  const button = h('button', { type: 'button', class: secondary ? 'secondary' : null }, label);
+  button.addEventListener('click', () => runAction({ ...action, trigger: button }));
+  return button;
+}
+
+/**
+ * A form whose submission is one confirmed action (`runAction`), its submit button the trigger:
+ * `request()` reads the form into the action's `{confirm, perform, done}`, or answers null when
+ * there is nothing to do. Without `submitLabel` it has no button (a form to read, not to send).
+ * novalidate: the service judges what was typed and names what it refuses.
+ */
+export function actionForm({ area, className, rows, submitLabel = null, request }) {
+  const submit = submitLabel && h('button', { type: 'submit' }, submitLabel);
+  const form = h('form', { class: className, novalidate: true }, rows, submit && h('div', {}, submit));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const action = submit && request();
+    if (action) runAction({ area, trigger: submit, ...action });
+  });
+  return form;
+}
+
+/** `shown` marked with the outcome it reports (`data-outcome`). */
+export function withOutcome(shown, outcome) {
+  shown.dataset.outcome = outcome;
+  return shown;
+}
+
+/** What `load()` answers, or null when the service refuses: its problem is shown in `area`. */
+export async function loaded(area, load) {
+  try {
+    return await load();
+  } catch (error) {
+    if (!(error instanceof ApiProblem)) throw error;
+    show(area, problemNotice(error));
+    return null;
+  }
+}
+
+/**
+ * The page of one object: a link `back` to the list of `page`, the heading `title` (the shell
+ * focuses it), the message area where actions report, then what `draw(object, context)` makes of
+ * the object `load()` fetches. `context` is `{area, redraw}`: `redraw(newer)` draws the object
+ * again as an action left it. `actions(object, context)`, when given, is what is offered above the
+ * object, drawn once. When the service refuses the object, its problem is shown instead and this
+ * resolves to null; otherwise to `{object, details, area, redraw}` (`details` holds the drawing).
+ */
+export async function detailPage({ view, page, back, title, load, draw, actions = null }) {
+  const area = messageArea();
+  const details = h('div');
+  view.append(h('p', {}, h('a', { href: `#${page.path}` }, back)), pageHeading(title), area, details);
+  const object = await loaded(area, load);
+  if (object === null) return null;
+  const context = { area, redraw: (newer) => replaceContent(details, draw(newer, context)) };
+  context.redraw(object);
+  if (actions) details.before(h('div', { class: 'actions panel' }, actions(object, context)));
+  return { object, details, ...context };
+}
+
+/**
+ * Figures read again on demand: `figures` shows what `draw(answer)` makes of `load()`'s answer
+ * and the `refresh` button reads again; a refusal is shown in `area`, with "Try again".
+ * Returns `{figures, refresh, reload}`; `reload()` reads.
+ */
+export function refreshedFigures({ area, load, draw }) {
+  const figures = h('div');
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+  const reload = async () => {
+    refresh.disabled = true;
+    try {
+      replaceContent(figures, draw(await load()));
+      area.replaceChildren();
+    } catch (error) {
+      if (!(error instanceof ApiProblem)) throw error;
+      show(area, problemNotice(error, { retry: reload }));
+    } finally {
+      refresh.disabled = false;
+    }
+  };
+  refresh.addEventListener('click', reload);
+  return { figures, refresh, reload };
+}
+
 /**
  * A form of filters: `fields` are `{name, label, options?, hint?}` (a select when it has
  * `options`, `[value, text]` pairs), filled from `values`; `onSubmit` gets the non-empty values.
@@ -148,28 +258,9 @@ function filterField({ name, label, options, hint }, value) {
   const id = uniqueId(`filter-${name}`);
   const hintId = hint ? `${id}-hint` : null;
   const control = options
-    ? h(
-        'select',
-        { id, name },
-        options.map(([optionValue, text]) =>
-          h('option', { value: optionValue, selected: optionValue === value }, text),
-        ),
-      )
-    : h('input', {
-        id,
-        name,
-        type: 'text',
-        value,
-        autocomplete: 'off',
-        spellcheck: 'false',
-        'aria-describedby': hintId,
-      });
-  return h(
-    'div',
-    {},
-    h('label', { for: id }, label, hintId && h('span', { class: 'hint', id: hintId }, ` ${hint}`)),
-    control,
-  );
+    ? selectControl(id, name, options, value)
+    : textInput(id, name, { value, 'aria-describedby': hintId });
+  return formRow(control, label, hint, hintId);
 }
 
 /**

@@ -2,16 +2,32 @@
 // way to the seller and to the admin console: the status with its progress and next step, what
 // Stripe still asks for, and the account's details. Every word of judgement is the API's.
 
-import { get, pathOf } from './api.js';
-import { fieldList, statusBadge, time } from './components.js';
+import { get, pathOf, post } from './api.js';
+import { actionButton, fieldList, panel, statusBadge, time } from './components.js';
 import { h } from './dom.js';
 
 export const STATUS = '/seller/{seller_id}/stripe-status';
-export const REFRESH = '/seller/{seller_id}/stripe-status/refresh';
+const REFRESH = '/seller/{seller_id}/stripe-status/refresh';
 export const LINK = '/seller/{seller_id}/onboarding-link';
 
 export function loadStanding(sellerId) {
   return get(pathOf(STATUS, { seller_id: sellerId }));
+}
+
+/**
+ * "Check with Stripe now": the service reads the seller's account from Stripe and stores it,
+ * once confirmed (`message` says what happens); `done(standing)` shows the fresh standing and
+ * answers the notice reporting it.
+ */
+export function checkWithStripeButton({ sellerId, area, message, done }) {
+  return actionButton({
+    label: 'Check with Stripe now',
+    secondary: true,
+    area,
+    confirm: { title: 'Check with Stripe now?', message, confirmLabel: 'Check now' },
+    perform: (action) => post(pathOf(REFRESH, { seller_id: sellerId }), undefined, action),
+    done,
+  });
 }
 
 /** The panels describing `standing`: status and next step, what is due, the Stripe account. */
@@ -20,10 +36,8 @@ export function standingPanels(standing) {
 }
 
 function statusPanel(standing) {
-  return h(
-    'section',
-    { class: 'panel', 'data-status': standing.status },
-    h('h2', {}, 'Status'),
+  return panel(
+    'Status',
     fieldList([
       ['Status', statusBadge(standing.status)],
       ['Why', standing.status_reason],
@@ -32,6 +46,7 @@ function statusPanel(standing) {
       ['Can receive payments', yesNo(standing.can_receive_transfers)],
       ['Last read from Stripe', standing.updated_at ? time(standing.updated_at) : null],
     ]),
+    { 'data-status': standing.status },
   );
 }
 
@@ -59,13 +74,12 @@ const DUE_LISTS = [
 
 function duePanel(standing) {
   const lists = DUE_LISTS.filter(([name]) => standing[name].length > 0);
-  return h(
-    'section',
-    { class: 'panel', 'aria-labelledby': 'due-heading' },
-    h('h2', { id: 'due-heading' }, 'What is still due'),
+  return panel(
+    'What is still due',
     lists.length === 0
       ? h('p', {}, 'Nothing: Stripe asks for nothing more.')
       : lists.map(([name, title]) => requirementList(standing, name, title)),
+    { headingId: 'due-heading' },
   );
 }
 
@@ -97,10 +111,8 @@ function readable(field) {
 function accountPanel(standing) {
   if (!standing.account_id) return null;
   const capabilities = Object.entries(standing.capabilities);
-  return h(
-    'section',
-    { class: 'panel' },
-    h('h2', {}, 'Stripe account'),
+  return panel(
+    'Stripe account',
     fieldList([
       ['Account', h('span', { class: 'mono' }, standing.account_id)],
       ['Details submitted', yesNo(standing.details_submitted)],

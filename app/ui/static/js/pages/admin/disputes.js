@@ -6,20 +6,25 @@
 
 import { ApiProblem, bodyFieldValues, download, get, parameterValues, pathOf, post } from '../../api.js';
 import {
+  actionForm,
+  auditLink,
   choices,
+  detailPage,
   fieldList,
   filteredList,
-  messageArea,
   money,
   notice,
+  objectLink,
   pageHeading,
-  runAction,
+  panel,
   show,
   statusBadge,
   time,
+  withOutcome,
 } from '../../components.js';
-import { h, replaceContent } from '../../dom.js';
+import { h } from '../../dom.js';
 import { formatMoney, parseMoney } from '../../format.js';
+import { amountInput, formRow, labelledOptions, selectControl, shownWhen } from '../../forms.js';
 import { problemNotice } from '../../problems.js';
 import { hasAnyRole } from '../../session.js';
 
@@ -66,12 +71,7 @@ async function renderQueue({ view, page, query, setQuery }) {
     columns: [
       {
         label: 'Dispute',
-        cell: (dispute) =>
-          h(
-            'a',
-            { href: `#${page.path}/${encodeURIComponent(dispute.dispute_id)}`, class: 'mono' },
-            dispute.dispute_id,
-          ),
+        cell: (dispute) => objectLink(page, dispute.dispute_id),
       },
       { label: 'Kind', cell: (dispute) => dispute.kind },
       { label: 'Status', cell: (dispute) => statusBadge(dispute.status) },
@@ -99,89 +99,65 @@ function transferred(yes) {
 }
 
 async function renderDispute({ view, page, session }, disputeId) {
-  const area = messageArea();
-  const details = h('div');
-  view.append(
-    h('p', {}, h('a', { href: `#${page.path}` }, '← The disputes queue')),
-    pageHeading(`Dispute ${disputeId}`),
-    area,
-    details,
-  );
-  let dispute;
-  try {
-    dispute = await get(pathOf(ONE, { dispute_id: disputeId }));
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return;
-  }
   const outcomes = await bodyFieldValues(RESOLVE_OPERATION, 'outcome');
-  const redraw = () =>
-    replaceContent(
-      details,
+  await detailPage({
+    view,
+    page,
+    back: '← The disputes queue',
+    title: `Dispute ${disputeId}`,
+    load: () => get(pathOf(ONE, { dispute_id: disputeId })),
+    draw: (dispute, { area, redraw }) => [
       summary(dispute),
       evidencePanel(dispute, area),
       // Offered to admins, for a buyer's dispute still open; the service refuses anything else anyway.
       hasAnyRole(session, ['admin']) && dispute.kind === 'buyer' && dispute.open
-        ? resolveForm(dispute, outcomes, area, (resolved) => {
-            dispute = { ...dispute, ...resolved };
-            redraw();
-          })
+        ? resolveForm(dispute, outcomes, area, (resolved) => redraw({ ...dispute, ...resolved }))
         : null,
-    );
-  redraw();
+    ],
+  });
 }
 
 function summary(dispute) {
-  return h(
-    'section',
-    { class: 'panel', 'data-status': dispute.status },
-    h('h2', {}, dispute.kind === 'buyer' ? 'A buyer’s dispute' : 'A chargeback'),
-    fieldList([
-      ['Status', statusBadge(dispute.status)],
-      ['Amount', money(dispute.amount, dispute.currency)],
-      ['Paid by', funding(dispute.funding, dispute.currency)],
-      ['Seller paid when it opened', transferred(dispute.transferred)],
-      ['Reason', dispute.reason.replace(/_/g, ' ')],
-      ['What the buyer says', dispute.description],
-      ['Order', dispute.order_id],
-      ['Buyer', dispute.buyer_id],
-      [
-        'Sellers',
-        dispute.shares.length === 0
-          ? null
-          : dispute.shares.map((share, index) => [
-              index > 0 ? ', ' : null,
-              `${share.seller_id} `,
-              money(share.amount, dispute.currency),
-              share.transferred ? ' (paid)' : '',
-            ]),
-      ],
-      ['Stripe dispute', dispute.stripe_dispute_id],
-      ['Opened', time(dispute.created_at)],
-      ['Resolved', dispute.resolved_at ? time(dispute.resolved_at) : null],
-      ['Outcome', dispute.outcome ? dispute.outcome.replace(/_/g, ' ') : null],
-      ['Note', dispute.note],
-      ['Refund', dispute.refund_id],
-    ]),
-    h(
-      'p',
-      {},
-      h(
-        'a',
-        { href: `#/admin/audit?object_type=dispute&object_id=${encodeURIComponent(dispute.dispute_id)}` },
-        'Audit trail of this dispute',
-      ),
-    ),
+  return panel(
+    dispute.kind === 'buyer' ? 'A buyer’s dispute' : 'A chargeback',
+    [
+      fieldList([
+        ['Status', statusBadge(dispute.status)],
+        ['Amount', money(dispute.amount, dispute.currency)],
+        ['Paid by', funding(dispute.funding, dispute.currency)],
+        ['Seller paid when it opened', transferred(dispute.transferred)],
+        ['Reason', dispute.reason.replace(/_/g, ' ')],
+        ['What the buyer says', dispute.description],
+        ['Order', dispute.order_id],
+        ['Buyer', dispute.buyer_id],
+        [
+          'Sellers',
+          dispute.shares.length === 0
+            ? null
+            : dispute.shares.map((share, index) => [
+                index > 0 ? ', ' : null,
+                `${share.seller_id} `,
+                money(share.amount, dispute.currency),
+                share.transferred ? ' (paid)' : '',
+              ]),
+        ],
+        ['Stripe dispute', dispute.stripe_dispute_id],
+        ['Opened', time(dispute.created_at)],
+        ['Resolved', dispute.resolved_at ? time(dispute.resolved_at) : null],
+        ['Outcome', dispute.outcome ? dispute.outcome.replace(/_/g, ' ') : null],
+        ['Note', dispute.note],
+        ['Refund', dispute.refund_id],
+      ]),
+      h('p', {}, auditLink('dispute', dispute.dispute_id, 'Audit trail of this dispute')),
+    ],
+    { 'data-status': dispute.status },
   );
 }
 
 function evidencePanel(dispute, area) {
   const items = dispute.evidence ?? [];
-  return h(
-    'section',
-    { class: 'panel', 'aria-labelledby': 'evidence-heading' },
-    h('h2', { id: 'evidence-heading' }, 'Evidence'),
+  return panel(
+    'Evidence',
     items.length === 0
       ? h('p', {}, 'Nobody has added evidence yet.')
       : h(
@@ -197,6 +173,7 @@ function evidencePanel(dispute, area) {
             ),
           ),
         ),
+    { headingId: 'evidence-heading' },
   );
 }
 
@@ -236,44 +213,19 @@ const OUTCOME_TEXT = {
 
 // Its outcome and problems show in the page's message area: a resolved dispute has no form.
 function resolveForm(dispute, outcomes, area, resolved) {
-  const outcome = h(
-    'select',
-    { id: 'resolve-outcome', name: 'outcome' },
-    outcomes.map((value) => h('option', { value }, OUTCOME_TEXT[value] ?? value.replace(/_/g, ' '))),
-  );
-  const refundAmount = h('input', {
-    id: 'resolve-refund-amount',
-    name: 'refund_amount',
-    type: 'text',
-    inputmode: 'decimal',
-    autocomplete: 'off',
-  });
-  const amountField = h(
-    'div',
-    { hidden: true },
-    h(
-      'label',
-      { for: refundAmount.id },
-      `Refund to the buyer (${dispute.currency.toUpperCase()})`,
-      h('span', { class: 'hint' }, ' the rest is released to the seller'),
-    ),
-    refundAmount,
-  );
+  const outcome = selectControl('resolve-outcome', 'outcome', labelledOptions(outcomes, OUTCOME_TEXT));
+  const refundAmount = amountInput('resolve-refund-amount', 'refund_amount');
   const note = h('textarea', { id: 'resolve-note', name: 'note', rows: '3' });
-  const submit = h('button', { type: 'submit' }, 'Resolve dispute');
-  outcome.addEventListener('change', () => {
-    amountField.hidden = outcome.value !== 'split';
-  });
-  const form = h(
-    'form',
-    { class: 'stacked', novalidate: true },
-    h('div', {}, h('label', { for: outcome.id }, 'Decision'), outcome),
-    amountField,
-    h('div', {}, h('label', { for: note.id }, 'Note', h('span', { class: 'hint' }, ' why; kept with the dispute')), note),
-    h('div', {}, submit),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  const rows = [
+    formRow(outcome, 'Decision'),
+    shownWhen(
+      formRow(refundAmount, `Refund to the buyer (${dispute.currency.toUpperCase()})`, 'the rest is released to the seller'),
+      outcome,
+      'split',
+    ),
+    formRow(note, 'Note', 'why; kept with the dispute'),
+  ];
+  const request = () => {
     const body = { outcome: outcome.value, note: note.value.trim() };
     let refund = null;
     if (outcome.value === 'split') {
@@ -282,9 +234,7 @@ function resolveForm(dispute, outcomes, area, resolved) {
       // What cannot be read as an amount is sent as typed, so the service names the problem.
       body.refund_amount = refund ?? typed;
     }
-    runAction({
-      area,
-      trigger: submit,
+    return {
       confirm: {
         title: `${OUTCOME_TEXT[body.outcome] ?? body.outcome}?`,
         message: consequence(dispute, body.outcome, refund),
@@ -293,18 +243,13 @@ function resolveForm(dispute, outcomes, area, resolved) {
       perform: (action) => post(pathOf(RESOLVE, { dispute_id: dispute.dispute_id }), body, action),
       done: (answer) => {
         resolved(answer);
-        const shown = resolvedNotice(answer);
-        shown.dataset.outcome = answer.status;
-        return shown;
+        return withOutcome(resolvedNotice(answer), answer.status);
       },
-    });
+    };
+  };
+  return panel('Resolve', actionForm({ area, className: 'stacked', rows, submitLabel: 'Resolve dispute', request }), {
+    headingId: 'resolve-heading',
   });
-  return h(
-    'section',
-    { class: 'panel', 'aria-labelledby': 'resolve-heading' },
-    h('h2', { id: 'resolve-heading' }, 'Resolve'),
-    form,
-  );
 }
 
 // A dispute resolved meanwhile another way is refused (409 dispute_not_open), shown as its problem.

@@ -3,7 +3,17 @@
 // GET /admin/transfers, GET /admin/refunds, POST /admin/refunds/{refund_id}/retry-to-wallet
 
 import { get, pathOf, post } from '../../api.js';
-import { messageArea, money, notice, pageHeading, pagedTable, runAction, statusBadge, time } from '../../components.js';
+import {
+  actionButton,
+  messageArea,
+  money,
+  notice,
+  pageHeading,
+  pagedTable,
+  statusBadge,
+  time,
+  withOutcome,
+} from '../../components.js';
 import { h } from '../../dom.js';
 import { formatMoney } from '../../format.js';
 import { hasAnyRole } from '../../session.js';
@@ -74,33 +84,20 @@ function toWalletButton(refund, area, reload) {
     autocomplete: 'off',
     value: 'The card refund failed at Stripe',
   });
-  const button = h('button', { type: 'button' }, 'Give to wallet');
-  button.addEventListener('click', () =>
-    runAction({
-      area,
-      trigger: button,
-      confirm: {
-        title: `Give ${formatMoney(refund.parts.card, refund.currency)} to ${refund.buyer_id}’s wallet?`,
-        message: `Refund ${refund.refund_id} failed on the card. Its card part is credited to the buyer’s platform wallet instead, at once.`,
-        confirmLabel: 'Give to wallet',
-      },
-      perform: (action) => post(pathOf(TO_WALLET, { refund_id: refund.refund_id }), { note: note.value.trim() }, action),
-      done: (answer) => {
-        reload();
-        const shown = notice(
-          'success',
-          `Refund ${answer.refund_id}: ${formatMoney(answer.parts.card, answer.currency)} is in ${answer.buyer_id}’s wallet.`,
-        );
-        shown.dataset.outcome = answer.status;
-        return shown;
-      },
-    }),
-  );
-  return h(
-    'div',
-    { class: 'row-action' },
-    h('label', { for: note.id }, 'Note'),
-    note,
-    button,
-  );
+  const button = actionButton({
+    label: 'Give to wallet',
+    area,
+    confirm: {
+      title: `Give ${formatMoney(refund.parts.card, refund.currency)} to ${refund.buyer_id}’s wallet?`,
+      message: `Refund ${refund.refund_id} failed on the card. Its card part is credited to the buyer’s platform wallet instead, at once.`,
+      confirmLabel: 'Give to wallet',
+    },
+    perform: (action) => post(pathOf(TO_WALLET, { refund_id: refund.refund_id }), { note: note.value.trim() }, action),
+    done: (answer) => {
+      reload();
+      const given = `Refund ${answer.refund_id}: ${formatMoney(answer.parts.card, answer.currency)} is in ${answer.buyer_id}’s wallet.`;
+      return withOutcome(notice('success', given), answer.status);
+    },
+  });
+  return h('div', { class: 'row-action' }, h('label', { for: note.id }, 'Note'), note, button);
 }

@@ -3,8 +3,9 @@
 // GET /admin/flags, PUT /admin/flags/{name}, GET /admin/flags/{name}/evaluate
 
 import { ApiProblem, get, pathOf, put } from '../../api.js';
-import { fieldList, messageArea, notice, pageHeading, runAction, show, statusBadge, time } from '../../components.js';
+import { actionForm, fieldList, loaded, messageArea, notice, pageHeading, statusBadge, time } from '../../components.js';
 import { h, replaceContent } from '../../dom.js';
+import { formRow, textInput } from '../../forms.js';
 import { problemNotice } from '../../problems.js';
 import { hasAnyRole } from '../../session.js';
 
@@ -26,14 +27,8 @@ export async function render({ view, page, session }) {
     area,
     flags,
   );
-  let list;
-  try {
-    list = await get('/admin/flags');
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return;
-  }
+  const list = await loaded(area, () => get('/admin/flags'));
+  if (list === null) return;
   replaceContent(
     flags,
     list.data.map((flag) => flagPanel(flag, editable)),
@@ -58,7 +53,6 @@ function flagPanel(flag, editable) {
   });
   const allow = h('textarea', { id: id('allow'), name: 'allow_users', rows: '2', spellcheck: 'false' });
   const deny = h('textarea', { id: id('deny'), name: 'deny_users', rows: '2', spellcheck: 'false' });
-  const save = h('button', { type: 'submit' }, `Save ${flag.name}`);
   for (const control of [enabled, percent, allow, deny]) control.disabled = !editable;
 
   const showState = (state) => {
@@ -77,33 +71,25 @@ function flagPanel(flag, editable) {
   };
   showState(flag);
 
-  // novalidate: the service judges the rule and names what it refuses; the inputs' bounds only
-  // guide typing.
-  const form = h(
-    'form',
-    { class: 'stacked', novalidate: true },
+  const rows = [
     h(
       'div',
       { class: 'switch' },
       enabled,
-      h('label', { for: enabled.id }, 'Switched on', hint(' (off: nobody gets it)')),
+      h('label', { for: enabled.id }, 'Switched on', h('span', { class: 'hint' }, ' (off: nobody gets it)')),
     ),
-    h('div', {}, h('label', { for: percent.id }, 'Rollout percentage', hint(' 0 to 100')), percent),
-    h('div', {}, h('label', { for: allow.id }, 'Always for', hint(' user ids, one a line')), allow),
-    h('div', {}, h('label', { for: deny.id }, 'Never for', hint(' user ids, one a line; beats "always"')), deny),
-    editable ? h('div', {}, save) : null,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+    formRow(percent, 'Rollout percentage', '0 to 100'),
+    formRow(allow, 'Always for', 'user ids, one a line'),
+    formRow(deny, 'Never for', 'user ids, one a line; beats "always"'),
+  ];
+  const request = () => {
     const rule = {
       enabled: enabled.checked,
       rollout_percent: wholeNumber(percent.value),
       allow_users: userIds(allow.value),
       deny_users: userIds(deny.value),
     };
-    runAction({
-      area,
-      trigger: save,
+    return {
       confirm: {
         title: `Change ${flag.name}?`,
         message: `${flag.name} will be ${describe(rule)}. Every process of the service follows within its flag cache time.`,
@@ -114,7 +100,15 @@ function flagPanel(flag, editable) {
         showState(saved);
         return notice('success', `Saved: ${flag.name} is ${describe(saved)}.`);
       },
-    });
+    };
+  };
+  // The service judges the rule and names what it refuses; the inputs' bounds only guide typing.
+  const form = actionForm({
+    area,
+    className: 'stacked',
+    rows,
+    submitLabel: editable ? `Save ${flag.name}` : null,
+    request,
   });
   return h(
     'section',
@@ -125,10 +119,6 @@ function flagPanel(flag, editable) {
     form,
     evaluation(flag),
   );
-}
-
-function hint(text) {
-  return h('span', { class: 'hint' }, text);
 }
 
 // What was typed is sent as it is when it is not a whole number, so the service names the problem.
@@ -158,12 +148,12 @@ const DECISIONS = {
 
 // "Does this user get it?", answered by the service.
 function evaluation(flag) {
-  const input = h('input', { id: `flag-${flag.name}-user`, name: 'user_id', type: 'text', autocomplete: 'off' });
+  const input = textInput(`flag-${flag.name}-user`, 'user_id');
   const answer = h('div', { 'aria-live': 'polite' });
   const form = h(
     'form',
     { class: 'filters', role: 'search' },
-    h('div', {}, h('label', { for: input.id }, 'Does this user get it?'), input),
+    formRow(input, 'Does this user get it?'),
     h('div', {}, h('button', { type: 'submit', class: 'secondary' }, 'Check user')),
   );
   form.addEventListener('submit', async (event) => {

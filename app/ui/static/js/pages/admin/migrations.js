@@ -3,22 +3,25 @@
 // user's first use of the wallet.
 // GET /admin/migrations, GET /admin/migrations/{run_id}, POST /admin/migrations/legacy-wallets/{user_id}
 
-import { ApiProblem, get, pathOf, post } from '../../api.js';
+import { get, pathOf, post } from '../../api.js';
 import {
+  actionForm,
+  detailPage,
   fieldList,
   messageArea,
   money,
   notice,
+  objectLink,
   pageHeading,
   pagedTable,
-  runAction,
-  show,
+  panel,
   statusBadge,
   time,
+  withOutcome,
 } from '../../components.js';
 import { h } from '../../dom.js';
 import { formatDecimalMoney } from '../../format.js';
-import { problemNotice } from '../../problems.js';
+import { formRow, textInput } from '../../forms.js';
 import { hasAnyRole } from '../../session.js';
 
 const RUN = '/admin/migrations/{run_id}';
@@ -38,7 +41,7 @@ async function renderRuns({ view, page, session, query }) {
     columns: [
       {
         label: 'Run',
-        cell: (run) => h('a', { href: `#${page.path}/${encodeURIComponent(run.run_id)}`, class: 'mono' }, run.run_id),
+        cell: (run) => objectLink(page, run.run_id),
       },
       { label: 'Status', cell: (run) => statusBadge(run.status) },
       { label: 'Started', cell: (run) => time(run.started_at) },
@@ -72,24 +75,14 @@ function integrityBadge(ok) {
 // "Migrate one user": their legacy balance into the ledger now, confirmed, once per action.
 function migrateOneUser() {
   const area = messageArea();
-  const input = h('input', { id: 'migrate-user', name: 'user_id', type: 'text', autocomplete: 'off', spellcheck: 'false' });
-  const submit = h('button', { type: 'submit' }, 'Migrate now');
-  const form = h(
-    'form',
-    { class: 'filters panel' },
-    h('div', {}, h('label', { for: input.id }, 'User id'), input),
-    h('div', {}, submit),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  const input = textInput('migrate-user', 'user_id');
+  const request = () => {
     const userId = input.value.trim();
     if (userId === '') {
       input.focus();
-      return;
+      return null;
     }
-    runAction({
-      area,
-      trigger: submit,
+    return {
       confirm: {
         title: `Migrate ${userId} now?`,
         message: `${userId}'s legacy wallet balance moves into the ledger now, as their first use of the wallet would do it (audited as yours). A user already migrated is left as they are.`,
@@ -97,14 +90,14 @@ function migrateOneUser() {
       },
       perform: (action) => post(pathOf(MIGRATE_USER, { user_id: userId }), {}, action),
       done: migratedNotice,
-    });
-  });
+    };
+  };
   return h(
     'section',
     { 'aria-labelledby': 'migrate-heading' },
     h('h2', { id: 'migrate-heading' }, 'Migrate one user'),
     h('p', {}, 'Their legacy wallet balance into the ledger now, without waiting for their first use of the wallet.'),
-    form,
+    actionForm({ area, className: 'filters panel', rows: formRow(input, 'User id'), submitLabel: 'Migrate now', request }),
     area,
   );
 }
@@ -124,29 +117,33 @@ function migratedNotice(result) {
             '.',
           ),
         );
-  shown.dataset.outcome = result.status;
-  return shown;
+  return withOutcome(shown, result.status);
 }
 
 async function renderRun({ view, page }, runId) {
-  const area = messageArea();
-  view.append(h('p', {}, h('a', { href: `#${page.path}` }, '← All migrations')), pageHeading(`Run ${runId}`), area);
-  let run;
-  try {
-    run = await get(pathOf(RUN, { run_id: runId }));
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return;
-  }
-  const rejected = pagedTable({
+  const shown = await detailPage({
+    view,
+    page,
+    back: '← All migrations',
+    title: `Run ${runId}`,
+    load: () => get(pathOf(RUN, { run_id: runId })),
+    draw: (run) => [runSummary(run), countsPanel(run), totalsPanel(run), integrityPanel(run)],
+  });
+  if (shown === null) return;
+  const rejected = rejectedWallets(shown.object);
+  shown.details.append(h('h2', {}, 'Rejected wallets'), rejected);
+  await rejected.reload();
+}
+
+function rejectedWallets(run) {
+  return pagedTable({
     caption: 'Rejected wallets, in legacy id order',
     emptyText: 'This run rejected no wallet.',
     // The run's first page of rejections came with it; the next pages are asked for.
     load: async (startingAfter) =>
       startingAfter === null
         ? run.rejected
-        : (await get(pathOf(RUN, { run_id: runId }), { starting_after: startingAfter })).rejected,
+        : (await get(pathOf(RUN, { run_id: run.run_id }), { starting_after: startingAfter })).rejected,
     cursorOf: (wallet) => wallet.legacy_id,
     columns: [
       { label: 'Legacy id', cell: (wallet) => h('span', { class: 'mono' }, wallet.legacy_id) },
@@ -157,22 +154,11 @@ async function renderRun({ view, page }, runId) {
       { label: 'Currency as stored', cell: (wallet) => h('code', {}, wallet.currency) },
     ],
   });
-  view.append(
-    runSummary(run),
-    countsPanel(run),
-    totalsPanel(run),
-    integrityPanel(run),
-    h('h2', {}, 'Rejected wallets'),
-    rejected,
-  );
-  await rejected.reload();
 }
 
 function runSummary(run) {
-  return h(
-    'section',
-    { class: 'panel' },
-    h('h2', {}, 'Run'),
+  return panel(
+    'Run',
     fieldList([
       ['Status', statusBadge(run.status)],
       ['By', run.actor],
@@ -195,24 +181,19 @@ function runSummary(run) {
 
 function countsPanel(run) {
   const counts = Object.entries(run.counts);
-  return h(
-    'section',
-    { class: 'panel' },
-    h('h2', {}, 'Wallets by outcome'),
+  return panel('Wallets by outcome', [
     counts.length === 0
       ? h('p', {}, 'None yet.')
       : fieldList(counts.map(([outcome, count]) => [outcome.replace(/_/g, ' '), String(count)])),
     Object.keys(run.posted).length > 0 ? h('p', {}, 'Posted to the ledger: ', postedAmounts(run.posted)) : null,
-  );
+  ]);
 }
 
 function totalsPanel(run) {
   if (run.totals.length === 0) return null;
   const amount = (text, currency) => formatDecimalMoney(text, currency);
-  return h(
-    'section',
-    { class: 'panel' },
-    h('h2', {}, 'Totals per currency'),
+  return panel(
+    'Totals per currency',
     h(
       'table',
       { class: 'data' },
@@ -250,10 +231,8 @@ function totalsPanel(run) {
 
 function integrityPanel(run) {
   if (run.integrity.length === 0) return null;
-  return h(
-    'section',
-    { class: 'panel' },
-    h('h2', {}, 'Integrity checks'),
+  return panel(
+    'Integrity checks',
     h(
       'ul',
       { class: 'plain' },

@@ -3,7 +3,7 @@
 // GET /admin/notifications, POST /admin/notifications/{notification_id}/read
 
 import { pathOf, post, get } from '../../api.js';
-import { filteredList, messageArea, notice, pageHeading, runAction, statusBadge, time } from '../../components.js';
+import { actionButton, filteredList, messageArea, notice, pageHeading, statusBadge, time } from '../../components.js';
 import { h } from '../../dom.js';
 import { hasAnyRole } from '../../session.js';
 
@@ -54,22 +54,19 @@ function subject(item) {
 }
 
 function markReadButton(item, area, reload) {
-  const button = h('button', { type: 'button', class: 'secondary' }, 'Mark read');
-  button.addEventListener('click', () =>
-    runAction({
-      area,
-      trigger: button,
-      confirm: {
-        title: 'Mark this notification read?',
-        message: `“${item.title}” is marked read by you, for every admin.`,
-        confirmLabel: 'Mark read',
-      },
-      perform: (action) => post(pathOf(READ, { notification_id: item.notification_id }), undefined, action),
-      done: (read) => {
-        reload();
-        return notice('success', `Marked read: ${read.title}.`);
-      },
-    }),
-  );
-  return button;
+  return actionButton({
+    label: 'Mark read',
+    secondary: true,
+    area,
+    confirm: {
+      title: 'Mark this notification read?',
+      message: `“${item.title}” is marked read by you, for every admin.`,
+      confirmLabel: 'Mark read',
+    },
+    perform: (action) => post(pathOf(READ, { notification_id: item.notification_id }), undefined, action),
+    done: (read) => {
+      reload();
+      return notice('success', `Marked read: ${read.title}.`);
+    },
+  });
 }

@@ -2,10 +2,9 @@
 // migration, the last reconciliation), each one click from the page of the list behind it.
 // GET /admin/overview
 
-import { ApiProblem, get } from '../../api.js';
-import { fieldList, messageArea, money, pageHeading, show, statusBadge, time } from '../../components.js';
-import { h, replaceContent } from '../../dom.js';
-import { problemNotice } from '../../problems.js';
+import { get } from '../../api.js';
+import { fieldList, messageArea, money, pageHeading, panel, refreshedFigures, statusBadge, time } from '../../components.js';
+import { h } from '../../dom.js';
 
 // The counts, in the order they are shown: [figure, label, what its link says].
 const WAITING = [
@@ -20,44 +19,31 @@ const WAITING = [
 
 export async function render({ view, page, addressOf }) {
   const area = messageArea();
-  const figures = h('div');
-  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
-  const load = async () => {
-    refresh.disabled = true;
-    try {
-      showOverview(figures, await get('/admin/overview'), addressOf);
-      area.replaceChildren();
-    } catch (error) {
-      if (!(error instanceof ApiProblem)) throw error;
-      show(area, problemNotice(error, { retry: load }));
-    } finally {
-      refresh.disabled = false;
-    }
-  };
-  refresh.addEventListener('click', load);
+  const { figures, refresh, reload } = refreshedFigures({
+    area,
+    load: () => get('/admin/overview'),
+    draw: (overview) => overviewPanels(overview, addressOf),
+  });
   view.append(pageHeading(page.title), area, h('div', { class: 'actions' }, refresh), figures);
-  await load();
+  await reload();
 }
 
-function showOverview(figures, overview, addressOf) {
-  replaceContent(
-    figures,
-    panel('overview-waiting', 'Waiting for someone', countList(overview, addressOf)),
+function overviewPanels(overview, addressOf) {
+  return [
+    panel('Waiting for someone', countList(overview, addressOf), { headingId: 'overview-waiting' }),
     panel(
-      'overview-money',
       'Money held',
       fieldList([
         ['In escrow', amounts(overview.escrow_held, 'escrow_held')],
         ['Released, waiting for its transfer', amounts(overview.pending_transfers, 'pending_transfers')],
       ]),
+      { headingId: 'overview-money' },
     ),
-    panel('overview-migration', 'Legacy wallet migration', migration(overview.migration_progress, addressOf)),
-    panel('overview-reconciliation', 'Reconciliation', reconciliation(overview, addressOf)),
-  );
-}
-
-function panel(id, title, ...content) {
-  return h('section', { class: 'panel', 'aria-labelledby': id }, h('h2', { id }, title), content);
+    panel('Legacy wallet migration', migration(overview.migration_progress, addressOf), {
+      headingId: 'overview-migration',
+    }),
+    panel('Reconciliation', reconciliation(overview, addressOf), { headingId: 'overview-reconciliation' }),
+  ];
 }
 
 function countList(overview, addressOf) {

@@ -7,24 +7,27 @@
 // GET /admin/reconciliation/discrepancies/{discrepancy_id},
 // POST /admin/reconciliation/discrepancies/{discrepancy_id}/resolve
 
-import { ApiProblem, bodyFieldValues, get, parameterValues, pathOf, post } from '../../api.js';
+import { bodyFieldValues, get, parameterValues, pathOf, post } from '../../api.js';
 import {
+  actionForm,
+  auditLink,
   choices,
+  detailPage,
   fieldList,
   filteredList,
-  messageArea,
   money,
   notice,
+  objectLink,
   pageHeading,
   pagedTable,
-  runAction,
-  show,
+  panel,
   statusBadge,
   time,
+  withOutcome,
 } from '../../components.js';
-import { h, replaceContent } from '../../dom.js';
+import { h } from '../../dom.js';
 import { formatMoney, parseMoney } from '../../format.js';
-import { problemNotice } from '../../problems.js';
+import { amountInput, formRow, labelledOptions, selectControl, shownWhen, textInput } from '../../forms.js';
 import { hasAnyRole } from '../../session.js';
 
 const DISCREPANCIES = 'GET /admin/reconciliation/discrepancies';
@@ -59,7 +62,7 @@ async function renderLists({ view, page, query, setQuery }) {
     columns: [
       {
         label: 'Discrepancy',
-        cell: (item) => h('a', { href: `#${page.path}/${encodeURIComponent(item.id)}`, class: 'mono' }, item.id),
+        cell: (item) => objectLink(page, item.id),
       },
       { label: 'Kind', cell: (item) => item.kind.replace(/_/g, ' ') },
       { label: 'Status', cell: (item) => statusBadge(item.status) },
@@ -104,36 +107,21 @@ function checked(counts) {
 }
 
 async function renderDiscrepancy({ view, page, session }, discrepancyId) {
-  const area = messageArea();
-  const details = h('div');
-  view.append(
-    h('p', {}, h('a', { href: `#${page.path}` }, '← Runs and discrepancies')),
-    pageHeading(`Discrepancy ${discrepancyId}`),
-    area,
-    details,
-  );
-  let discrepancy;
-  try {
-    discrepancy = await get(pathOf(ONE, { discrepancy_id: discrepancyId }));
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return;
-  }
   const resolutions = await bodyFieldValues(RESOLVE_OPERATION, 'resolution');
-  const redraw = () =>
-    replaceContent(
-      details,
+  await detailPage({
+    view,
+    page,
+    back: '← Runs and discrepancies',
+    title: `Discrepancy ${discrepancyId}`,
+    load: () => get(pathOf(ONE, { discrepancy_id: discrepancyId })),
+    draw: (discrepancy, { area, redraw }) => [
       summary(discrepancy),
       // Offered to admins while it can still change; the service refuses anything else anyway.
       hasAnyRole(session, ['admin']) && RESOLVABLE.includes(discrepancy.status)
-        ? resolveForm(discrepancy, resolutions, area, (resolved) => {
-            discrepancy = resolved;
-            redraw();
-          })
+        ? resolveForm(discrepancy, resolutions, area, redraw)
         : null,
-    );
-  redraw();
+    ],
+  });
 }
 
 function discrepancyLink(id) {
@@ -153,40 +141,31 @@ function ids(byName) {
 function summary(discrepancy) {
   const resolution = discrepancy.resolution;
   const superseded = discrepancy.superseded;
-  return h(
-    'section',
-    { class: 'panel', 'data-status': discrepancy.status },
-    h('h2', {}, discrepancy.kind.replace(/_/g, ' ')),
-    fieldList([
-      ['Status', statusBadge(discrepancy.status)],
-      ['What', discrepancy.summary],
-      ['Our books', amountOrNothing(discrepancy.expected, discrepancy.currency)],
-      ['Stripe', amountOrNothing(discrepancy.actual, discrepancy.currency)],
-      ['Platform balance effect', money(discrepancy.balance_effect, discrepancy.currency)],
-      ['Stripe objects', ids(discrepancy.stripe_ids)],
-      ['Our records', ids(discrepancy.our_ids)],
-      ['Found by', `${discrepancy.times_found} run(s), first ${discrepancy.first_run_id}`],
-      ['First found', time(discrepancy.first_found_at)],
-      ['Last found', time(discrepancy.last_found_at)],
-      ['Resolved', resolution ? h('span', {}, `${resolution.resolution} by ${resolution.by}, `, time(resolution.at)) : null],
-      ['Note', resolution?.note],
-      ['Adjustment entry', resolution?.adjustment_entry_id ? h('span', { class: 'mono' }, resolution.adjustment_entry_id) : null],
-      ['Superseded', superseded ? h('span', {}, `by run ${superseded.run_id}, `, time(superseded.at)) : null],
-      ['Why', superseded?.reason],
-      ['Unexplained since', superseded ? money(superseded.unexplained, discrepancy.currency) : null],
-      ['Replaced by', superseded?.replaced_by ? discrepancyLink(superseded.replaced_by) : null],
-    ]),
-    h(
-      'p',
-      {},
-      h(
-        'a',
-        {
-          href: `#/admin/audit?object_type=discrepancy&object_id=${encodeURIComponent(discrepancy.id)}`,
-        },
-        'Audit trail of this discrepancy',
-      ),
-    ),
+  return panel(
+    discrepancy.kind.replace(/_/g, ' '),
+    [
+      fieldList([
+        ['Status', statusBadge(discrepancy.status)],
+        ['What', discrepancy.summary],
+        ['Our books', amountOrNothing(discrepancy.expected, discrepancy.currency)],
+        ['Stripe', amountOrNothing(discrepancy.actual, discrepancy.currency)],
+        ['Platform balance effect', money(discrepancy.balance_effect, discrepancy.currency)],
+        ['Stripe objects', ids(discrepancy.stripe_ids)],
+        ['Our records', ids(discrepancy.our_ids)],
+        ['Found by', `${discrepancy.times_found} run(s), first ${discrepancy.first_run_id}`],
+        ['First found', time(discrepancy.first_found_at)],
+        ['Last found', time(discrepancy.last_found_at)],
+        ['Resolved', resolution ? h('span', {}, `${resolution.resolution} by ${resolution.by}, `, time(resolution.at)) : null],
+        ['Note', resolution?.note],
+        ['Adjustment entry', resolution?.adjustment_entry_id ? h('span', { class: 'mono' }, resolution.adjustment_entry_id) : null],
+        ['Superseded', superseded ? h('span', {}, `by run ${superseded.run_id}, `, time(superseded.at)) : null],
+        ['Why', superseded?.reason],
+        ['Unexplained since', superseded ? money(superseded.unexplained, discrepancy.currency) : null],
+        ['Replaced by', superseded?.replaced_by ? discrepancyLink(superseded.replaced_by) : null],
+      ]),
+      h('p', {}, auditLink('discrepancy', discrepancy.id, 'Audit trail of this discrepancy')),
+    ],
+    { 'data-status': discrepancy.status },
   );
 }
 
@@ -195,46 +174,28 @@ const RESOLUTION_TEXT = {
   adjusted: 'Adjust: book a correcting ledger entry',
 };
 
-function textInput(id, name) {
-  return h('input', { id, name, type: 'text', autocomplete: 'off', spellcheck: 'false' });
-}
-
 // Its outcome and problems show in the page's message area.
 function resolveForm(discrepancy, resolutions, area, resolved) {
   const currency = discrepancy.currency;
-  const resolution = h(
-    'select',
-    { id: 'resolve-resolution', name: 'resolution' },
-    resolutions.map((value) => h('option', { value }, RESOLUTION_TEXT[value] ?? value)),
-  );
+  const resolution = selectControl('resolve-resolution', 'resolution', labelledOptions(resolutions, RESOLUTION_TEXT));
   const fromAccount = textInput('adjust-from', 'from_account');
   const toAccount = textInput('adjust-to', 'to_account');
-  const amount = h('input', { id: 'adjust-amount', name: 'amount', type: 'text', inputmode: 'decimal', autocomplete: 'off' });
+  const amount = amountInput('adjust-amount', 'amount');
   const adjustment = h(
     'fieldset',
-    { hidden: true },
+    {},
     h('legend', {}, 'Adjustment entry'),
-    h('div', {}, h('label', { for: fromAccount.id }, 'From account', h('span', { class: 'hint' }, ' e.g. world:card')), fromAccount),
-    h('div', {}, h('label', { for: toAccount.id }, 'To account', h('span', { class: 'hint' }, ' e.g. platform:fees')), toAccount),
-    h('div', {}, h('label', { for: amount.id }, `Amount (${currency.toUpperCase()})`), amount),
+    formRow(fromAccount, 'From account', 'e.g. world:card'),
+    formRow(toAccount, 'To account', 'e.g. platform:fees'),
+    formRow(amount, `Amount (${currency.toUpperCase()})`),
   );
   const note = h('textarea', { id: 'resolve-note', name: 'note', rows: '3' });
-  const submit = h('button', { type: 'submit' }, 'Resolve discrepancy');
-  const showAdjustment = () => {
-    adjustment.hidden = resolution.value !== 'adjusted';
-  };
-  resolution.addEventListener('change', showAdjustment);
-  showAdjustment();
-  const form = h(
-    'form',
-    { class: 'stacked', novalidate: true },
-    h('div', {}, h('label', { for: resolution.id }, 'Resolution'), resolution),
-    adjustment,
-    h('div', {}, h('label', { for: note.id }, 'Note', h('span', { class: 'hint' }, ' why; kept in the audit log')), note),
-    h('div', {}, submit),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  const rows = [
+    formRow(resolution, 'Resolution'),
+    shownWhen(adjustment, resolution, 'adjusted'),
+    formRow(note, 'Note', 'why; kept in the audit log'),
+  ];
+  const request = () => {
     const body = { resolution: resolution.value, note: note.value.trim() };
     let minor = null;
     if (body.resolution === 'adjusted') {
@@ -248,30 +209,26 @@ function resolveForm(discrepancy, resolutions, area, resolved) {
         currency,
       };
     }
-    runAction({
-      area,
-      trigger: submit,
+    return {
       confirm: confirmation(discrepancy, body, minor),
       perform: (action) => post(pathOf(RESOLVE, { discrepancy_id: discrepancy.id }), body, action),
       done: (answer) => {
         resolved(answer);
         const entry = answer.resolution?.adjustment_entry_id;
-        const shown = notice(
-          'success',
-          `Resolved: ${answer.status}.`,
-          entry ? h('p', {}, 'Booked as ledger entry ', h('span', { class: 'mono' }, entry), '.') : null,
+        return withOutcome(
+          notice(
+            'success',
+            `Resolved: ${answer.status}.`,
+            entry ? h('p', {}, 'Booked as ledger entry ', h('span', { class: 'mono' }, entry), '.') : null,
+          ),
+          answer.status,
         );
-        shown.dataset.outcome = answer.status;
-        return shown;
       },
-    });
+    };
+  };
+  return panel('Resolve', actionForm({ area, className: 'stacked', rows, submitLabel: 'Resolve discrepancy', request }), {
+    headingId: 'resolve-heading',
   });
-  return h(
-    'section',
-    { class: 'panel', 'aria-labelledby': 'resolve-heading' },
-    h('h2', { id: 'resolve-heading' }, 'Resolve'),
-    form,
-  );
 }
 
 function confirmation(discrepancy, body, minor) {

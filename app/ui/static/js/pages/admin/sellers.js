@@ -2,22 +2,11 @@
 // status or found by seller or account id; one seller's status in full, and (admins) a check
 // with Stripe. GET /admin/sellers, GET/POST /seller/{seller_id}/stripe-status…
 
-import { ApiProblem, get, parameterValues, pathOf, post } from '../../api.js';
-import {
-  choices,
-  filteredList,
-  messageArea,
-  notice,
-  pageHeading,
-  runAction,
-  show,
-  statusBadge,
-  time,
-} from '../../components.js';
-import { h, replaceContent } from '../../dom.js';
-import { problemNotice } from '../../problems.js';
+import { get, parameterValues } from '../../api.js';
+import { auditLink, choices, detailPage, filteredList, notice, objectLink, pageHeading, statusBadge, time } from '../../components.js';
+import { h } from '../../dom.js';
 import { hasAnyRole } from '../../session.js';
-import { REFRESH, loadStanding, standingPanels } from '../../verification.js';
+import { checkWithStripeButton, loadStanding, standingPanels } from '../../verification.js';
 
 const LIST = 'GET /admin/sellers';
 
@@ -46,7 +35,7 @@ async function renderList({ view, page, query, setQuery }) {
         cell: (seller) =>
           seller.seller_id === null
             ? h('span', { class: 'muted' }, 'names no seller')
-            : h('a', { href: `#${page.path}/${encodeURIComponent(seller.seller_id)}` }, seller.seller_id),
+            : objectLink(page, seller.seller_id, null),
       },
       { label: 'Account', cell: (seller) => h('span', { class: 'mono' }, seller.account_id) },
       { label: 'Status', cell: (seller) => statusBadge(seller.status) },
@@ -71,46 +60,31 @@ function dueSummary(counts) {
 }
 
 async function renderSeller({ view, page, session }, sellerId) {
-  const area = messageArea();
-  const panels = h('div');
-  view.append(
-    h('p', {}, h('a', { href: `#${page.path}` }, '← All sellers')),
-    pageHeading(`Seller ${sellerId}`),
-    area,
-    panels,
-  );
-  let standing;
-  try {
-    standing = await loadStanding(sellerId);
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return;
-  }
-  replaceContent(panels, standingPanels(standing), auditLink(standing));
-  if (!hasAnyRole(session, ['admin'])) return; // support reads; the service refuses them a refresh anyway
-  const check = h('button', { type: 'button', class: 'secondary' }, 'Check with Stripe now');
-  check.addEventListener('click', () =>
-    runAction({
-      area,
-      trigger: check,
-      confirm: {
-        title: 'Check with Stripe now?',
-        message: `The service reads ${sellerId}’s account from Stripe now and stores what it finds (audited as yours).`,
-        confirmLabel: 'Check now',
-      },
-      perform: (action) => post(pathOf(REFRESH, { seller_id: sellerId }), undefined, action),
-      done: (fresh) => {
-        replaceContent(panels, standingPanels(fresh), auditLink(fresh));
-        return notice('success', `Checked with Stripe: the status is ${fresh.status.replace(/_/g, ' ')}.`);
-      },
-    }),
-  );
-  view.insertBefore(h('div', { class: 'actions panel' }, check), panels);
+  await detailPage({
+    view,
+    page,
+    back: '← All sellers',
+    title: `Seller ${sellerId}`,
+    load: () => loadStanding(sellerId),
+    draw: (standing) => [standingPanels(standing), auditTrail(standing)],
+    // Support reads; the service refuses them a refresh anyway.
+    actions: hasAnyRole(session, ['admin']) ? (standing, context) => checkButton(sellerId, context) : null,
+  });
 }
 
-function auditLink(standing) {
+function checkButton(sellerId, { area, redraw }) {
+  return checkWithStripeButton({
+    sellerId,
+    area,
+    message: `The service reads ${sellerId}’s account from Stripe now and stores what it finds (audited as yours).`,
+    done: (fresh) => {
+      redraw(fresh);
+      return notice('success', `Checked with Stripe: the status is ${fresh.status.replace(/_/g, ' ')}.`);
+    },
+  });
+}
+
+function auditTrail(standing) {
   if (!standing.account_id) return null;
-  const trail = `#/admin/audit?object_type=seller_account&object_id=${encodeURIComponent(standing.account_id)}`;
-  return h('p', {}, h('a', { href: trail }, 'Audit trail of this account'));
+  return h('p', {}, auditLink('seller_account', standing.account_id, 'Audit trail of this account'));
 }

@@ -1,21 +1,24 @@
 // Admin console: the Stripe events the service stored, filtered by status, type and account;
 // one event with its payload; replaying it (admins). GET/POST /admin/webhook-events…
 
-import { ApiProblem, get, parameterValues, pathOf, post } from '../../api.js';
+import { get, parameterValues, pathOf, post } from '../../api.js';
 import {
+  actionButton,
+  auditLink,
   choices,
+  detailPage,
   fieldList,
   filteredList,
-  messageArea,
   money,
   notice,
+  objectLink,
   pageHeading,
-  runAction,
+  panel,
   statusBadge,
   time,
+  withOutcome,
 } from '../../components.js';
-import { h, replaceContent } from '../../dom.js';
-import { problemNotice } from '../../problems.js';
+import { h } from '../../dom.js';
 import { hasAnyRole } from '../../session.js';
 
 const LIST = 'GET /admin/webhook-events';
@@ -46,8 +49,7 @@ async function renderList({ view, page, query, setQuery }) {
     columns: [
       {
         label: 'Event',
-        cell: (event) =>
-          h('a', { href: `#${page.path}/${encodeURIComponent(event.id)}`, class: 'mono' }, event.id),
+        cell: (event) => objectLink(page, event.id),
       },
       { label: 'Type', cell: (event) => event.type },
       { label: 'Account', cell: (event) => event.account ?? 'platform' },
@@ -62,55 +64,39 @@ async function renderList({ view, page, query, setQuery }) {
 }
 
 async function renderEvent({ view, page, session }, eventId) {
-  const area = messageArea();
-  const details = h('div');
-  view.append(
-    h('p', {}, h('a', { href: `#${page.path}` }, '← All webhook events')),
-    pageHeading(`Webhook event ${eventId}`),
-    area,
-    details,
-  );
-  let event;
-  try {
-    event = await get(pathOf(ONE, { event_id: eventId }));
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    area.append(problemNotice(error));
-    return;
-  }
-  showEvent(details, event, page);
-  if (hasAnyRole(session, ['admin'])) {
+  await detailPage({
+    view,
+    page,
+    back: '← All webhook events',
+    title: `Webhook event ${eventId}`,
+    load: () => get(pathOf(ONE, { event_id: eventId })),
+    draw: eventPanels,
     // Offered to admins, who alone may replay; the service refuses anyone else all the same.
-    const replay = h('button', { type: 'button' }, 'Replay event');
-    replay.addEventListener('click', () =>
-      runAction({
-        area,
-        trigger: replay,
-        confirm: {
-          title: 'Replay this event?',
-          message: `The handlers of ${event.type} run again now for ${event.id}. They are idempotent: what this event already did is not done twice.`,
-          confirmLabel: 'Replay event',
-        },
-        perform: (action) => post(pathOf(REPLAY, { event_id: eventId }), undefined, action),
-        done: (result) => {
-          event = result.event;
-          showEvent(details, event, page);
-          return replayNotice(result);
-        },
-      }),
-    );
-    view.insertBefore(h('div', { class: 'actions panel' }, replay), details);
-  }
+    actions: hasAnyRole(session, ['admin']) ? replayButton : null,
+  });
 }
 
-function showEvent(details, event, page) {
+function replayButton(event, { area, redraw }) {
+  return actionButton({
+    label: 'Replay event',
+    area,
+    confirm: {
+      title: 'Replay this event?',
+      message: `The handlers of ${event.type} run again now for ${event.id}. They are idempotent: what this event already did is not done twice.`,
+      confirmLabel: 'Replay event',
+    },
+    perform: (action) => post(pathOf(REPLAY, { event_id: event.id }), undefined, action),
+    done: (result) => {
+      redraw(result.event);
+      return replayNotice(result);
+    },
+  });
+}
+
+function eventPanels(event) {
   const normalized = event.normalized;
-  replaceContent(
-    details,
-    h(
-      'section',
-      { class: 'panel' },
-      h('h2', {}, 'Event'),
+  return [
+    panel('Event', [
       fieldList([
         ['Type', event.type],
         ['Status', statusBadge(event.status)],
@@ -125,20 +111,10 @@ function showEvent(details, event, page) {
         ['Processed', event.processed_at ? time(event.processed_at) : null],
         ['Claimed by', event.claimed_by],
       ]),
-      h(
-        'p',
-        {},
-        h(
-          'a',
-          { href: `#/admin/audit?object_type=webhook_event&object_id=${encodeURIComponent(event.id)}` },
-          'Audit trail of this event',
-        ),
-      ),
-    ),
-    h(
-      'section',
-      { class: 'panel' },
-      h('h2', {}, 'What it is about'),
+      h('p', {}, auditLink('webhook_event', event.id, 'Audit trail of this event')),
+    ]),
+    panel(
+      'What it is about',
       fieldList([
         [
           'Object',
@@ -153,13 +129,11 @@ function showEvent(details, event, page) {
         ...Object.entries(normalized.refs ?? {}).map(([name, value]) => [name, value]),
       ]),
     ),
-    h(
-      'section',
-      { class: 'panel' },
-      h('h2', {}, 'Payload as Stripe sent it'),
+    panel(
+      'Payload as Stripe sent it',
       h('pre', { class: 'payload', tabindex: '0' }, JSON.stringify(event.payload, null, 2)),
     ),
-  );
+  ];
 }
 
 // What a replay came to, for a person: the call succeeded, but the handlers may have failed again.
@@ -175,7 +149,5 @@ function replayNotice(result) {
   const [kind, title] = OUTCOMES[result.outcome] ?? ['warning', `Replayed: ${result.outcome}.`];
   const error =
     result.event.last_error && kind === 'warning' ? `Last error: ${result.event.last_error}` : null;
-  const shown = notice(kind, title, error);
-  shown.dataset.outcome = result.outcome;
-  return shown;
+  return withOutcome(notice(kind, title, error), result.outcome);
 }

@@ -2,31 +2,20 @@
 // from their Stripe balance (with its age when Stripe was slow to answer); held for disputes and
 // owed to the platform. GET /seller/{seller_id}/balance
 
-import { ApiProblem, get, pathOf } from '../../api.js';
-import { fieldList, messageArea, money, notice, pageHeading, show, time } from '../../components.js';
-import { h, replaceContent } from '../../dom.js';
+import { get, pathOf } from '../../api.js';
+import { fieldList, messageArea, money, notice, pageHeading, panel, refreshedFigures, time } from '../../components.js';
+import { h } from '../../dom.js';
 import { formatDuration } from '../../format.js';
-import { problemNotice } from '../../problems.js';
 
 const BALANCE = '/seller/{seller_id}/balance';
 
 export async function render({ view, page, session }) {
   const area = messageArea();
-  const figures = h('div');
-  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
-  const load = async () => {
-    refresh.disabled = true;
-    try {
-      showBalance(figures, await get(pathOf(BALANCE, { seller_id: session.user })));
-      area.replaceChildren();
-    } catch (error) {
-      if (!(error instanceof ApiProblem)) throw error;
-      show(area, problemNotice(error, { retry: load }));
-    } finally {
-      refresh.disabled = false;
-    }
-  };
-  refresh.addEventListener('click', load);
+  const { figures, refresh, reload } = refreshedFigures({
+    area,
+    load: () => get(pathOf(BALANCE, { seller_id: session.user })),
+    draw: balancePanels,
+  });
   view.append(
     pageHeading(page.title),
     area,
@@ -39,18 +28,15 @@ export async function render({ view, page, session }) {
       h('a', { href: '#/seller/payouts' }, 'Payout history'),
     ),
   );
-  await load();
+  await reload();
 }
 
-function showBalance(figures, balance) {
+function balancePanels(balance) {
   const amount = (value) => (value === null ? 'not known yet' : money(value, balance.currency));
-  replaceContent(
-    figures,
+  return [
     balance.stripe_balance_stale ? staleNotice(balance) : null,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'balance-stripe' },
-      h('h2', { id: 'balance-stripe' }, 'At Stripe'),
+    panel(
+      'At Stripe',
       fieldList([
         ['Available', h('span', { 'data-figure': 'available' }, amount(balance.available))],
         ['Pending', h('span', { 'data-figure': 'pending' }, amount(balance.pending))],
@@ -58,11 +44,10 @@ function showBalance(figures, balance) {
         ['On its way to your bank', h('span', { 'data-figure': 'in_transit' }, amount(balance.in_transit))],
         ['As of', balance.stripe_balance_as_of ? time(balance.stripe_balance_as_of) : null],
       ]),
+      { headingId: 'balance-stripe' },
     ),
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'balance-marketplace' },
-      h('h2', { id: 'balance-marketplace' }, 'At the marketplace'),
+    panel(
+      'At the marketplace',
       fieldList([
         ['In escrow, until delivery', h('span', { 'data-figure': 'in_escrow' }, amount(balance.in_escrow))],
         [
@@ -83,8 +68,9 @@ function showBalance(figures, balance) {
           h('span', { 'data-figure': 'owed_to_platform' }, amount(balance.owed_to_platform)),
         ],
       ]),
+      { headingId: 'balance-marketplace' },
     ),
-  );
+  ];
 }
 
 function staleNotice(balance) {

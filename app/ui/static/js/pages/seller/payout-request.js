@@ -2,11 +2,11 @@
 // service's refusal, whatever its code, shown as its sentence. GET /seller/{seller_id}/balance,
 // POST /payouts
 
-import { ApiProblem, get, pathOf, post } from '../../api.js';
-import { messageArea, money, notice, pageHeading, runAction, show, statusBadge } from '../../components.js';
+import { get, pathOf, post } from '../../api.js';
+import { actionForm, loaded, messageArea, money, notice, pageHeading, statusBadge } from '../../components.js';
 import { h, replaceContent } from '../../dom.js';
 import { formatMoney, parseMoney } from '../../format.js';
-import { problemNotice } from '../../problems.js';
+import { amountInput, formRow } from '../../forms.js';
 
 const BALANCE = '/seller/{seller_id}/balance';
 
@@ -14,30 +14,13 @@ export async function render({ view, page, session }) {
   const area = messageArea();
   const available = h('p', { class: 'available' });
   view.append(pageHeading(page.title), area);
-  let balance;
-  try {
-    balance = await get(pathOf(BALANCE, { seller_id: session.user }));
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return;
-  }
+  const balance = await loaded(area, () => get(pathOf(BALANCE, { seller_id: session.user })));
+  if (balance === null) return;
   const currency = balance.currency;
   showAvailable(available, balance);
-  const amount = h('input', {
-    id: 'payout-amount',
-    name: 'amount',
-    type: 'text',
-    inputmode: 'decimal',
-    autocomplete: 'off',
-    'aria-describedby': 'payout-amount-hint',
-  });
-  const submit = h('button', { type: 'submit' }, 'Request payout');
-  // novalidate: the service judges the amount and names what it refuses.
-  const form = h(
-    'form',
-    { class: 'stacked panel', novalidate: true },
-    h('div', {}, h('label', { for: amount.id }, `Amount (${currency.toUpperCase()})`), amount),
+  const amount = amountInput('payout-amount', 'amount', { 'aria-describedby': 'payout-amount-hint' });
+  const rows = [
+    formRow(amount, `Amount (${currency.toUpperCase()})`),
     h(
       'p',
       { id: 'payout-amount-hint', class: 'hint' },
@@ -45,19 +28,15 @@ export async function render({ view, page, session }) {
       currency.toUpperCase(),
       ', e.g. 25.00. Leave it empty to pay out everything available.',
     ),
-    h('div', {}, submit),
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  ];
+  const request = () => {
     const typed = amount.value.trim();
     const minor = typed === '' ? null : parseMoney(typed, currency);
     const body = { seller_id: session.user, currency };
     // What cannot be read as an amount is sent as it was typed, so the service names the problem.
     if (typed !== '') body.amount = minor ?? typed;
     const what = typed === '' ? 'everything available' : minor === null ? typed : formatMoney(minor, currency);
-    runAction({
-      area,
-      trigger: submit,
+    return {
       confirm: {
         title: `Pay out ${what}?`,
         message: `${what[0].toUpperCase()}${what.slice(1)} goes from your Stripe balance to your bank account. Stripe says when it should arrive.`,
@@ -68,9 +47,13 @@ export async function render({ view, page, session }) {
         amount.value = '';
         return requestedNotice(payout);
       },
-    });
-  });
-  view.append(available, form, h('p', {}, h('a', { href: '#/seller/payouts' }, 'Payout history')));
+    };
+  };
+  view.append(
+    available,
+    actionForm({ area, className: 'stacked panel', rows, submitLabel: 'Request payout', request }),
+    h('p', {}, h('a', { href: '#/seller/payouts' }, 'Payout history')),
+  );
 }
 
 function showAvailable(element, balance) {

@@ -3,10 +3,9 @@
 // `?link=expired` when the link had expired (ONBOARDING_REFRESH_URL).
 // GET /seller/{seller_id}/onboarding-link, GET /seller/{seller_id}/stripe-status
 
-import { ApiProblem, get, pathOf } from '../../api.js';
-import { messageArea, notice, pageHeading, runAction, show } from '../../components.js';
+import { get, pathOf } from '../../api.js';
+import { actionButton, loaded, messageArea, notice, pageHeading, show } from '../../components.js';
 import { h, replaceContent } from '../../dom.js';
-import { problemNotice } from '../../problems.js';
 import { LINK, loadStanding, standingPanels } from '../../verification.js';
 
 // After Stripe's page, the account's news comes by webhook, usually within seconds: the page
@@ -17,7 +16,21 @@ const WAIT_MOST_MS = 30_000;
 export async function render({ view, page, session, query }) {
   const area = messageArea();
   const panels = h('div');
-  const go = h('button', { type: 'button' }, 'Set up payments with Stripe');
+  const go = actionButton({
+    label: 'Set up payments with Stripe',
+    area,
+    confirm: {
+      title: 'Go to Stripe?',
+      message:
+        'You leave this site for Stripe’s onboarding page, where you give your identity and bank details. Stripe sends you back here afterwards.',
+      confirmLabel: 'Go to Stripe',
+    },
+    perform: () => get(pathOf(LINK, { seller_id: session.user })),
+    done: (link) => {
+      location.assign(link.url);
+      return notice('success', 'Taking you to Stripe…');
+    },
+  });
   view.append(
     pageHeading(page.title),
     h(
@@ -29,23 +42,6 @@ export async function render({ view, page, session, query }) {
     area,
     h('div', { class: 'actions panel' }, go),
     panels,
-  );
-  go.addEventListener('click', () =>
-    runAction({
-      area,
-      trigger: go,
-      confirm: {
-        title: 'Go to Stripe?',
-        message:
-          'You leave this site for Stripe’s onboarding page, where you give your identity and bank details. Stripe sends you back here afterwards.',
-        confirmLabel: 'Go to Stripe',
-      },
-      perform: () => get(pathOf(LINK, { seller_id: session.user })),
-      done: (link) => {
-        location.assign(link.url);
-        return notice('success', 'Taking you to Stripe…');
-      },
-    }),
   );
 
   if (query.get('link') === 'expired') {
@@ -65,15 +61,9 @@ export async function render({ view, page, session, query }) {
 }
 
 async function showStanding(panels, area, sellerId) {
-  try {
-    const standing = await loadStanding(sellerId);
-    replaceContent(panels, standingPanels(standing));
-    return standing;
-  } catch (error) {
-    if (!(error instanceof ApiProblem)) throw error;
-    show(area, problemNotice(error));
-    return null;
-  }
+  const standing = await loaded(area, () => loadStanding(sellerId));
+  if (standing !== null) replaceContent(panels, standingPanels(standing));
+  return standing;
 }
 
 // Back from Stripe. News Stripe already sent is shown with the page (whose heading takes the
