@@ -189,6 +189,17 @@ export async function loaded(area, load) {
 }
 
 /**
+ * The `render` of a page that lists objects and opens each: `#<page>` renders `list(context)`,
+ * `#<page>/<id>` renders `one(context, id)`.
+ */
+export function listAndObjects(list, one) {
+  return (context) => {
+    const [id] = context.segments;
+    return id === undefined ? list(context) : one(context, id);
+  };
+}
+
+/**
  * The page of one object: a link `back` to the list of `page`, the heading `title` (the shell
  * focuses it), the message area where actions report, then what `draw(object, context)` makes of
  * the object `load()` fetches. `context` is `{area, redraw}`: `redraw(newer)` draws the object

@@ -12,6 +12,7 @@ import {
   detailPage,
   fieldList,
   filteredList,
+  listAndObjects,
   money,
   notice,
   objectLink,
@@ -40,10 +41,7 @@ const OPEN_CHOICES = [
   ['false', 'Closed only'],
 ];
 
-export function render(context) {
-  const [disputeId] = context.segments;
-  return disputeId === undefined ? renderQueue(context) : renderDispute(context, disputeId);
-}
+export const render = listAndObjects(renderQueue, renderDispute);
 
 async function renderQueue({ view, page, query, setQuery }) {
   const [statuses, kinds] = await Promise.all([parameterValues(LIST, 'status'), parameterValues(LIST, 'kind')]);

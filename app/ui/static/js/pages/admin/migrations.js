@@ -8,12 +8,13 @@ import {
   actionForm,
   detailPage,
   fieldList,
+  listAndObjects,
   messageArea,
   money,
   notice,
   objectLink,
-  pageHeading,
   pagedTable,
+  pageHeading,
   panel,
   statusBadge,
   time,
@@ -27,10 +28,7 @@ import { hasAnyRole } from '../../session.js';
 const RUN = '/admin/migrations/{run_id}';
 const MIGRATE_USER = '/admin/migrations/legacy-wallets/{user_id}';
 
-export function render(context) {
-  const [runId] = context.segments;
-  return runId === undefined ? renderRuns(context) : renderRun(context, runId);
-}
+export const render = listAndObjects(renderRuns, renderRun);
 
 async function renderRuns({ view, page, session, query }) {
   const runs = pagedTable({

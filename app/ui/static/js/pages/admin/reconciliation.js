@@ -15,11 +15,12 @@ import {
   detailPage,
   fieldList,
   filteredList,
+  listAndObjects,
   money,
   notice,
   objectLink,
-  pageHeading,
   pagedTable,
+  pageHeading,
   panel,
   statusBadge,
   time,
@@ -38,10 +39,7 @@ const ANY = 'any';
 // Statuses an admin may still resolve from: an acknowledged one may still be adjusted.
 const RESOLVABLE = ['open', 'acknowledged'];
 
-export function render(context) {
-  const [discrepancyId] = context.segments;
-  return discrepancyId === undefined ? renderLists(context) : renderDiscrepancy(context, discrepancyId);
-}
+export const render = listAndObjects(renderLists, renderDiscrepancy);
 
 async function renderLists({ view, page, query, setQuery }) {
   const statuses = await parameterValues(DISCREPANCIES, 'status');

@@ -3,17 +3,25 @@
 // with Stripe. GET /admin/sellers, GET/POST /seller/{seller_id}/stripe-status…
 
 import { get, parameterValues } from '../../api.js';
-import { auditLink, choices, detailPage, filteredList, notice, objectLink, pageHeading, statusBadge, time } from '../../components.js';
+import {
+  auditLink,
+  choices,
+  detailPage,
+  filteredList,
+  listAndObjects,
+  notice,
+  objectLink,
+  pageHeading,
+  statusBadge,
+  time,
+} from '../../components.js';
 import { h } from '../../dom.js';
 import { hasAnyRole } from '../../session.js';
 import { checkWithStripeButton, loadStanding, standingPanels } from '../../verification.js';
 
 const LIST = 'GET /admin/sellers';
 
-export function render(context) {
-  const [sellerId] = context.segments;
-  return sellerId === undefined ? renderList(context) : renderSeller(context, sellerId);
-}
+export const render = listAndObjects(renderList, renderSeller);
 
 async function renderList({ view, page, query, setQuery }) {
   const statuses = await parameterValues(LIST, 'status');

@@ -9,6 +9,7 @@ import {
   detailPage,
   fieldList,
   filteredList,
+  listAndObjects,
   money,
   notice,
   objectLink,
@@ -25,10 +26,7 @@ const LIST = 'GET /admin/webhook-events';
 const ONE = '/admin/webhook-events/{event_id}';
 const REPLAY = '/admin/webhook-events/{event_id}/replay';
 
-export function render(context) {
-  const [eventId] = context.segments;
-  return eventId === undefined ? renderList(context) : renderEvent(context, eventId);
-}
+export const render = listAndObjects(renderList, renderEvent);
 
 async function renderList({ view, page, query, setQuery }) {
   const statuses = await parameterValues(LIST, 'status');
