@@ -171,6 +171,23 @@ export function actionForm({ area, className, rows, submitLabel = null, request 
   return form;
 }
 
+/**
+ * The "Resolve" panel of an object an admin decides on: the decision's `rows`, then the note
+ * (`noteHint` says where it is kept); `request(note)` reads the decision, with the note typed,
+ * into the action, as for `actionForm`.
+ */
+export function resolvePanel({ area, rows, noteHint, submitLabel, request }) {
+  const note = h('textarea', { id: 'resolve-note', name: 'note', rows: '3' });
+  const form = actionForm({
+    area,
+    className: 'stacked',
+    rows: [rows, formRow(note, 'Note', noteHint)],
+    submitLabel,
+    request: () => request(note.value.trim()),
+  });
+  return panel('Resolve', form, { headingId: 'resolve-heading' });
+}
+
 /** `shown` marked with the outcome it reports (`data-outcome`). */
 export function withOutcome(shown, outcome) {
   shown.dataset.outcome = outcome;

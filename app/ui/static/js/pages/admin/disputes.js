@@ -6,7 +6,6 @@
 
 import { ApiProblem, bodyFieldValues, download, get, parameterValues, pathOf, post } from '../../api.js';
 import {
-  actionForm,
   auditLink,
   choices,
   detailPage,
@@ -18,6 +17,7 @@ import {
   objectLink,
   pageHeading,
   panel,
+  resolvePanel,
   show,
   statusBadge,
   time,
@@ -213,7 +213,6 @@ const OUTCOME_TEXT = {
 function resolveForm(dispute, outcomes, area, resolved) {
   const outcome = selectControl('resolve-outcome', 'outcome', labelledOptions(outcomes, OUTCOME_TEXT));
   const refundAmount = amountInput('resolve-refund-amount', 'refund_amount');
-  const note = h('textarea', { id: 'resolve-note', name: 'note', rows: '3' });
   const rows = [
     formRow(outcome, 'Decision'),
     shownWhen(
@@ -221,10 +220,9 @@ function resolveForm(dispute, outcomes, area, resolved) {
       outcome,
       'split',
     ),
-    formRow(note, 'Note', 'why; kept with the dispute'),
   ];
-  const request = () => {
-    const body = { outcome: outcome.value, note: note.value.trim() };
+  const request = (note) => {
+    const body = { outcome: outcome.value, note };
     let refund = null;
     if (outcome.value === 'split') {
       const typed = refundAmount.value.trim();
@@ -245,9 +243,7 @@ function resolveForm(dispute, outcomes, area, resolved) {
       },
     };
   };
-  return panel('Resolve', actionForm({ area, className: 'stacked', rows, submitLabel: 'Resolve dispute', request }), {
-    headingId: 'resolve-heading',
-  });
+  return resolvePanel({ area, rows, noteHint: 'why; kept with the dispute', submitLabel: 'Resolve dispute', request });
 }
 
 // A dispute resolved meanwhile another way is refused (409 dispute_not_open), shown as its problem.

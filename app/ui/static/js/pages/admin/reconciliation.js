@@ -9,7 +9,6 @@
 
 import { bodyFieldValues, get, parameterValues, pathOf, post } from '../../api.js';
 import {
-  actionForm,
   auditLink,
   choices,
   detailPage,
@@ -22,6 +21,7 @@ import {
   pagedTable,
   pageHeading,
   panel,
+  resolvePanel,
   statusBadge,
   time,
   withOutcome,
@@ -187,14 +187,9 @@ function resolveForm(discrepancy, resolutions, area, resolved) {
     formRow(toAccount, 'To account', 'e.g. platform:fees'),
     formRow(amount, `Amount (${currency.toUpperCase()})`),
   );
-  const note = h('textarea', { id: 'resolve-note', name: 'note', rows: '3' });
-  const rows = [
-    formRow(resolution, 'Resolution'),
-    shownWhen(adjustment, resolution, 'adjusted'),
-    formRow(note, 'Note', 'why; kept in the audit log'),
-  ];
-  const request = () => {
-    const body = { resolution: resolution.value, note: note.value.trim() };
+  const rows = [formRow(resolution, 'Resolution'), shownWhen(adjustment, resolution, 'adjusted')];
+  const request = (note) => {
+    const body = { resolution: resolution.value, note };
     let minor = null;
     if (body.resolution === 'adjusted') {
       const typed = amount.value.trim();
@@ -224,9 +219,7 @@ function resolveForm(discrepancy, resolutions, area, resolved) {
       },
     };
   };
-  return panel('Resolve', actionForm({ area, className: 'stacked', rows, submitLabel: 'Resolve discrepancy', request }), {
-    headingId: 'resolve-heading',
-  });
+  return resolvePanel({ area, rows, noteHint: 'why; kept in the audit log', submitLabel: 'Resolve discrepancy', request });
 }
 
 function confirmation(discrepancy, body, minor) {
