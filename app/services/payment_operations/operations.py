@@ -116,6 +116,29 @@ class PaymentOperations:
             datetime.now(UTC),
         )
 
+    async def send_recorded(self, request: PaymentRequest[R], recorded: PaymentOperation) -> R:
+        """Send `request`, recorded by the caller (`record_in`), leaving a success for the caller
+        to complete in the transaction that stores its result (`succeeded_write`): one command
+        fewer than `run(recorded=...)`. A refusal is completed here; an unknown outcome stays
+        pending for the janitor, as does a success whose caller stops before completing it."""
+        try:
+            return await request.send(self._provider)
+        except PaymentProviderError as error:
+            if error.outcome_unknown:
+                log.warning("payment_operation_outcome_unknown", operation_id=recorded.id, code=error.code)
+            else:
+                await self._complete_failed(recorded.id, error)
+            raise
+
+    def succeeded_write(self, operation_id: str, result: object) -> NamespacedWrite:
+        """The completion of a sent operation with the provider's answer, for the caller's
+        transaction (`Database.write_together`); an operation finished already stays as it is."""
+        record = result_record(result)
+        fields = {"result": record, "stripe_id": record.get("id"), "error": None}
+        return self._operations.completion_write(
+            operation_id, OperationStatus.SUCCEEDED, fields, datetime.now(UTC)
+        )
+
     async def reconcile_pending_operations(
         self,
         older_than: timedelta = timedelta(minutes=5),

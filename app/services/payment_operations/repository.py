@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, InsertOne
+from pymongo import ASCENDING, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -88,6 +88,12 @@ class PaymentOperationRepository:
     async def complete(self, key: str, status: OperationStatus, fields: Document, now: datetime) -> None:
         """Finish an operation; only an unfinished one changes, so a success is never overwritten."""
         await self._operations.update_one(_unfinished(key), _completion(status, fields, now))
+
+    def completion_write(
+        self, key: str, status: OperationStatus, fields: Document, now: datetime
+    ) -> UpdateOne:
+        """The update `complete` would send, for the caller's `write_together`."""
+        return UpdateOne(_unfinished(key), _completion(status, fields, now), namespace=self._namespace)
 
     async def complete_returning_previous(
         self, key: str, status: OperationStatus, fields: Document, now: datetime, session: AsyncClientSession
