@@ -12,6 +12,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 
 from app.auth import Role, mint_token
 from app.config import Settings
@@ -33,6 +34,11 @@ STRIPE_TEST_KEY = "sk_test_emulator"
 STRIPE_PUBLISHABLE_TEST_KEY = "pk_test_emulator"
 
 TokenFactory = Callable[..., str]
+
+# Properties are checked for what they prove, not for how fast an example runs: on a shared
+# machine a slow example is load, not a bug (speed lives in bench/).
+hypothesis_settings.register_profile("shared-machine", deadline=None)
+hypothesis_settings.load_profile("shared-machine")
 
 
 @pytest.fixture(scope="session", autouse=True)
