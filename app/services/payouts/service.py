@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -244,14 +244,7 @@ class Payouts:
     ) -> PayoutRecord:
         """Make the payout just recorded, and store Stripe's answer with the operation's
         completion and the lock's release."""
-        try:
-            made = await self._operations.send_recorded(_call(payout), operation)
-        except PaymentProviderError as error:
-            if not error.outcome_unknown:
-                await self._refused(payout, error, actor)
-            raise _ours(error, payout) from error
-        finally:
-            self._stripe.forget(payout.account_id, payout.currency)
+        made = await self._made(payout, actor, self._operations.send_recorded(_call(payout), operation))
         view = _view(made)
         entries, ledger = ledger_entries(
             payout.seller_id, made.id, payout.amount, payout.currency, view.status, payout.ledger
@@ -278,15 +271,20 @@ class Payouts:
 
     async def _send(self, payout: PayoutRecord, actor: Actor) -> PayoutRecord:
         """Make a payout recorded by an earlier request (again, under the same key)."""
+        call = self._operations.run(_call(payout), refs={"seller_id": payout.seller_id})
+        made = await self._made(payout, actor, call)
+        return await self._store(payout.id, made, CREATION_TICKET, actor) or await self.get(payout.id)
+
+    async def _made(self, payout: PayoutRecord, actor: Actor, call: Awaitable[Payout]) -> Payout:
+        """Stripe's payout from `call`, or its refusal recorded and raised as ours."""
         try:
-            made = await self._operations.run(_call(payout), refs={"seller_id": payout.seller_id})
+            return await call
         except PaymentProviderError as error:
             if not error.outcome_unknown:
                 await self._refused(payout, error, actor)
             raise _ours(error, payout) from error
         finally:
             self._stripe.forget(payout.account_id, payout.currency)
-        return await self._store(payout.id, made, CREATION_TICKET, actor) or await self.get(payout.id)
 
     async def _refused(self, payout: PayoutRecord, error: PaymentProviderError, actor: Actor) -> None:
         code = error.stripe_code or error.code
