@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pymongo
 import structlog
-from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteOne, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 Document = dict[str, Any]
 T = TypeVar("T")
 # A write that names its collection (`Database.namespace`), for `Database.write_together`.
-NamespacedWrite = InsertOne[Document] | UpdateOne
+NamespacedWrite = InsertOne[Document] | UpdateOne | DeleteOne
 # MongoDB 8.0, the first with `bulkWrite`: writes to several collections in one command.
 MIN_WIRE_VERSION = 25
 

@@ -15,6 +15,7 @@ from app.services.disputes.repository import (
     DisputePage,
     DisputeShare,
     Evidence,
+    GatedStanding,
     SellerHold,
 )
 from app.services.disputes.webhook_handlers import ChargebackWebhookHandlers
@@ -34,6 +35,7 @@ __all__ = [
     "EvidenceDownload",
     "EvidenceLimits",
     "EvidenceStore",
+    "GatedStanding",
     "OpenDispute",
     "Resolution",
     "SellerDebts",

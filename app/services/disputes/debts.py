@@ -22,7 +22,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from app.db import Collections, Database
 from app.domain.audit import Actor, AuditObject
 from app.services.audit import AuditLog
-from app.services.disputes.repository import DisputeRepository, SellerHold
+from app.services.disputes.repository import DisputeRepository, GatedStanding, SellerHold
 
 Clock = Callable[[], datetime]
 
@@ -130,13 +130,17 @@ class DisputeHolds:
         """Seller `seller_id`'s open disputes and chargebacks, and the money at stake, by currency."""
         return await self._disputes.hold_of(seller_id)
 
-    async def gated_hold_in(self, session: AsyncClientSession, seller_id: str) -> tuple[int, SellerHold]:
-        """The seller's hold read in the caller's transaction after passing their gate, which
-        every dispute's and chargeback's opening on their money passes too: a dispute opening
-        meanwhile is either in this hold or opens after the caller commits. With the gate's count
-        at this pass, which orders the caller among the openings."""
-        gate = await self._disputes.pass_gate(session, seller_id)
-        return gate, await self._disputes.hold_of(seller_id, session)
+    async def gated_standing_in(
+        self, session: AsyncClientSession, seller_id: str, currency: str
+    ) -> GatedStanding:
+        """The seller's hold and debt read in the caller's transaction with their gate, which
+        every dispute's and chargeback's opening on their money passes too, and the write that
+        passes it. Sent in that transaction, a dispute opening meanwhile is either in this hold or
+        opens after the caller commits; the count of that pass orders the caller among the openings."""
+        hold, owed, passes = await self._disputes.standing_in(
+            session, seller_id, debt_id(seller_id, currency)
+        )
+        return GatedStanding(hold, owed, passes + 1, self._disputes.gate_pass_write(seller_id))
 
     async def owed_by(self, seller_id: str, currency: str) -> int:
         """What seller `seller_id` owes the platform in `currency` (taken from their next releases)."""

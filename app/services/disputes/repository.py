@@ -12,7 +12,10 @@ dispute's or chargeback's opening on the seller's money and by every payout requ
 own transaction: two transactions writing one document cannot both commit unless one started
 after the other committed (MongoDB's write conflict aborts and retries the other), so a payout
 request that reads the seller's open disputes in its transaction either sees a dispute opened
-meanwhile or commits before that dispute opens. The count each one passed at orders them.
+meanwhile or commits before that dispute opens. The count each one passed at orders them. A
+payout request reads the gate with its disputes and debt (`standing_in`, one command) and passes
+it in its last write (`gate_pass_write`): its count is the one read plus one, since a pass by
+anyone after its read makes its own write conflict.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import Collections, Database, Document
@@ -165,6 +168,18 @@ class SellerHold:
         return self.open_disputes > 0
 
 
+@dataclass(frozen=True, slots=True)
+class GatedStanding:
+    """What a payout request decides on, read in its transaction: the seller's hold, what they
+    owe in one currency, and the write passing their gate (the request sends it in that
+    transaction, which orders it among the openings), with the count that pass makes."""
+
+    hold: SellerHold
+    owed: int
+    gate: int
+    pass_gate: UpdateOne
+
+
 def dispute_document(
     dispute_id: str,
     kind: DisputeKind,
@@ -202,6 +217,7 @@ class DisputeRepository:
         self._disputes = database[Collections.DISPUTES]
         self._evidence = database[Collections.DISPUTE_EVIDENCE]
         self._gates = database[Collections.SELLER_GATES]
+        self._gates_namespace = database.namespace(Collections.SELLER_GATES)
 
     async def pass_gate(self, session: AsyncClientSession, seller_id: str) -> int:
         """Pass the seller's gate in the caller's transaction (see the module); its count now."""
@@ -214,6 +230,27 @@ class DisputeRepository:
         )
         assert gate is not None  # an upsert returning the document after it
         return int(gate["passes"])
+
+    def gate_pass_write(self, seller_id: str) -> UpdateOne:
+        """`pass_gate` for the caller's `write_together`, after its `standing_in`."""
+        return UpdateOne(
+            {"_id": seller_id}, {"$inc": {"passes": 1}}, upsert=True, namespace=self._gates_namespace
+        )
+
+    async def standing_in(
+        self, session: AsyncClientSession, seller_id: str, debt_id: str
+    ) -> tuple[SellerHold, int, int]:
+        """The seller's hold, their debt `debt_id` and their gate's count, in one read of the
+        caller's transaction."""
+        pipeline = [
+            *_hold_pipeline(seller_id),
+            {"$unionWith": {"coll": Collections.SELLER_DEBTS, "pipeline": _only(debt_id, "owed")}},
+            {"$unionWith": {"coll": Collections.SELLER_GATES, "pipeline": _only(seller_id, "passes")}},
+        ]
+        rows = [row async for row in await self._disputes.aggregate(pipeline, session=session)]
+        owed = next((row["owed"] for row in rows if "owed" in row), 0)
+        passes = next((row["passes"] for row in rows if "passes" in row), 0)
+        return _hold(seller_id, [row for row in rows if "disputes" in row]), int(owed), int(passes)
 
     async def insert(self, session: AsyncClientSession | None, document: Document) -> None:
         """A new dispute; a second open buyer's dispute of one escrow, or an id used already,
@@ -256,25 +293,9 @@ class DisputeRepository:
         )
         return found is not None
 
-    async def hold_of(self, seller_id: str, session: AsyncClientSession | None = None) -> SellerHold:
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"seller_ids": seller_id, "open": True}},
-            {"$unwind": "$shares"},
-            {"$match": {"shares.seller_id": seller_id}},
-            {
-                "$group": {
-                    "_id": "$currency",
-                    "amount": {"$sum": "$shares.amount"},
-                    "disputes": {"$addToSet": "$_id"},
-                }
-            },
-        ]
-        rows = [row async for row in await self._disputes.aggregate(pipeline, session=session)]
-        return SellerHold(
-            seller_id=seller_id,
-            open_disputes=sum(len(row["disputes"]) for row in rows),
-            amounts={row["_id"]: row["amount"] for row in rows},
-        )
+    async def hold_of(self, seller_id: str) -> SellerHold:
+        rows = [row async for row in await self._disputes.aggregate(_hold_pipeline(seller_id))]
+        return _hold(seller_id, rows)
 
     async def page(self, where: DisputeFilter, limit: int, starting_after: str | None) -> DisputePage:
         query = where.as_query()
@@ -380,3 +401,32 @@ def as_evidence(document: Document) -> Evidence:
         content_type=document.get("content_type"),
         size=document.get("size"),
     )
+
+
+def _hold_pipeline(seller_id: str) -> list[dict[str, Any]]:
+    """The seller's open disputes and chargebacks, one row per currency with its disputes."""
+    return [
+        {"$match": {"seller_ids": seller_id, "open": True}},
+        {"$unwind": "$shares"},
+        {"$match": {"shares.seller_id": seller_id}},
+        {
+            "$group": {
+                "_id": "$currency",
+                "amount": {"$sum": "$shares.amount"},
+                "disputes": {"$addToSet": "$_id"},
+            }
+        },
+    ]
+
+
+def _hold(seller_id: str, rows: list[Document]) -> SellerHold:
+    return SellerHold(
+        seller_id=seller_id,
+        open_disputes=sum(len(row["disputes"]) for row in rows),
+        amounts={row["_id"]: row["amount"] for row in rows},
+    )
+
+
+def _only(document_id: str, field_name: str) -> list[dict[str, Any]]:
+    """A `$unionWith` pipeline adding one field of one document, as a row of its own."""
+    return [{"$match": {"_id": document_id}}, {"$project": {"_id": False, field_name: True}}]

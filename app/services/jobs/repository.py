@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pymongo import DeleteOne
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Collections, Database
+from app.db import Collections, Database, Document
 
 
 class Lease:
@@ -14,6 +15,7 @@ class Lease:
 
     def __init__(self, database: Database, job: str, owner: str, ttl: timedelta) -> None:
         self._leases = database[Collections.LEASES]
+        self._namespace = database.namespace(Collections.LEASES)
         self.job = job
         self.owner = owner
         self._ttl = ttl
@@ -32,4 +34,11 @@ class Lease:
         return True
 
     async def release(self) -> None:
-        await self._leases.delete_one({"_id": self.job, "owner": self.owner})
+        await self._leases.delete_one(self._held())
+
+    def release_write(self) -> DeleteOne:
+        """The release, for the caller's `write_together`: it lands with the work it ends."""
+        return DeleteOne(self._held(), namespace=self._namespace)
+
+    def _held(self) -> Document:
+        return {"_id": self.job, "owner": self.owner}

@@ -77,6 +77,9 @@ class LegacyMigration:
         self._writer = MigrationWriter(ledger, bridge, self._records, audit)
         # Users found with nothing to migrate: not looked up again for `recheck` (see settled.py).
         self._settled: SettledAnswers[MigrationResult] = SettledAnswers(recheck, clock)
+        # Users the marketplace was found to know, for showing a legacy wallet: one read fewer per
+        # `GET /wallet` until it is migrated. Only shown state relies on it; a migration asks again.
+        self._known_users: SettledAnswers[bool] = SettledAnswers(recheck, clock)
 
     async def record(self, user_id: str) -> LegacyWalletRecord | None:
         """What was migrated of the user's legacy wallet, for reports."""
@@ -97,7 +100,7 @@ class LegacyMigration:
             if not credited_since:
                 self._settled.remember(user_id, self._migrated(user_id, wallet))
             return LegacyState(LegacyWalletStatus.MIGRATED, currency_key(wallet.raw_currency), credited_since)
-        judged = await self._judge(user_id, wallets)
+        judged = await self._judge(user_id, wallets, known=await self._shown_user_known(user_id))
         if isinstance(judged, MigrationResult):
             return LegacyState(judged.status, judged.currency, reason=judged.reason)
         return LegacyState(LegacyWalletStatus.NOT_MIGRATED, self._currency, judged.valid.amount.minor_units)
@@ -168,13 +171,28 @@ class LegacyMigration:
         [result] = await self._writer.write(session, [], [late], actor)
         return result
 
+    async def _shown_user_known(self, user_id: str) -> bool:
+        if self._known_users.get(user_id):
+            return True
+        known = user_id in await self._bridge.known_users([user_id])
+        if known:
+            self._known_users.remember(user_id, True)
+        return known
+
     async def _judge(
-        self, user_id: str, wallets: list[LegacyWallet], session: AsyncClientSession | None = None
+        self,
+        user_id: str,
+        wallets: list[LegacyWallet],
+        session: AsyncClientSession | None = None,
+        *,
+        known: bool | None = None,
     ) -> MigrationResult | Opening:
         """An unmigrated wallet judged by the migration's rules: the opening to write, or why not.
-        With a session (in the migration's transaction), a rolled-back record to reopen is read."""
+        With a session (in the migration's transaction), a rolled-back record to reopen is read.
+        `known`: whether the marketplace knows the user, when already found; else asked now."""
         wallet = wallets[0]
-        known = user_id in await self._bridge.known_users([user_id])
+        if known is None:
+            known = user_id in await self._bridge.known_users([user_id])
         try:
             valid = validate_legacy_wallet(
                 wallet.facts(copies=len(wallets), user_known=known), self._currency

@@ -118,11 +118,11 @@ class PaymentOperations:
 
     async def send_recorded(self, request: PaymentRequest[R], recorded: PaymentOperation) -> R:
         """Send `request` as `run(request, recorded=recorded)` does, but leave its success for
-        the caller to complete (`complete_in`) in the transaction that stores what the answer
-        changes: one command fewer, and the operation is pending until that commits, so the
-        janitor re-drives it (same key) and tells this kind's listeners should the caller stop
-        before. A refusal is completed here, as `run` does. `recorded`: just recorded by
-        `record_in`, committed."""
+        the caller to complete (`complete_in` or `succeeded_write`) in the transaction that
+        stores what the answer changes: one command fewer, and the operation is pending until
+        that commits, so the janitor re-drives it (same key) and tells this kind's listeners
+        should the caller stop before. A refusal is completed here, as `run` does. `recorded`:
+        just recorded by `record_in`, committed."""
         return await self._send(request, recorded.id)
 
     async def complete_in(
@@ -136,10 +136,14 @@ class PaymentOperations:
         """Complete `operation` with the provider's `result` in the caller's transaction, unless
         it is finished already, sending `along` (the caller's audit record) in the same command:
         a `bulkWrite`, so not the transaction's first command (SecantusDB refuses it there)."""
-        completion = self._operations.completion_write(
-            operation.id, OperationStatus.SUCCEEDED, _succeeded_fields(result), datetime.now(UTC)
+        await self._db.write_together([self.succeeded_write(operation.id, result), *along], session=session)
+
+    def succeeded_write(self, operation_id: str, result: object) -> NamespacedWrite:
+        """The completion of a sent operation with the provider's answer, for the caller's
+        transaction (`Database.write_together`); an operation finished already stays as it is."""
+        return self._operations.completion_write(
+            operation_id, OperationStatus.SUCCEEDED, _succeeded_fields(result), datetime.now(UTC)
         )
-        await self._db.write_together([completion, *along], session=session)
 
     async def reconcile_pending_operations(
         self,

@@ -5,7 +5,7 @@ through the adapter and reused for `SELLER_BALANCE_CACHE_SECONDS` within a proce
 takes longer than `SELLER_BALANCE_STRIPE_TIMEOUT_SECONDS` or fails answers the last known figure
 with its time (this process's, else the last one any process stored in `seller_balances`), so a
 slow Stripe never makes the page fail. A payout request reads afresh (`fresh_available`), since
-money is decided on it.
+money is decided on it, and keeps nothing of it.
 """
 
 from __future__ import annotations
@@ -137,8 +137,9 @@ class StripeBalances:
         return _figures(reading, stale=False)
 
     async def fresh_available(self, account_id: str, currency: str) -> int:
-        """The available balance as Stripe has it now (no cache: a payout is decided on it)."""
-        return (await self._read(account_id, currency)).available
+        """The available balance as Stripe has it now (no cache: a payout is decided on it). Not
+        kept either: the payout decided on it changes it at once."""
+        return (await self._provider.retrieve_balance(account_id)).available_in(currency)
 
     def forget(self, account_id: str, currency: str) -> None:
         """The cached figure is wrong now (a payout left): the next page reads Stripe again."""

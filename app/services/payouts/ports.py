@@ -11,6 +11,8 @@ from typing import Protocol
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from app.db import NamespacedWrite
+
 
 class DisputeHold(Protocol):
     """A seller's open disputes and chargebacks, and the money at stake in them by currency."""
@@ -22,15 +24,32 @@ class DisputeHold(Protocol):
     def amounts(self) -> Mapping[str, int]: ...
 
 
+class GatedStanding(Protocol):
+    """A seller's hold and debt in one currency, read in the caller's transaction with their gate;
+    `pass_gate` is the write that passes the gate (the caller sends it in that transaction, which
+    orders it among every dispute opening on the seller's money), `gate` the count it makes."""
+
+    @property
+    def hold(self) -> DisputeHold: ...
+
+    @property
+    def owed(self) -> int: ...
+
+    @property
+    def gate(self) -> int: ...
+
+    @property
+    def pass_gate(self) -> NamespacedWrite: ...
+
+
 class SellerDisputes(Protocol):
     """Whether a seller has open disputes or chargebacks, for how much, and what they owe."""
 
     async def hold_of(self, seller_id: str) -> DisputeHold: ...
 
-    async def gated_hold_in(self, session: AsyncClientSession, seller_id: str) -> tuple[int, DisputeHold]:
-        """The hold, read in the caller's transaction and ordered against every dispute opening
-        on the seller's money (a write both make); with the caller's place in that order."""
-        ...
+    async def gated_standing_in(
+        self, session: AsyncClientSession, seller_id: str, currency: str
+    ) -> GatedStanding: ...
 
     async def owed_by(self, seller_id: str, currency: str) -> int: ...
 

@@ -5,21 +5,26 @@ every process), so requests for one seller run one after another: each reads the
 balance from Stripe afresh, after the previous payout has left it, and ten requests at once for
 the whole balance make one payout. The lock lapses after `PAYOUT_LOCK_SECONDS` if its holder
 dies; Stripe's own check (a payout beyond the available balance is refused) stands behind it.
+The seller's gate cannot serve as that lock: it orders the commits of requests, not their reads
+of Stripe's balance, which come before.
 
 No payout is requested while a dispute or chargeback on the seller's money is open. The check
-that counts is made inside the transaction that records the payout, after passing the seller's
-gate (`app.services.disputes`), which every opening passes too, so MongoDB orders the two: a
-dispute opening meanwhile is either seen (the request is refused) or opens after the payout was
-requested. The moment that counts is that commit: a payout requested before a dispute opened is
-legitimate, and is sent to Stripe even when the dispute opens before the call, as one Stripe had
-already would be paid (the dispute then holds the seller's next payouts).
+is made inside the transaction that records the payout, which passes the seller's gate
+(`app.services.disputes`), as every opening does, so MongoDB orders the two: a dispute opening
+meanwhile is either seen (the request is refused) or opens after the payout was requested. The
+moment that counts is that commit: a payout requested before a dispute opened is legitimate, and
+is sent to Stripe even when the dispute opens before the call, as one Stripe had already would be
+paid (the dispute then holds the seller's next payouts).
 
-The payout is recorded `requested` (audited) before Stripe is called through a payment operation
-whose key comes from our payout id, then Stripe's answer is stored as a read of the payout. From
-then on Stripe's events drive it (`refresh_from_stripe`): each reads the payout again, stores it
-by read ticket and, in the same transaction, posts what the ledger owes the new state
-(`app.domain.payouts.ledger_entries`) and audits the change. Payouts made at Stripe directly are
-recorded from their first event the same way.
+The payout is recorded `requested` (audited) with its payment operation (the Stripe call and its
+key, from our payout id) in one transaction, then Stripe is called, then Stripe's answer is
+stored as a read of the payout in one transaction that also completes the operation, audits the
+change and releases the lock. A request whose id was recorded before (its answer lost) continues
+that payout, whatever the checks now say. From then on Stripe's events drive it
+(`refresh_from_stripe`): each reads the payout again, stores it by read ticket and, in the same
+transaction, posts what the ledger owes the new state (`app.domain.payouts.ledger_entries`) and
+audits the change. Payouts made at Stripe directly are recorded from their first event the same
+way.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -38,9 +43,12 @@ from pymongo.errors import DuplicateKeyError
 
 from app.adapters.payment_provider import PaymentProvider, Payout
 from app.adapters.stripe_errors import PaymentProviderError
-from app.db import Database
+from app.db import Database, Document, NamespacedWrite
 from app.domain.audit import Actor, AuditObject
+from app.domain.ledger import JournalEntry
 from app.domain.payouts import (
+    LedgerState,
+    PayoutBelowMinimum,
     PayoutInsufficientFunds,
     PayoutsBlockedByDispute,
     PayoutsDisabled,
@@ -58,11 +66,10 @@ from app.services.audit import AuditLog
 from app.services.jobs import Lease
 from app.services.ledger import Ledger
 from app.services.onboarding import StripeAccounts
-from app.services.payment_operations import CreatePayout, PaymentOperations
+from app.services.payment_operations import CreatePayout, PaymentOperation, PaymentOperations
 from app.services.payouts import metrics
 from app.services.payouts.balances import SellerBalance, SellerBalances, StripeBalances
 from app.services.payouts.ports import EscrowHoldings, SellerDisputes
-from app.services.payouts.ports import exposure as dispute_exposure
 from app.services.payouts.repository import (
     PayoutPage,
     PayoutRecord,
@@ -86,6 +93,15 @@ LOCK_POLL_SECONDS = 0.05
 # Stripe's refusals that mean the same as one of ours.
 STRIPE_SHORT_OF_FUNDS = "balance_insufficient"
 STRIPE_PAYOUTS_NOT_ALLOWED = "payouts_not_allowed"
+# What a request can refuse once the lock is held: after one, the request may be a retry of a
+# payout recorded already, which goes on.
+REFUSALS = (
+    SellerNotOnboarded,
+    PayoutsDisabled,
+    PayoutsBlockedByDispute,
+    PayoutInsufficientFunds,
+    PayoutBelowMinimum,
+)
 
 
 def utc_now() -> datetime:
@@ -161,39 +177,44 @@ class Payouts:
         refuse; `payout_id` names the request, so asking again continues the same payout."""
         if currency != self._currency:
             raise UnsupportedPayoutCurrency(f"payouts are made in {self._currency}, not {currency}")
-        async with self._seller_lock(seller_id):
-            existing = await self._payouts.get(payout_id)
-            if existing is None:
-                return await self._send(
-                    await self._record(payout_id, seller_id, amount, currency, actor), actor
-                )
+        async with self._seller_lock(seller_id) as lock:
+            try:
+                payout, operation = await self._record(payout_id, seller_id, amount, currency, actor)
+            except (DuplicateKeyError, *REFUSALS):
+                # Looked for only now, so a new request costs no read: one recorded under this id
+                # before (a refusal or a duplicate here) is continued, whatever the checks say now.
+                existing = await self._payouts.get(payout_id)
+                if existing is None:
+                    raise
+            else:
+                return await self._send_recorded(payout, operation, actor, lock)
         if existing.seller_id != seller_id:
             raise NotFound(f"no payout {payout_id}")
         return await self._send(existing, actor) if existing.status is PayoutStatus.REQUESTED else existing
 
     async def _record(
         self, payout_id: str, seller_id: str, asked: int | None, currency: str, actor: Actor
-    ) -> PayoutRecord:
-        """Check the seller may pay out, decide the amount and record the payout `requested`."""
+    ) -> tuple[PayoutRecord, PaymentOperation]:
+        """Check the seller may pay out, decide the amount and record the payout `requested`, with
+        the Stripe call that makes it (sent even if this request stops: the janitor finds it)."""
         account = await self._accounts.of_seller(seller_id)
         if account is None or account.snapshot is None:
             raise SellerNotOnboarded(f"seller {seller_id} has no Stripe account yet")
         if not account.snapshot.payouts_enabled:
             raise PayoutsDisabled(f"Stripe does not allow payouts from {account.id} now")
-        # Refused before Stripe's balance is read; checked again in the recording transaction.
-        exposure = await dispute_exposure(self._disputes, seller_id, currency)
-        _refuse_if_disputed(seller_id, exposure.open_disputes, exposure.held)
         available = await self._stripe.fresh_available(account.id, currency)
-        amount = payout_amount(asked, payable(available, exposure.owed_to_platform), self._minimum, currency)
-        document = requested_document(
-            payout_id, seller_id, account.id, amount, currency, actor.id, self._clock()
-        )
+        now = self._clock()
 
-        async def record_in(session: AsyncClientSession) -> None:
-            # Checked again where it counts: a dispute opening meanwhile either shows here or
-            # opens after this commits (the seller's gate, which both pass, orders them).
-            gate, hold = await self._disputes.gated_hold_in(session, seller_id)
-            _refuse_if_disputed(seller_id, hold.open_disputes, hold.amounts.get(currency, 0))
+        async def record_in(session: AsyncClientSession) -> tuple[Document, PaymentOperation]:
+            # Checked where it counts: a dispute opening meanwhile either shows here or opens
+            # after this commits (the seller's gate, which both pass, orders them).
+            standing = await self._disputes.gated_standing_in(session, seller_id, currency)
+            _refuse_if_disputed(
+                seller_id, standing.hold.open_disputes, standing.hold.amounts.get(currency, 0)
+            )
+            amount = payout_amount(asked, payable(available, standing.owed), self._minimum, currency)
+            document = requested_document(payout_id, seller_id, account.id, amount, currency, actor.id, now)
+            call, operation = self._operations.record_in(_call(as_payout(document)), {"seller_id": seller_id})
             audit = self._audit.prepare(
                 session,
                 actor,
@@ -204,33 +225,66 @@ class Payouts:
                     "status": str(PayoutStatus.REQUESTED),
                     "amount": amount,
                     "currency": currency,
-                    "gate": gate,
+                    "gate": standing.gate,
                 },
             )
-            await self._db.write_together([self._payouts.insert_write(document), audit], session=session)
+            # Not first in the transaction: MongoDB refuses a `bulkWrite` that starts one.
+            writes = [standing.pass_gate, self._payouts.insert_write(document), call, audit]
+            await self._db.write_together(writes, session=session)
+            return document, operation
 
-        try:
-            await self._db.transaction(record_in)
-        except DuplicateKeyError:
-            # Recorded meanwhile by a request under the same id whose lock had lapsed.
-            return await self.get(payout_id)
-        metrics.counted(PayoutStatus.REQUESTED, amount, currency)
-        log.info("payout_requested", payout_id=payout_id, seller_id=seller_id, amount=amount)
-        return as_payout(document)
+        document, operation = await self._db.transaction(record_in)
+        payout = as_payout(document)
+        metrics.counted(PayoutStatus.REQUESTED, payout.amount, currency)
+        log.info("payout_requested", payout_id=payout_id, seller_id=seller_id, amount=payout.amount)
+        return payout, operation
+
+    async def _send_recorded(
+        self, payout: PayoutRecord, operation: PaymentOperation, actor: Actor, lock: SellerLock
+    ) -> PayoutRecord:
+        """Make the payout just recorded, and store Stripe's answer with the operation's
+        completion and the lock's release."""
+        made = await self._made(payout, actor, self._operations.send_recorded(_call(payout), operation))
+        view = _view(made)
+        entries, ledger = ledger_entries(
+            payout.seller_id, made.id, payout.amount, payout.currency, view.status, payout.ledger
+        )
+
+        async def store_in(session: AsyncClientSession) -> bool:
+            # Only this request's payout is `requested` without a read stored: what it was is known.
+            stored = await self._payouts.store_read(
+                session, payout.id, CREATION_TICKET, made.id, view, ledger
+            )
+            along = [self._operations.succeeded_write(operation.id, made), lock.release_write()]
+            if stored and payout.status is not view.status:
+                along.append(self._status_audit_write(session, actor, payout, view))
+            await self._write_with_entries(session, entries if stored else [], along)
+            return stored
+
+        stored = await self._db.transaction(store_in)
+        lock.released = True
+        if not stored:  # a Stripe event's read was stored first
+            return await self.get(payout.id)
+        after = _after(payout, made, view, ledger, self._clock())
+        _counted(payout, after, made)
+        return after
 
     async def _send(self, payout: PayoutRecord, actor: Actor) -> PayoutRecord:
-        request = CreatePayout(
-            payout_id=payout.id, account=payout.account_id, amount=payout.amount, currency=payout.currency
-        )
+        """Make a payout recorded by an earlier request (again, under the same key)."""
+        call = self._operations.run(_call(payout), refs={"seller_id": payout.seller_id})
+        made = await self._made(payout, actor, call)
+        return await self._store(payout.id, made, CREATION_TICKET, actor) or await self.get(payout.id)
+
+    async def _made(self, payout: PayoutRecord, actor: Actor, call: Awaitable[Payout]) -> Payout:
+        """Stripe's payout from `call`, or its refusal recorded and raised as ours."""
         try:
-            made = await self._operations.run(request, refs={"seller_id": payout.seller_id})
+            return await call
         except PaymentProviderError as error:
             if not error.outcome_unknown:
                 await self._refused(payout, error, actor)
             raise _ours(error, payout) from error
         finally:
             self._stripe.forget(payout.account_id, payout.currency)
-        return await self._store(payout.id, made, CREATION_TICKET, actor) or await self.get(payout.id)
 
     async def _refused(self, payout: PayoutRecord, error: PaymentProviderError, actor: Actor) -> None:
         code = error.stripe_code or error.code
@@ -245,14 +299,16 @@ class Payouts:
         log.warning("payout_refused_by_stripe", payout_id=payout.id, code=code)
 
     @asynccontextmanager
-    async def _seller_lock(self, seller_id: str) -> AsyncIterator[None]:
+    async def _seller_lock(self, seller_id: str) -> AsyncIterator[SellerLock]:
         lease = Lease(self._db, f"payout_request:{seller_id}", uuid.uuid4().hex, self._lock_for)
         while not await lease.acquire():  # noqa: ASYNC110 - the holder is in another process
             await asyncio.sleep(LOCK_POLL_SECONDS * (1 + random.random()))  # noqa: S311 - jitter only
+        lock = SellerLock(lease)
         try:
-            yield
+            yield lock
         finally:
-            await lease.release()
+            if not lock.released:
+                await lease.release()
 
     # Stripe's view
 
@@ -305,12 +361,7 @@ class Payouts:
     async def _store(self, payout_id: str, seen: Payout, ticket: int, actor: Actor) -> PayoutRecord | None:
         """Store what a read of the payout found, with its ledger entries and audit; the payout as
         stored, or None when a later read was stored already."""
-        view = StripeView(
-            status=PayoutStatus(seen.status),
-            arrival_date=datetime.fromtimestamp(seen.arrival_date, UTC),
-            failure_code=seen.failure_code,
-            failure_message=failure_reason(seen.failure_code, seen.failure_message),
-        )
+        view = _view(seen)
 
         async def store_in(session: AsyncClientSession) -> tuple[PayoutRecord, PayoutRecord] | None:
             before = await self._payouts.get(payout_id, session)
@@ -320,37 +371,43 @@ class Payouts:
             )
             if not await self._payouts.store_read(session, payout_id, ticket, seen.id, view, ledger):
                 return None
-            for posted in entries:
-                await self._ledger.post_in(session, posted)
+            along = []
             if before.status is not view.status:
-                details = {"failure_code": view.failure_code} if view.failure_code else {}
-                await self._status_audit(session, actor, before, view.status, **details)
-            after = replace(
-                before,
-                stripe_payout_id=seen.id,
-                status=view.status,
-                arrival_date=view.arrival_date,
-                failure_code=view.failure_code,
-                failure_message=view.failure_message,
-                ledger=ledger,
-                updated_at=self._clock(),
-            )
-            return before, after
+                along.append(self._status_audit_write(session, actor, before, view))
+            await self._write_with_entries(session, entries, along)
+            return before, _after(before, seen, view, ledger, self._clock())
 
         stored = await self._db.transaction(store_in)
         if stored is None:
             return None
         before, after = stored
-        if before.status is not after.status:
-            metrics.counted(after.status, after.amount, after.currency)
-            log.info(
-                "payout_status_changed",
-                payout_id=payout_id,
-                stripe_payout=seen.id,
-                seller_id=after.seller_id,
-                status=str(after.status),
-            )
+        _counted(before, after, seen)
         return after
+
+    async def _write_with_entries(
+        self, session: AsyncClientSession, entries: Sequence[JournalEntry], along: list[NamespacedWrite]
+    ) -> None:
+        """Post `entries` in the session's transaction, `along` riding on the last one's command
+        (or sent alone when there is no entry, if any)."""
+        for posted in entries[:-1]:
+            await self._ledger.post_in(session, posted)
+        if entries:
+            await self._ledger.post_in(session, entries[-1], along=along)
+        elif along:
+            await self._db.write_together(along, session=session)
+
+    def _status_audit_write(
+        self, session: AsyncClientSession, actor: Actor, payout: PayoutRecord, view: StripeView
+    ) -> NamespacedWrite:
+        details = {"failure_code": view.failure_code} if view.failure_code else {}
+        return self._audit.prepare(
+            session,
+            actor,
+            STATUS_CHANGED,
+            AuditObject("payout", payout.id),
+            before={"status": str(payout.status)},
+            after={"status": str(view.status), **details},
+        )
 
     async def _status_audit(
         self,
@@ -368,6 +425,60 @@ class Payouts:
             before={"status": str(payout.status)},
             after={"status": str(target), **details},
         )
+
+
+@dataclass(slots=True)
+class SellerLock:
+    """The seller's lock, released with the payout's last write or, failing that, on leaving."""
+
+    lease: Lease
+    released: bool = False
+
+    def release_write(self) -> NamespacedWrite:
+        return self.lease.release_write()
+
+
+def _call(payout: PayoutRecord) -> CreatePayout:
+    return CreatePayout(
+        payout_id=payout.id, account=payout.account_id, amount=payout.amount, currency=payout.currency
+    )
+
+
+def _view(seen: Payout) -> StripeView:
+    return StripeView(
+        status=PayoutStatus(seen.status),
+        arrival_date=datetime.fromtimestamp(seen.arrival_date, UTC),
+        failure_code=seen.failure_code,
+        failure_message=failure_reason(seen.failure_code, seen.failure_message),
+    )
+
+
+def _after(
+    before: PayoutRecord, seen: Payout, view: StripeView, ledger: LedgerState, now: datetime
+) -> PayoutRecord:
+    return replace(
+        before,
+        stripe_payout_id=seen.id,
+        status=view.status,
+        arrival_date=view.arrival_date,
+        failure_code=view.failure_code,
+        failure_message=view.failure_message,
+        ledger=ledger,
+        updated_at=now,
+    )
+
+
+def _counted(before: PayoutRecord, after: PayoutRecord, seen: Payout) -> None:
+    if before.status is after.status:
+        return
+    metrics.counted(after.status, after.amount, after.currency)
+    log.info(
+        "payout_status_changed",
+        payout_id=after.id,
+        stripe_payout=seen.id,
+        seller_id=after.seller_id,
+        status=str(after.status),
+    )
 
 
 def _refuse_if_disputed(seller_id: str, open_disputes: int, held: int) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.db import Collections, Database
 from app.domain.audit import Actor, ActorKind
 from app.domain.disputes import OPEN_STATUSES, DisputeReason, DisputeStatus, Outcome
 from app.errors import ServiceError
-from app.services.disputes import DisputeHolds, OpenDispute, Resolution, SellerHold
+from app.services.disputes import DisputeHolds, GatedStanding, OpenDispute, Resolution, SellerHold
 from sim.day_invariants import no_payout_while_disputed
 from tests.checkout_support import SELLER_A, Marketplace
 from tests.payouts_support import request_payout, sell_and_settle, seller_with_bank
@@ -93,16 +94,16 @@ async def test_the_days_invariant_catches_a_payout_requested_past_an_open_disput
     order = await paid_order(market, BUYER, [("prod_mug", 1)], key="held")
     opened = await open_dispute(market, BUYER, order["order_id"], SELLER_A, key="blind-d")
     assert opened.status_code == 201, opened.text
-    gated_hold_in = DisputeHolds.gated_hold_in
+    gated_standing_in = DisputeHolds.gated_standing_in
 
     async def blind(
-        holds: DisputeHolds, session: AsyncClientSession, seller_id: str
-    ) -> tuple[int, SellerHold]:
-        gate, _ = await gated_hold_in(holds, session, seller_id)
-        return gate, SellerHold(seller_id, open_disputes=0)
+        holds: DisputeHolds, session: AsyncClientSession, seller_id: str, currency: str
+    ) -> GatedStanding:
+        standing = await gated_standing_in(holds, session, seller_id, currency)
+        return replace(standing, hold=SellerHold(seller_id, open_disputes=0))
 
     monkeypatch.setattr(DisputeHolds, "hold_of", lambda _, seller_id: nothing_held(seller_id))
-    monkeypatch.setattr(DisputeHolds, "gated_hold_in", blind)
+    monkeypatch.setattr(DisputeHolds, "gated_standing_in", blind)
     slipped = await request_payout(market, SELLER_A, key="blind-p", amount=PAYOUT)
     assert slipped.status_code == 201, slipped.text
     await market.services.audit_sealer.seal_pending()

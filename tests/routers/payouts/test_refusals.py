@@ -4,7 +4,7 @@ platform taken from what they may pay out."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from app.auth import Role
 from app.container import Services
 from app.routers.dependencies import get_payouts
-from app.services.disputes import DisputeHolds
+from app.services.disputes import DisputeHolds, GatedStanding
 from app.services.payouts import DisputeHold, Payouts, SellerDisputes
 from tests.checkout_support import SELLER_A, SELLER_B, Marketplace
 from tests.payouts_support import MUG_NET, get_json, request_payout, sell_and_settle, seller_with_bank
@@ -38,10 +38,14 @@ class DisputesOf:
     async def hold_of(self, seller_id: str) -> DisputeHold:
         return self._hold if seller_id == self._seller_id else Hold()
 
-    async def gated_hold_in(self, session: AsyncClientSession, seller_id: str) -> tuple[int, DisputeHold]:
-        """The seller's real gate passed, this hold answered."""
-        gate, _ = await self._gates.gated_hold_in(session, seller_id)
-        return gate, await self.hold_of(seller_id)
+    async def gated_standing_in(
+        self, session: AsyncClientSession, seller_id: str, currency: str
+    ) -> GatedStanding:
+        """The seller's real gate read and passed, this hold and debt answered."""
+        standing = await self._gates.gated_standing_in(session, seller_id, currency)
+        return replace(
+            standing, hold=await self.hold_of(seller_id), owed=await self.owed_by(seller_id, currency)
+        )
 
     async def owed_by(self, seller_id: str, currency: str) -> int:
         return self._owed if seller_id == self._seller_id else 0

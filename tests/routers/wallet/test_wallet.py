@@ -8,9 +8,10 @@ from app.auth import Role
 from app.container import Services
 from app.domain.audit import Actor
 from app.domain.ledger import Accounts, EntryKind, Move, entry
+from app.domain.migration import LegacyWalletStatus, RejectionReason
 from tests.command_log import CommandLog
 from tests.conftest import TokenFactory, bearer
-from tests.legacy_wallets import insert_legacy_wallet
+from tests.legacy_wallets import USERS, insert_legacy_wallet
 
 
 @pytest.fixture
@@ -182,31 +183,56 @@ async def test_another_buyers_topup_is_not_found_exactly_like_an_unknown_one(
     }
 
 
-async def test_reading_the_wallet_costs_four_reads_then_two_once_the_legacy_side_is_settled(
+async def test_reading_the_wallet_costs_four_reads_then_three_then_two_once_the_legacy_side_is_settled(
     client: httpx.AsyncClient, services: Services, token: TokenFactory, command_log: CommandLog
 ) -> None:
-    """Unmigrated, the legacy wallet is read and judged (is its user a marketplace user?); once
-    migrated, neither is read again. The flags' rules are in the process's cache."""
+    """Unmigrated, the legacy wallet is read and judged (is its user a marketplace user? asked
+    once, a user found is remembered); once migrated, neither is read again. The flags' rules are
+    in the process's cache."""
     await insert_legacy_wallet(services.database, "reader", "42.10")
     await credit_platform_wallet(services, "reader", 1500, "reader-topup")
     headers = bearer(token("reader", Role.BUYER))
     await services.feature_flags.states()
 
+    with command_log.recording(services.settings.mongodb_database) as first_reads:
+        first = (await client.get("/wallet", headers=headers)).json()
     with command_log.recording(services.settings.mongodb_database) as unmigrated_reads:
         before = (await client.get("/wallet", headers=headers)).json()
     await services.migration.migrate_user("reader", Actor.user("reader"))
     with command_log.recording(services.settings.mongodb_database) as settled_reads:
         after = (await client.get("/wallet", headers=headers)).json()
 
+    assert first == before
     assert (before["legacy_wallet_status"], before["total_balance"]) == ("not_migrated", 5710)
     assert (after["legacy_wallet_status"], after["total_balance"]) == ("migrated", 5710)
-    assert sorted((c.name, c.collection) for c in unmigrated_reads) == [
+    assert sorted((c.name, c.collection) for c in first_reads) == [
         ("aggregate", "topups"),
         ("find", "ledger_accounts"),
         ("find", "users"),
+        ("find", "wallets"),
+    ]
+    assert sorted((c.name, c.collection) for c in unmigrated_reads) == [
+        ("aggregate", "topups"),
+        ("find", "ledger_accounts"),
         ("find", "wallets"),
     ]
     assert sorted((c.name, c.collection) for c in settled_reads) == [
         ("aggregate", "topups"),
         ("find", "ledger_accounts"),
     ]
+
+
+async def test_a_user_shown_known_is_asked_again_when_migrated(
+    client: httpx.AsyncClient, services: Services, token: TokenFactory
+) -> None:
+    """Only what is shown relies on the remembered user: a user the marketplace removed since is
+    refused by the migration itself, and nothing moves."""
+    await insert_legacy_wallet(services.database, "leaver", "9.00")
+    shown = (await client.get("/wallet", headers=bearer(token("leaver", Role.BUYER)))).json()
+    await services.database[USERS].delete_many({"_id": "leaver"})
+
+    result = await services.migration.migrate_user("leaver", Actor.user("leaver"))
+
+    assert shown["legacy_wallet_status"] == "not_migrated"
+    assert (result.status, result.reason) == (LegacyWalletStatus.INVALID, RejectionReason.UNKNOWN_USER)
+    assert await services.migration.record("leaver") is None

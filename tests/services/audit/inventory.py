@@ -30,8 +30,9 @@ STORED_FROM_STRIPE: dict[str, str] = {
     "app.services.payouts.repository:PayoutRepository.store_read": (
         "a payout as read; `payout.status_changed` when its status changes"
     ),
-    "app.services.payouts.service:Payouts._store.<locals>.store_in": (
-        "a payout as read, and the entries its new status books; `payout.status_changed` with them"
+    "app.services.payouts.service:Payouts._write_with_entries": (
+        "a payout as read, and the entries its new status books; `payout.status_changed` with them "
+        "(and, stored by its request, the Stripe call's completion and the seller's lock released)"
     ),
 }
 
@@ -40,8 +41,12 @@ NOT_STATE_CHANGES: dict[str, str] = {
     "app.services.disputes.repository:DisputeRepository.pass_gate": (
         "a seller's gate: orders a payout request and a dispute's opening, each audited with its count"
     ),
+    "app.services.disputes.repository:DisputeRepository.gate_pass_write": (
+        "a seller's gate: orders a payout request and a dispute's opening, each audited with its count"
+    ),
     "app.services.jobs.repository:Lease.acquire": "a job's (or a seller's payout) lock: who may work now",
     "app.services.jobs.repository:Lease.release": "a job's (or a seller's payout) lock: who may work now",
+    "app.services.jobs.repository:Lease.release_write": "a job's (or a seller's payout) lock: who may work now",
     "app.services.idempotency.repository:IdempotencyRepository.insert_in_flight": (
         "an idempotent request's stored answer: replays it, changes nothing"
     ),

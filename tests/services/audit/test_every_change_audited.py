@@ -737,7 +737,7 @@ ROWS: list[Row] = [
         "PayoutRepository.insert_write",
         "Payouts._record.<locals>.record_in",
         "PayoutRepository.store_read",
-        "Payouts._store.<locals>.store_in",
+        "Payouts._write_with_entries",
     ),
     row(payout_refused_by_stripe, "PayoutRepository.refuse"),
     row(payout_made_at_stripe, "PayoutRepository.insert", "PayoutRepository.store_read"),
