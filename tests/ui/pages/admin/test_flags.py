@@ -43,7 +43,7 @@ async def test_an_admin_rolls_a_flag_out_and_checks_what_a_user_gets(
     await expect(saved).to_be_focused()
     await expect(panel).to_contain_text("admin-ui")
     stored = await eventually_found(
-        database, Collections.AUDIT_PENDING, {"action": "feature_flag.updated", "object.id": FLAG}
+        database, Collections.AUDIT_LOG, {"action": "feature_flag.updated", "object.id": FLAG}
     )
     assert stored["after"]["rollout_percent"] == 25
 
