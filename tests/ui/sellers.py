@@ -3,11 +3,13 @@ connected account Stripe (the emulator) has verified or restricted, its news bro
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import httpx
 
 from app.db import Collections, Database
+from app.domain.webhooks import EventStatus
 from tests.conftest import bearer, eventually_found
 
 if TYPE_CHECKING:
@@ -54,4 +56,19 @@ async def verified_seller(
     account_id = (await onboarding_link(service_url, seller_token, seller_id))["account_id"]
     await emulator.control_async(f"accounts/{account_id}/verify", account_number=account_number)
     await account_in(database, account_id, "active")
+    await webhooks_quiet(emulator, database)
     return account_id
+
+
+async def webhooks_quiet(emulator: EmulatorServer, database: Database) -> None:
+    """Wait until every event the emulator sent is delivered and handled: a later change at
+    Stripe is then news only to the events it makes (a late event of an earlier change re-reads
+    the account from Stripe and would bring it too)."""
+    unhandled = {"status": {"$in": [str(EventStatus.PENDING), str(EventStatus.PROCESSING)]}}
+    for _ in range(400):
+        delivery = await emulator.inspect_async("delivery")
+        delivered = delivery["queued"] == delivery["in_flight"] == 0
+        if delivered and await database[Collections.WEBHOOK_EVENTS].find_one(unhandled) is None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("webhook deliveries or their handling did not finish")
