@@ -8,7 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -52,22 +52,50 @@ def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+# Third-party loggers that narrate every HTTP call: the service logs each Stripe call itself
+# (`stripe_call`, with its ids and duration), so theirs are kept to warnings and above.
+_CHATTY_LIBRARIES = ("stripe", "httpx", "httpcore")
+
+
+class _JsonLines(logging.StreamHandler[TextIO]):
+    """Standard-library records (uvicorn's, the libraries') as the same JSON lines."""
+
+
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_secrets,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact_secrets,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(),
         # Not cached: the configuration must stay swappable (tests capture logs after start-up).
         cache_logger_on_first_use=False,
     )
+    _route_standard_logging(level, shared)
+
+
+def _route_standard_logging(level: str, shared: list[structlog.typing.Processor]) -> None:
+    handler = _JsonLines(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    # Configured again (a test, a second app): one handler of ours, the others' left in place.
+    root.handlers = [*(h for h in root.handlers if not isinstance(h, _JsonLines)), handler]
+    root.setLevel(level)
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def _incoming_request_id(scope: Scope) -> str:
