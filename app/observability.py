@@ -85,6 +85,7 @@ def _route_standard_logging(level: str, shared: list[structlog.typing.Processor]
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
                 structlog.processors.JSONRenderer(),
             ],
         )

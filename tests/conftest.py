@@ -52,6 +52,15 @@ def problems_stay_documented() -> Iterator[None]:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def transactions_stay_portable_to_mongodb() -> Iterator[None]:
+    """After the session's last test: no transaction sent what MongoDB refuses in one (SecantusDB,
+    the tests' server, accepts some of it)."""
+    yield
+    refused = COMMANDS.refused_by_mongodb_in_transactions
+    assert not refused, "MongoDB refuses these inside a transaction: " + "; ".join(sorted(set(refused)))
+
+
 @pytest.fixture(scope="session")
 def mongodb_uri() -> Iterator[str]:
     with secantus_server() as uri:

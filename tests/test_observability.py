@@ -67,3 +67,17 @@ def test_configured_twice_each_line_is_written_once(
     logging.getLogger("uvicorn.error").info("started")
 
     assert [line["event"] for line in read(capsys)] == ["started"]
+
+
+def test_a_standard_library_exception_keeps_its_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    try:
+        {}["missing"]
+    except KeyError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+
+    [line] = read(capsys)
+    assert line["event"] == "Exception in ASGI application"
+    assert isinstance(line["exception"], str)
+    assert "Traceback (most recent call last)" in line["exception"]
+    assert "KeyError: 'missing'" in line["exception"]

@@ -241,16 +241,18 @@ class DisputeRepository:
         self, session: AsyncClientSession, seller_id: str, debt_id: str
     ) -> tuple[SellerHold, int, int]:
         """The seller's hold, their debt `debt_id` and their gate's count, in one read of the
-        caller's transaction."""
+        caller's transaction. (`$facet` answers one document even without a dispute, for the
+        `$lookup`s to join; MongoDB refuses `$unionWith` inside a transaction.)"""
         pipeline = [
-            *_hold_pipeline(seller_id),
-            {"$unionWith": {"coll": Collections.SELLER_DEBTS, "pipeline": _only(debt_id, "owed")}},
-            {"$unionWith": {"coll": Collections.SELLER_GATES, "pipeline": _only(seller_id, "passes")}},
+            _open_disputes_of(seller_id),
+            {"$facet": {"hold": _held_by_currency(seller_id)}},
+            _one_field(Collections.SELLER_DEBTS, debt_id, "owed"),
+            _one_field(Collections.SELLER_GATES, seller_id, "passes"),
         ]
-        rows = [row async for row in await self._disputes.aggregate(pipeline, session=session)]
-        owed = next((row["owed"] for row in rows if "owed" in row), 0)
-        passes = next((row["passes"] for row in rows if "passes" in row), 0)
-        return _hold(seller_id, [row for row in rows if "disputes" in row]), int(owed), int(passes)
+        [row] = [row async for row in await self._disputes.aggregate(pipeline, session=session)]
+        owed = row["owed"][0]["owed"] if row["owed"] else 0
+        passes = row["passes"][0]["passes"] if row["passes"] else 0
+        return _hold(seller_id, row["hold"]), int(owed), int(passes)
 
     async def insert(self, session: AsyncClientSession | None, document: Document) -> None:
         """A new dispute; a second open buyer's dispute of one escrow, or an id used already,
@@ -405,8 +407,15 @@ def as_evidence(document: Document) -> Evidence:
 
 def _hold_pipeline(seller_id: str) -> list[dict[str, Any]]:
     """The seller's open disputes and chargebacks, one row per currency with its disputes."""
+    return [_open_disputes_of(seller_id), *_held_by_currency(seller_id)]
+
+
+def _open_disputes_of(seller_id: str) -> dict[str, Any]:
+    return {"$match": {"seller_ids": seller_id, "open": True}}
+
+
+def _held_by_currency(seller_id: str) -> list[dict[str, Any]]:
     return [
-        {"$match": {"seller_ids": seller_id, "open": True}},
         {"$unwind": "$shares"},
         {"$match": {"shares.seller_id": seller_id}},
         {
@@ -427,6 +436,13 @@ def _hold(seller_id: str, rows: list[Document]) -> SellerHold:
     )
 
 
-def _only(document_id: str, field_name: str) -> list[dict[str, Any]]:
-    """A `$unionWith` pipeline adding one field of one document, as a row of its own."""
-    return [{"$match": {"_id": document_id}}, {"$project": {"_id": False, field_name: True}}]
+def _one_field(collection: str, document_id: str, field_name: str) -> dict[str, Any]:
+    """A `$lookup` adding one field of one document of `collection` as `field_name`: a list of
+    that document's field, empty when there is no such document."""
+    return {
+        "$lookup": {
+            "from": collection,
+            "pipeline": [{"$match": {"_id": document_id}}, {"$project": {"_id": False, field_name: True}}],
+            "as": field_name,
+        }
+    }

@@ -180,9 +180,10 @@ class Payouts:
         async with self._seller_lock(seller_id) as lock:
             try:
                 payout, operation = await self._record(payout_id, seller_id, amount, currency, actor)
-            except (DuplicateKeyError, *REFUSALS):
+            except (DuplicateKeyError, PaymentProviderError, *REFUSALS):
                 # Looked for only now, so a new request costs no read: one recorded under this id
-                # before (a refusal or a duplicate here) is continued, whatever the checks say now.
+                # before (a refusal, a duplicate, or Stripe's balance unreadable here) is
+                # continued, whatever the checks say now.
                 existing = await self._payouts.get(payout_id)
                 if existing is None:
                     raise
@@ -228,7 +229,7 @@ class Payouts:
                     "gate": standing.gate,
                 },
             )
-            # Not first in the transaction: MongoDB refuses a `bulkWrite` that starts one.
+            # Not first in the transaction: SecantusDB refuses a `bulkWrite` that starts one.
             writes = [standing.pass_gate, self._payouts.insert_write(document), call, audit]
             await self._db.write_together(writes, session=session)
             return document, operation

@@ -329,6 +329,9 @@ class ReconciliationRepository:
     ) -> Discrepancy | None:
         """Move the discrepancy to the resolution's status if it may go there from where it is;
         the discrepancy as it was before, or None when it did not move."""
+        # Acknowledged, a discrepancy stands as it did (open): its `standing` is left as it is, so
+        # a drift recorded before only one could stand does not meet the unique index.
+        still_standing = resolution.resolution.status in STANDING
         document = await self._discrepancies.find_one_and_update(
             {
                 "_id": discrepancy_id,
@@ -337,7 +340,7 @@ class ReconciliationRepository:
             {
                 "$set": {
                     "status": str(resolution.resolution.status),
-                    "standing": resolution.resolution.status in STANDING,
+                    **({} if still_standing else {"standing": False}),
                     "resolution": {
                         "resolution": str(resolution.resolution),
                         "note": resolution.note,

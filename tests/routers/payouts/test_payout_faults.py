@@ -91,3 +91,23 @@ async def test_left_alone_the_lost_payout_is_settled_by_the_janitor_and_stored_f
     assert stored["status"] == "pending"
     assert await stripe_payouts(market, account) == [(payout["_id"], MUG_NET)]
     await market.assert_invariants()
+
+
+async def test_asked_again_while_stripe_balance_is_unreadable_the_lost_payout_still_goes_on(
+    market: Marketplace,
+) -> None:
+    """The retry of a recorded payout needs no balance: Stripe's balance answering 500 does not
+    stop it from being made (under its key, so once)."""
+    account, payout = await lost_payout(market)
+    await market.emulator.control_async(
+        "faults", path_prefix="/v1/balance", method="GET", count=5, status=500
+    )
+
+    retried = await request_payout(market, SELLER_A, key="lost", amount=MUG_NET)
+
+    assert retried.status_code == 201, retried.text
+    assert (retried.json()["payout_id"], retried.json()["status"]) == (payout["_id"], "pending")
+    assert await stripe_payouts(market, account) == [(payout["_id"], MUG_NET)]
+    await market.emulator.clear_faults_async()
+    await market.pump()
+    await market.assert_invariants()

@@ -127,3 +127,23 @@ async def test_two_admins_adjusting_at_once_book_one_adjustment(
     assert all(isinstance(o, DiscrepancyAlreadyResolved) for o in outcomes if isinstance(o, BaseException))
     assert len(await audit_documents(database, action="discrepancy.resolved")) == 1
     await assert_money_invariants(database, services.provider)
+
+
+async def test_drifts_recorded_before_one_could_stand_may_each_be_acknowledged(
+    services: Services, database: Database, drift: Discrepancy
+) -> None:
+    """Drifts written when each run opened its own carry no `standing` mark: acknowledging them
+    one after the other does not meet the index that lets one drift stand per currency."""
+    discrepancies_collection = database[Collections.DISCREPANCIES]
+    original = await discrepancies_collection.find_one({"_id": drift.id})
+    assert original is not None
+    await discrepancies_collection.update_many({}, {"$unset": {"standing": ""}})
+    older = {**original, "_id": "disc_older_drift", "expected": 0, "actual": 100}
+    del older["standing"]
+    await discrepancies_collection.insert_one(older)
+    review = services.reconciliation_review
+
+    first = await review.resolve(drift.id, Resolution.ACKNOWLEDGED, "known", ADMIN)
+    second = await review.resolve("disc_older_drift", Resolution.ACKNOWLEDGED, "known too", ADMIN)
+
+    assert first.status is second.status is DiscrepancyStatus.ACKNOWLEDGED
