@@ -13,6 +13,10 @@ import structlog
 
 from app.observability import configure_logging
 
+# A library's logger, as uvicorn's are under `python -m app serve` (no logging config of its own:
+# its records propagate to the root logger). The tests' own servers configure uvicorn's loggers.
+LIBRARY = "a_library"
+
 
 @pytest.fixture(autouse=True)
 def standard_logging_restored() -> Iterator[None]:
@@ -34,13 +38,13 @@ def test_a_standard_library_record_is_a_json_line_with_the_request_context(
     configure_logging("INFO")
     structlog.contextvars.bind_contextvars(request_id="req-1")
     try:
-        logging.getLogger("uvicorn.error").warning("Application startup failed: %s", "database unreachable")
+        logging.getLogger(LIBRARY).warning("Application startup failed: %s", "database unreachable")
     finally:
         structlog.contextvars.clear_contextvars()
 
     [line] = read(capsys)
     assert line["event"] == "Application startup failed: database unreachable"
-    assert (line["logger"], line["level"], line["request_id"]) == ("uvicorn.error", "warning", "req-1")
+    assert (line["logger"], line["level"], line["request_id"]) == (LIBRARY, "warning", "req-1")
     assert "timestamp" in line
 
 
@@ -64,7 +68,7 @@ def test_configured_twice_each_line_is_written_once(
 ) -> None:
     configure_logging("INFO")
     configure_logging("INFO")
-    logging.getLogger("uvicorn.error").info("started")
+    logging.getLogger(LIBRARY).info("started")
 
     assert [line["event"] for line in read(capsys)] == ["started"]
 
@@ -74,7 +78,7 @@ def test_a_standard_library_exception_keeps_its_traceback(capsys: pytest.Capture
     try:
         {}["missing"]
     except KeyError:
-        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+        logging.getLogger(LIBRARY).exception("Exception in ASGI application")
 
     [line] = read(capsys)
     assert line["event"] == "Exception in ASGI application"
