@@ -111,7 +111,7 @@ class Reconciliation:
             found += len(differences)
             for reading in (finding for finding in findings if isinstance(finding, BalanceReading)):
                 recorded += await self._drifts.settle(context.run_id, reading, datetime.now(UTC))
-                found += reading.unexplained != 0
+                found += 1 if reading.unexplained else 0
         counts = MatchCounts(tally.stripe_objects, tally.our_records, tally.matched, found)
         return counts, recorded
 

@@ -113,17 +113,13 @@ async function renderDiscrepancy({ view, page, session }, discrepancyId) {
     title: `Discrepancy ${discrepancyId}`,
     load: () => get(pathOf(ONE, { discrepancy_id: discrepancyId })),
     draw: (discrepancy, { area, redraw }) => [
-      summary(discrepancy),
+      summary(discrepancy, page),
       // Offered to admins while it can still change; the service refuses anything else anyway.
       hasAnyRole(session, ['admin']) && RESOLVABLE.includes(discrepancy.status)
         ? resolveForm(discrepancy, resolutions, area, redraw)
         : null,
     ],
   });
-}
-
-function discrepancyLink(id) {
-  return h('a', { href: `#/admin/reconciliation/${encodeURIComponent(id)}`, class: 'mono' }, id);
 }
 
 function ids(byName) {
@@ -136,7 +132,7 @@ function ids(byName) {
   );
 }
 
-function summary(discrepancy) {
+function summary(discrepancy, page) {
   const resolution = discrepancy.resolution;
   const superseded = discrepancy.superseded;
   return panel(
@@ -159,7 +155,7 @@ function summary(discrepancy) {
         ['Superseded', superseded ? h('span', {}, `by run ${superseded.run_id}, `, time(superseded.at)) : null],
         ['Why', superseded?.reason],
         ['Unexplained since', superseded ? money(superseded.unexplained, discrepancy.currency) : null],
-        ['Replaced by', superseded?.replaced_by ? discrepancyLink(superseded.replaced_by) : null],
+        ['Replaced by', superseded?.replaced_by ? objectLink(page, superseded.replaced_by) : null],
       ]),
       h('p', {}, auditLink('discrepancy', discrepancy.id, 'Audit trail of this discrepancy')),
     ],
