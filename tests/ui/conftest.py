@@ -19,6 +19,7 @@ from app.auth import Role
 from app.config import Settings
 from app.db import Database
 from tests.conftest import TokenFactory, make_settings
+from tests.ui.market import LiveMarket
 
 if TYPE_CHECKING:
     from stripe_emulator.testing import EmulatorServer
@@ -112,3 +113,11 @@ async def page(
 @pytest.fixture
 def admin_token(token: TokenFactory) -> str:
     return token("admin-ui", Role.ADMIN)
+
+
+@pytest.fixture
+def live_market(
+    live_service: str, emulator: EmulatorServer, database: Database, settings: Settings, token: TokenFactory
+) -> LiveMarket:
+    """The marketplace around the live service: sellers, buyers and their orders, through its API."""
+    return LiveMarket(live_service, emulator, database, settings, token)

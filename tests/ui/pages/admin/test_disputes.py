@@ -11,15 +11,14 @@ from typing import TYPE_CHECKING
 from playwright.async_api import Page, expect
 
 from app.auth import Role
-from app.config import Settings
 from app.db import Collections, Database
 from tests.checkout_support import SELLER_A
-from tests.conftest import TokenFactory, eventually_found
+from tests.conftest import eventually_found
 from tests.ui.browsing import sign_in
 from tests.ui.market import LiveMarket
 
 if TYPE_CHECKING:
-    from stripe_emulator.testing import EmulatorServer
+    pass
 
 BUYER = "buyer-ui"
 RECEIPT = b"\x89PNG\r\n\x1a\n a receipt"
@@ -45,16 +44,12 @@ async def disputed_order(market: LiveMarket) -> str:
 
 async def test_an_admin_resolves_a_dispute_with_a_refund_and_it_leaves_the_queue(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
     tmp_path: Path,
 ) -> None:
-    market = LiveMarket(live_service, emulator, database, settings, token)
-    dispute_id = await disputed_order(market)
+    dispute_id = await disputed_order(live_market)
     await sign_in(page, admin_token)
 
     await page.get_by_role("navigation", name="Pages").get_by_role("link", name="Disputes").click()
@@ -93,24 +88,20 @@ async def test_an_admin_resolves_a_dispute_with_a_refund_and_it_leaves_the_queue
     await expect(page.get_by_role("row").filter(has_text=dispute_id)).to_contain_text("resolved refund")
 
     await eventually_found(database, Collections.REFUNDS, {"dispute_id": dispute_id, "status": "succeeded"})
-    await market.assert_invariants()
+    await live_market.assert_invariants()
 
 
 async def test_a_dispute_resolved_meanwhile_another_way_refuses_the_decision_with_its_message(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = LiveMarket(live_service, emulator, database, settings, token)
-    dispute_id = await disputed_order(market)
+    dispute_id = await disputed_order(live_market)
     await sign_in(page, admin_token)
     await page.goto(f"/ui/#/admin/disputes/{dispute_id}")
     await expect(page.get_by_role("button", name="Resolve dispute")).to_be_visible()
-    await market.call(
+    await live_market.call(
         "POST",
         f"/admin/disputes/{dispute_id}/resolve",
         "admin-2",
@@ -141,14 +132,10 @@ async def test_a_dispute_resolved_meanwhile_another_way_refuses_the_decision_wit
 
 async def test_a_split_without_an_amount_shows_its_message(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
-    database: Database,
-    settings: Settings,
 ) -> None:
-    dispute_id = await disputed_order(LiveMarket(live_service, emulator, database, settings, token))
+    dispute_id = await disputed_order(live_market)
     await sign_in(page, admin_token)
     await page.goto(f"/ui/#/admin/disputes/{dispute_id}")
 
@@ -169,14 +156,10 @@ async def test_a_split_without_an_amount_shows_its_message(
 
 async def test_the_disputes_notification_leads_to_it_and_is_marked_read(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
-    database: Database,
-    settings: Settings,
 ) -> None:
-    dispute_id = await disputed_order(LiveMarket(live_service, emulator, database, settings, token))
+    dispute_id = await disputed_order(live_market)
     await sign_in(page, admin_token)
 
     await page.get_by_role("navigation", name="Pages").get_by_role("link", name="Notifications").click()

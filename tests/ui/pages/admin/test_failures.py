@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from playwright.async_api import Page, expect
 
 from app.auth import Role
-from app.config import Settings
 from app.db import Collections, Database
 from tests.checkout_support import SELLER_A
 from tests.conftest import TokenFactory, eventually_found
@@ -44,15 +43,11 @@ async def failed_refund(market: LiveMarket) -> str:
 
 async def test_an_admin_gives_a_failed_card_refund_to_the_buyers_wallet(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = LiveMarket(live_service, emulator, database, settings, token)
-    refund_id = await failed_refund(market)
+    refund_id = await failed_refund(live_market)
     await sign_in(page, admin_token)
 
     await (
@@ -83,20 +78,17 @@ async def test_an_admin_gives_a_failed_card_refund_to_the_buyers_wallet(
     await expect(done).to_be_focused()
     await expect(page.get_by_text("No refund has failed.")).to_be_visible()
 
-    wallet = await market.call("GET", "/wallet", BUYER, Role.BUYER)
+    wallet = await live_market.call("GET", "/wallet", BUYER, Role.BUYER)
     assert wallet["platform_balance"] == 1800, wallet
-    await market.assert_invariants()
+    await live_market.assert_invariants()
 
 
 async def test_support_sees_a_failed_refund_but_is_offered_no_action(
     page: Page,
+    live_market: LiveMarket,
     token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
-    database: Database,
-    settings: Settings,
 ) -> None:
-    refund_id = await failed_refund(LiveMarket(live_service, emulator, database, settings, token))
+    refund_id = await failed_refund(live_market)
     await sign_in(page, token("support-ui", Role.SUPPORT))
     await page.goto("/ui/#/admin/failures")
 
@@ -108,20 +100,17 @@ async def test_support_sees_a_failed_refund_but_is_offered_no_action(
 
 async def test_a_transfer_stripe_refused_for_good_shows_with_its_reason(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
     emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = LiveMarket(live_service, emulator, database, settings, token)
-    await market.open(SELLER_A)
-    order_id = await market.paid_order(BUYER, "prod_mug")
+    await live_market.open(SELLER_A)
+    order_id = await live_market.paid_order(BUYER, "prod_mug")
     await emulator.control_async(
         "faults", path_prefix="/v1/transfers", method="POST", status=400, code="transfers_not_allowed"
     )
-    await market.call(
+    await live_market.call(
         "POST", f"/orders/{order_id}/confirm-delivery", BUYER, Role.BUYER, key="delivered", json={}
     )
     transfer = await eventually_found(
@@ -142,4 +131,4 @@ async def test_a_transfer_stripe_refused_for_good_shows_with_its_reason(
     await expect(row.locator("td[data-label=Order]")).to_have_text(order_id)
     await expect(row.locator("td[data-label=Why]")).to_contain_text("(transfers_not_allowed)")
     await expect(page.get_by_text("No refund has failed.")).to_be_visible()
-    await market.assert_invariants()
+    await live_market.assert_invariants()

@@ -10,14 +10,14 @@ from playwright.async_api import Page, expect
 
 from app.config import Settings
 from app.db import Collections, Database
-from tests.conftest import TokenFactory, eventually_found
+from tests.conftest import eventually_found
 from tests.ui.browsing import dead_lettered_event, press_until_focused, sideways_overflow, sign_in
 from tests.ui.market import LiveMarket
 from tests.ui.pages.admin.test_disputes import disputed_order
 from tests.ui.pages.admin.test_migrations import bulk_run
 
 if TYPE_CHECKING:
-    from stripe_emulator.testing import EmulatorServer
+    pass
 
 
 async def open_overview(page: Page) -> None:
@@ -27,15 +27,11 @@ async def open_overview(page: Page) -> None:
 
 async def test_an_admin_resolves_a_dispute_with_a_refund_and_sees_the_overview_change(
     page: Page,
+    live_market: LiveMarket,
     admin_token: str,
-    token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = LiveMarket(live_service, emulator, database, settings, token)
-    dispute_id = await disputed_order(market)
+    dispute_id = await disputed_order(live_market)
     await sign_in(page, admin_token)
 
     await open_overview(page)
@@ -62,7 +58,7 @@ async def test_an_admin_resolves_a_dispute_with_a_refund_and_sees_the_overview_c
     await expect(page.locator("[data-figure=open_disputes]")).to_have_text("0")
     await expect(page.locator("[data-figure=escrow_held]")).to_have_text("$0.00")
     await eventually_found(database, Collections.REFUNDS, {"dispute_id": dispute_id, "status": "succeeded"})
-    await market.assert_invariants()
+    await live_market.assert_invariants()
 
 
 async def test_the_overview_shows_the_last_migration_runs_progress_and_leads_to_it(

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from playwright.async_api import Page, expect
 
 from app.auth import Role
-from app.config import Settings
 from app.db import Collections, Database
 from tests.checkout_support import SELLER_A
 from tests.conftest import TokenFactory, eventually_found
@@ -24,15 +23,7 @@ if TYPE_CHECKING:
 BUYER = "buyer-ui"
 
 
-async def sold_and_settled(
-    live_service: str,
-    emulator: EmulatorServer,
-    database: Database,
-    settings: Settings,
-    token: TokenFactory,
-    account_number: str = PAYING_BANK_ACCOUNT,
-) -> LiveMarket:
-    market = LiveMarket(live_service, emulator, database, settings, token)
+async def sold_and_settled(market: LiveMarket, account_number: str = PAYING_BANK_ACCOUNT) -> LiveMarket:
     await market.open(SELLER_A, account_number)
     await market.released_sale(BUYER, "prod_mug")
     return market
@@ -46,13 +37,12 @@ async def request_payout(page: Page, amount: str, title: str) -> None:
 
 async def test_a_seller_sees_a_released_sale_pays_it_out_and_sees_it_paid(
     page: Page,
+    live_market: LiveMarket,
     token: TokenFactory,
-    live_service: str,
     emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = await sold_and_settled(live_service, emulator, database, settings, token)
+    market = await sold_and_settled(live_market)
     await sign_in(page, token(SELLER_A, Role.SELLER))
 
     await page.get_by_role("navigation", name="Pages").get_by_role("link", name="Balances").click()
@@ -94,13 +84,11 @@ async def test_a_seller_sees_a_released_sale_pays_it_out_and_sees_it_paid(
 
 async def test_a_payout_the_bank_sends_back_shows_in_the_history_with_its_reason(
     page: Page,
+    live_market: LiveMarket,
     token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = await sold_and_settled(live_service, emulator, database, settings, token, CLOSED_BANK_ACCOUNT)
+    market = await sold_and_settled(live_market, CLOSED_BANK_ACCOUNT)
     await sign_in(page, token(SELLER_A, Role.SELLER))
     await page.goto("/ui/#/seller/payouts/new")
     await request_payout(page, "16.20", "Pay out $16.20?")
@@ -120,13 +108,11 @@ async def test_a_payout_the_bank_sends_back_shows_in_the_history_with_its_reason
 
 async def test_each_refused_payout_shows_its_message(
     page: Page,
+    live_market: LiveMarket,
     token: TokenFactory,
-    live_service: str,
-    emulator: EmulatorServer,
     database: Database,
-    settings: Settings,
 ) -> None:
-    market = await sold_and_settled(live_service, emulator, database, settings, token)
+    market = await sold_and_settled(live_market)
     await sign_in(page, token(SELLER_A, Role.SELLER))
     await page.goto("/ui/#/seller/payouts/new")
     refusal = page.get_by_role("alert")
