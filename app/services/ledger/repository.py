@@ -293,12 +293,15 @@ class LedgerRepository:
         return [_posting(document) async for document in cursor]
 
     async def entries_created(
-        self, start: datetime, end: datetime, kind: EntryKind | None
+        self, start: datetime, end: datetime, kind: EntryKind | None, key_prefixes: tuple[str, ...]
     ) -> AsyncIterator[JournalEntryRecord]:
-        """Entries written from `start` to `end` (excluded), of one kind or all, streamed oldest first."""
+        """Entries written from `start` to `end` (excluded), of one kind or all, and of those keys
+        when `key_prefixes` are given, streamed oldest first."""
         query: dict[str, Any] = {"created_at": {"$gte": start, "$lt": end}}
         if kind is not None:
             query["kind"] = str(kind)
+        if key_prefixes:
+            query["_id"] = {"$regex": "^(?:" + "|".join(re.escape(prefix) for prefix in key_prefixes) + ")"}
         cursor = self._entries.find(query).sort("created_at", ASCENDING).batch_size(STREAM_BATCH)
         async for document in cursor:
             yield _entry_record(document)

@@ -216,11 +216,12 @@ class Ledger:
         return await self._repository.find_entries(keys)
 
     def entries_created(
-        self, start: datetime, end: datetime, kind: EntryKind | None = None
+        self, start: datetime, end: datetime, kind: EntryKind | None = None, *key_prefixes: str
     ) -> AsyncIterator[JournalEntryRecord]:
-        """Entries written from `start` to `end` (excluded), of one kind or all, oldest first,
-        streamed from the database (never a whole list in memory)."""
-        return self._repository.entries_created(start, end, kind)
+        """Entries written from `start` to `end` (excluded), of one kind or all, and whose keys
+        start with one of `key_prefixes` if any are given (a kind's entries of one flow), oldest
+        first, streamed from the database (never a whole list in memory)."""
+        return self._repository.entries_created(start, end, kind, key_prefixes)
 
     async def custody_by_currency(self, prefix: str, suffix: str = "") -> dict[str, int]:
         """What the custody accounts named `prefix…suffix` hold together, per currency: escrow is

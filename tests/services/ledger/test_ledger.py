@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -291,3 +292,21 @@ async def test_an_entry_posted_again_is_a_duplicate_even_when_it_spent_the_money
     with pytest.raises(InsufficientFunds):
         await ledger.post(entry("spend:r2", EntryKind.ADJUSTMENT, [Move(wallet, Accounts.BANK, 1, "usd")]))
     await assert_conserved(database, ledger)
+
+
+async def test_entries_of_a_window_may_be_read_by_kind_and_key_prefixes(ledger: Ledger) -> None:
+    """A reconciliation reads one flow's entries of a kind: the keys' prefixes are matched by
+    the database as prefixes (a `.` or `|` in one is not a pattern)."""
+    card = Move(Accounts.CARD, Accounts.buyer_wallet("a"), 100, "usd")
+    for key in ("refund:card:1", "refund:card.2", "refund:wallet:3", "refund|card:4"):
+        await ledger.post(entry(key, EntryKind.REFUND, [card]))
+    await ledger.post(entry("topup:card:5", EntryKind.TOPUP, [card]))
+    start, end = datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1)
+
+    async def keys(*prefixes: str) -> list[str]:
+        return sorted([e.id async for e in ledger.entries_created(start, end, EntryKind.REFUND, *prefixes)])
+
+    assert await keys() == ["refund:card.2", "refund:card:1", "refund:wallet:3", "refund|card:4"]
+    assert await keys("refund:card:") == ["refund:card:1"]
+    assert await keys("refund:card:", "refund|") == ["refund:card:1", "refund|card:4"]
+    assert await keys("refund:card.") == ["refund:card.2"]

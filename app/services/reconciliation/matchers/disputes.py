@@ -56,11 +56,7 @@ class DisputeMatcher:
                     tally.matched += 1
                 for difference in differences:
                     yield difference
-        written = (
-            entry
-            async for entry in self._ledger.entries_created(window.start, window.end, EntryKind.DISPUTE_LOSS)
-            if entry.id.startswith(ENTRY_PREFIX)
-        )
+        written = self._ledger.entries_created(window.start, window.end, EntryKind.DISPUTE_LOSS, ENTRY_PREFIX)
         async for chargebacks in batches(written):
             tally.our_records += len(chargebacks)
             compared = await context.marks.seen(SEEN, (_transaction_id(entry) for entry in chargebacks))

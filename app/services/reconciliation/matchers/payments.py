@@ -69,11 +69,8 @@ class PaymentIntentMatcher:
                     tally.matched += 1
                 else:
                     yield difference
-        prefix = paying.entry_key("")
-        written = (
-            entry
-            async for entry in self._ledger.entries_created(window.start, window.end, paying.entry_kind)
-            if entry.id.startswith(prefix)
+        written = self._ledger.entries_created(
+            window.start, window.end, paying.entry_kind, paying.entry_key("")
         )
         async for booked in batches(written):
             tally.our_records += len(booked)

@@ -71,11 +71,7 @@ class RefundMatcher:
                     tally.matched += 1
                 else:
                     yield difference
-        written = (
-            entry
-            async for entry in self._ledger.entries_created(window.start, window.end, EntryKind.REFUND)
-            if entry.id.startswith(CARD_PREFIXES)
-        )
+        written = self._ledger.entries_created(window.start, window.end, EntryKind.REFUND, *CARD_PREFIXES)
         async for entries in batches(written):
             tally.our_records += len(entries)
             currencies = {entry.refs.get("refund", ""): entry.moves[0].currency for entry in entries}

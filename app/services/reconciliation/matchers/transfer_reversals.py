@@ -46,11 +46,7 @@ class TransferReversalMatcher:
                     tally.matched += 1
                 else:
                     yield difference
-        written = (
-            entry
-            async for entry in self._ledger.entries_created(window.start, window.end, EntryKind.DISPUTE_LOSS)
-            if entry.id.startswith(ENTRY_PREFIX)
-        )
+        written = self._ledger.entries_created(window.start, window.end, EntryKind.DISPUTE_LOSS, ENTRY_PREFIX)
         async for booked in batches(written):
             tally.our_records += len(booked)
             compared = await context.marks.seen(SEEN, (_reversal_id(entry) for entry in booked))
